@@ -1,0 +1,42 @@
+# GeoRSMLLM for QGIS. `make run` and `make test` each do whatever set-up they need first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+PLUGIN_NAME := georsmllm
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+
+.PHONY: setup setup-core test test-unit test-qgis run serve package translations clean
+
+setup:
+	@scripts/setup.sh
+
+setup-core:
+	@scripts/setup.sh --no-ml
+
+test: setup
+	$(PY) -m pytest tests
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+test-qgis: setup
+	$(PY) -m pytest tests/qgis
+
+run: setup
+	@scripts/run_sample.sh
+
+serve: setup
+	$(PY) -m model_backend serve
+
+translations:
+	@scripts/translations.sh
+
+# A zip the QGIS plugin manager installs: the tracked plugin files under one folder, without tests and dev files
+# (see .gitattributes export-ignore). Uncommitted changes are not included.
+package:
+	@mkdir -p dist
+	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME)-$(VERSION).zip HEAD
+	@echo "dist/$(PLUGIN_NAME)-$(VERSION).zip"
+
+clean:
+	rm -rf dist .pytest_cache

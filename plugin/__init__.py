@@ -1,0 +1,1 @@
+"""QGIS side of GeoRSMLLM: GUI, tasks, Processing provider, settings. Never imports torch."""
