@@ -1,0 +1,324 @@
+"""Merge per-tile results into one set of objects for the whole raster.
+
+Frame: every coordinate here is in RASTER pixels, corner convention ((0, 0) is the top-left corner of
+the top-left pixel, x right, y down). Tile windows are ``(col_off, row_off, width, height)`` in raster
+pixels. An edge of a window is a *seam* when it lies inside the raster (not on the raster's border).
+
+- Boxes (``RotatedBox``, ``SegTarget``) go through non-maximum suppression by polygon IoU, per kind and
+  label (labels compared case-insensitively). Priority: not cut by a seam, then higher score (``None``
+  lowest), then larger area, then input order. A box mostly inside a higher-priority one of the same
+  label is also a duplicate when either of the two is cut: the cut part of an object that the
+  neighbouring tile saw whole.
+- Polygons (``PolygonRegion``) from different tiles that overlap or meet at a seam (within
+  ``seam_tolerance_px``) are dissolved per label; scores become the area-weighted mean of the parts
+  that have one.
+- ``GeoPoint`` passes through unchanged.
+
+Pair finding uses a shapely STRtree, so thousands of candidates cost O(n log n + pairs).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from .geometry.types import GeoObject, GeoPoint, PolygonRegion, RotatedBox, SegTarget
+
+Window = tuple[int, int, int, int]  # col_off, row_off, width, height in raster pixels
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One object found in one tile, already mapped into raster pixels, with the window it came from."""
+
+    obj: GeoObject
+    window: Window
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One merged object (raster pixels) and the indices of the input candidates it stands for: the
+    kept box itself, or every polygon dissolved into it."""
+
+    obj: GeoObject
+    sources: tuple[int, ...]
+
+
+def label_key(label: str | None) -> str | None:
+    """Labels that name the same class: compared without case and outer whitespace."""
+    return label.strip().casefold() if label is not None else None
+
+
+def box_polygon(obj: RotatedBox | SegTarget) -> Polygon:
+    """The box as a shapely polygon in the object's own frame. A rotated box is taken as the convex
+    hull of its corners, so corner order cannot produce a bow-tie."""
+    if isinstance(obj, SegTarget):
+        return shapely.box(*obj.bbox)
+    hull = shapely.convex_hull(shapely.multipoints(obj.corners))
+    return hull if isinstance(hull, Polygon) else Polygon()
+
+
+def seam_edges(window: Window, raster_size_px: tuple[int, int]) -> tuple[bool, bool, bool, bool]:
+    """Which edges of a window are seams (inside the raster): (left, top, right, bottom)."""
+    col_off, row_off, width, height = window
+    raster_w, raster_h = raster_size_px
+    return (col_off > 0, row_off > 0, col_off + width < raster_w, row_off + height < raster_h)
+
+
+def is_cut(
+    bounds_px: tuple[float, float, float, float],
+    window: Window,
+    raster_size_px: tuple[int, int],
+    margin_px: float,
+) -> bool:
+    """Whether an object with raster-pixel ``bounds_px`` (minx, miny, maxx, maxy) touches, or comes
+    within ``margin_px`` of, a seam of its tile window: the tile probably saw only part of it."""
+    col_off, row_off, width, height = window
+    left, top, right, bottom = seam_edges(window, raster_size_px)
+    minx, miny, maxx, maxy = bounds_px
+    return (
+        (left and minx <= col_off + margin_px)
+        or (top and miny <= row_off + margin_px)
+        or (right and maxx >= col_off + width - margin_px)
+        or (bottom and maxy >= row_off + height - margin_px)
+    )
+
+
+def nms_boxes(
+    polygons_px: Sequence[Polygon],
+    scores: Sequence[float | None],
+    cut: Sequence[bool],
+    *,
+    iou_threshold: float = 0.5,
+    containment_threshold: float = 0.8,
+) -> list[int]:
+    """Greedy non-maximum suppression of one label's boxes; returns the kept indices in priority order.
+
+    A lower-priority ``j`` is a duplicate of a kept ``i`` when IoU > ``iou_threshold``, or when
+    either is cut and more than ``containment_threshold`` of ``j``'s area lies inside ``i``. Boxes
+    of zero area never suppress nor are suppressed.
+    """
+    n = len(polygons_px)
+    if n == 0:
+        return []
+    geoms = np.asarray(polygons_px, dtype=object)
+    areas = shapely.area(geoms)
+    score_key = np.array([-np.inf if s is None else float(s) for s in scores])
+    cut_arr = np.asarray(cut, dtype=bool)
+    # lexsort: last key is primary -> uncut first, then higher score, larger area, input order
+    order = np.lexsort((np.arange(n), -areas, -score_key, cut_arr))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    pair = (left < right) & (areas[left] > 0) & (areas[right] > 0)
+    left, right = left[pair], right[pair]
+    # orient every pair from the higher-priority box to the lower-priority one
+    swap = rank[left] > rank[right]
+    hi = np.where(swap, right, left)
+    lo = np.where(swap, left, right)
+    inter = shapely.area(shapely.intersection(geoms[hi], geoms[lo]))
+    union = areas[hi] + areas[lo] - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    # only the lower-priority box can be the part inside: a small whole object inside a big cut
+    # box is another object, not a duplicate
+    lo_inside = inter / areas[lo]
+    duplicate = (iou > iou_threshold) | (
+        (lo_inside > containment_threshold) & (cut_arr[hi] | cut_arr[lo])
+    )
+
+    # duplicates_of[i]: lower-priority boxes that i suppresses if i is kept
+    duplicates_of: dict[int, list[int]] = defaultdict(list)
+    for a, b in zip(hi[duplicate].tolist(), lo[duplicate].tolist()):
+        duplicates_of[a].append(b)
+
+    suppressed = np.zeros(n, dtype=bool)
+    kept: list[int] = []
+    for i in order.tolist():
+        if suppressed[i]:
+            continue
+        kept.append(i)
+        for j in duplicates_of.get(i, ()):
+            suppressed[j] = True
+    return kept
+
+
+def _region_polygon(obj: PolygonRegion) -> Polygon | MultiPolygon:
+    poly = Polygon(obj.exterior, obj.holes)
+    if not poly.is_valid:
+        poly = shapely.make_valid(poly)
+        parts = [g for g in getattr(poly, "geoms", [poly]) if isinstance(g, (Polygon, MultiPolygon))]
+        poly = shapely.union_all(parts) if parts else Polygon()
+    return poly
+
+
+def _to_regions(geom, template: PolygonRegion, score: float | None) -> list[PolygonRegion]:
+    out = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if not isinstance(poly, Polygon) or poly.is_empty or poly.area <= 0:
+            continue
+        out.append(
+            PolygonRegion(
+                exterior=poly.exterior.coords[:-1],
+                holes=tuple(tuple(r.coords[:-1]) for r in poly.interiors),
+                label=template.label,
+                score=score,
+                span=template.span,
+            )
+        )
+    return out
+
+
+def dissolve_polygons(
+    regions: Sequence[PolygonRegion],
+    windows: Sequence[Window],
+    *,
+    seam_tolerance_px: float = 1.0,
+) -> list[tuple[PolygonRegion, tuple[int, ...]]]:
+    """Dissolve one label's polygons (raster pixels) that come from different tiles and overlap or lie
+    within ``seam_tolerance_px`` of each other; each result with the indices of its parts.
+
+    Parts from the same tile are joined only through a part from another tile (instances seen in one
+    tile stay separate). A gap up to the tolerance between joined parts is closed at the seam (a
+    morphological closing of the pair, clipped to the zone within the tolerance of both). A
+    component may still dissolve into several polygons; holes are kept. Unjoined regions are
+    returned unchanged. The label and span of the largest part are kept.
+    """
+    n = len(regions)
+    geoms = np.array([_region_polygon(r) for r in regions], dtype=object)
+    areas = shapely.area(geoms)
+    win_ids: dict[Window, int] = {}
+    win = np.array([win_ids.setdefault(tuple(w), len(win_ids)) for w in windows], dtype=np.int64)
+
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=seam_tolerance_px)
+    pair = (left < right) & (win[left] != win[right])
+    left, right = left[pair], right[pair]
+
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(left.tolist(), right.tolist()):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    bridges: dict[int, list] = defaultdict(list)
+    if len(left):
+        apart = shapely.distance(geoms[left], geoms[right]) > 0
+        for a, b in zip(left[apart].tolist(), right[apart].tolist()):
+            tol = seam_tolerance_px
+            near_both = shapely.intersection(
+                shapely.buffer(geoms[a], tol, join_style="mitre"),
+                shapely.buffer(geoms[b], tol, join_style="mitre"),
+            )
+            # a morphological closing fills the gap without growing past the parts' outline;
+            # clipping it to the zone near both keeps the change at the seam
+            pair_union = shapely.union(geoms[a], geoms[b])
+            closed = shapely.buffer(
+                shapely.buffer(pair_union, tol, join_style="mitre"), -tol, join_style="mitre"
+            )
+            bridges[find(a)].append(shapely.intersection(closed, near_both))
+
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[find(i)].append(i)
+
+    results: list[tuple[PolygonRegion, tuple[int, ...]]] = []
+    for root, idx in members.items():
+        if len(idx) == 1:
+            results.append((regions[idx[0]], (idx[0],)))
+            continue
+        union = shapely.union_all([geoms[i] for i in idx] + bridges.get(root, []))
+        # drops the collinear vertices left where the parts met at the seam
+        union = shapely.simplify(union, 0.0, preserve_topology=True)
+        if not union.is_valid:
+            union = shapely.make_valid(union)
+        template = regions[max(idx, key=lambda i: areas[i])]
+        for piece in getattr(union, "geoms", [union]):
+            if not isinstance(piece, Polygon) or piece.area <= 0:
+                continue
+            part_idx = [i for i in idx if shapely.intersection(piece, geoms[i]).area > 0] or idx
+            scored = [i for i in part_idx if regions[i].score is not None]
+            if scored and sum(areas[i] for i in scored) > 0:
+                w = np.array([areas[i] for i in scored])
+                s = np.array([regions[i].score for i in scored], dtype=float)
+                score = float((w * s).sum() / w.sum())
+            elif scored:
+                score = float(np.mean([regions[i].score for i in scored]))
+            else:
+                score = None
+            for region in _to_regions(piece, template, score):
+                results.append((region, tuple(sorted(part_idx))))
+    return results
+
+
+def merge_candidates(
+    candidates: Sequence[Candidate],
+    raster_size_px: tuple[int, int],
+    *,
+    iou_threshold: float = 0.5,
+    containment_threshold: float = 0.8,
+    edge_margin_px: float = 2.0,
+    seam_tolerance_px: float = 1.0,
+) -> list[Merged]:
+    """Merge the objects of all tiles of one raster (raster pixels, corner convention).
+
+    ``raster_size_px`` is ``(width, height)``; it tells seams from the raster's border.
+    ``edge_margin_px``: a box this close to a seam counts as cut. Boxes are suppressed per kind
+    (rotated box / seg target) and label; polygons are dissolved per label; points pass through.
+    The result is ordered by the smallest source index of each merged object.
+    """
+    if not 0.0 <= iou_threshold <= 1.0:
+        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+    box_groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    poly_groups: dict[str | None, list[int]] = defaultdict(list)
+    out: list[Merged] = []
+    for i, cand in enumerate(candidates):
+        obj = cand.obj
+        if isinstance(obj, (RotatedBox, SegTarget)):
+            box_groups[(obj.kind, label_key(obj.label))].append(i)
+        elif isinstance(obj, PolygonRegion):
+            poly_groups[label_key(obj.label)].append(i)
+        elif isinstance(obj, GeoPoint):
+            out.append(Merged(obj, (i,)))
+        else:
+            raise TypeError(f"cannot merge a {type(obj).__name__}")
+
+    for idx in box_groups.values():
+        polys = [box_polygon(candidates[i].obj) for i in idx]
+        cut = [
+            not p.is_empty
+            and is_cut(p.bounds, candidates[i].window, raster_size_px, edge_margin_px)
+            for p, i in zip(polys, idx)
+        ]
+        kept = nms_boxes(
+            polys,
+            [candidates[i].obj.score for i in idx],
+            cut,
+            iou_threshold=iou_threshold,
+            containment_threshold=containment_threshold,
+        )
+        out.extend(Merged(candidates[idx[k]].obj, (idx[k],)) for k in kept)
+
+    for idx in poly_groups.values():
+        dissolved = dissolve_polygons(
+            [candidates[i].obj for i in idx],
+            [candidates[i].window for i in idx],
+            seam_tolerance_px=seam_tolerance_px,
+        )
+        out.extend(Merged(region, tuple(idx[k] for k in parts)) for region, parts in dissolved)
+
+    out.sort(key=lambda m: m.sources[0])
+    return out
