@@ -1,0 +1,73 @@
+"""Rasters for the model: open and validate through rasterio, read as RGB uint8 with a valid mask,
+cut into overlapping tiles, map pixels to the raster's CRS, and align a second raster for change
+detection. Pure Python (rasterio, numpy, affine); never imports qgis."""
+
+from .georef import (
+    Georef,
+    RasterGrid,
+    crs_to_string,
+    crs_to_wkt,
+    invert,
+    is_axis_aligned,
+    map_to_pixel,
+    pixel_size,
+    pixel_to_map,
+    transform_object,
+    transform_objects,
+)
+from .pair import RasterPair, align_to, open_pair
+from .source import MAX_READ_PIXELS, BandChoice, RasterImage, RasterSource, choose_bands, open_raster
+from .stretch import BandSample, BandStretch, percentile_stretch, sample_bands
+from .tiling import (
+    Tile,
+    TileImage,
+    TileLayout,
+    TilePair,
+    TilePlan,
+    TileReport,
+    auto_resampling,
+    axis_starts,
+    iter_tile_pairs,
+    iter_tiles,
+    plan_tiles,
+    resolve_aoi,
+)
+
+__all__ = [
+    "MAX_READ_PIXELS",
+    "BandChoice",
+    "BandSample",
+    "BandStretch",
+    "Georef",
+    "RasterGrid",
+    "RasterImage",
+    "RasterPair",
+    "RasterSource",
+    "Tile",
+    "TileImage",
+    "TileLayout",
+    "TilePair",
+    "TilePlan",
+    "TileReport",
+    "align_to",
+    "auto_resampling",
+    "axis_starts",
+    "choose_bands",
+    "crs_to_string",
+    "crs_to_wkt",
+    "invert",
+    "is_axis_aligned",
+    "iter_tile_pairs",
+    "iter_tiles",
+    "map_to_pixel",
+    "open_pair",
+    "open_raster",
+    "percentile_stretch",
+    "pixel_size",
+    "pixel_to_map",
+    "plan_tiles",
+    "resolve_aoi",
+    "sample_bands",
+    "transform_object",
+    "transform_objects",
+]
