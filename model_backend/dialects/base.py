@@ -21,6 +21,12 @@ class Dialect(abc.ABC):
 
     #: registry key, e.g. ``"georsmllm"``, ``"qwen2.5-vl"``
     name: str = ""
+    #: tasks this model family can be prompted for; ``build_prompt`` raises ``ConfigError`` for others
+    tasks: frozenset[Task] = frozenset(Task)
+
+    def supports(self, task: Task) -> bool:
+        """Whether ``build_prompt`` can write a request for ``task``."""
+        return task in self.tasks
 
     @abc.abstractmethod
     def build_prompt(
