@@ -1,0 +1,128 @@
+"""Running a plan's model steps on one tile: the GeoRSMLLM condition chain.
+
+Step 1 sends the tile with the first step's instruction (prompt built by the dialect for the task).
+Each later model step sends the same tile again with the previous step's objects written into the
+prompt in set-of-points (``dialect.build_prompt(..., regions=previous_objects)``); the model answers
+the subset that meets the condition (or new objects), parsed by the same dialect. The very same image
+objects go with every request of a tile, so servers with prefix caching reuse the image's KV cache.
+An empty answer ends the chain early. GIS steps are not run here: the pipeline applies them to the
+merged, georeferenced results with ``apply_gis_filters``.
+
+All geometry here is in pixels of the image as sent (``image_size = (width, height)``), corner
+convention, as in ``dialects.base``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence, Union
+
+import numpy as np
+
+from ..dialects.base import Dialect, ImageSize
+from ..engines.base import Engine, EngineRequest, TokenProb
+from ..errors import ConfigError
+from ..geometry import GeoObject
+from ..tasks import Task
+from .gis_filters import apply_gis_filters  # noqa: F401  (re-exported: the pipeline's GIS stage)
+from .plan import Step
+
+
+@dataclass
+class StepRun:
+    """What one model step sent and got back. ``objects`` are in pixels of the image as sent."""
+
+    index: int  # 1-based among the model steps
+    text: str
+    prompt: str
+    raw_text: str
+    objects: list[GeoObject]
+    warnings: list[str] = field(default_factory=list)
+    tokens: list[TokenProb] | None = None
+
+
+@dataclass
+class ChainResult:
+    """The last step's objects (pixels of the image as sent), every step's run, all warnings."""
+
+    objects: list[GeoObject]
+    steps: list[StepRun]
+    warnings: list[str] = field(default_factory=list)
+    stopped_early: bool = False
+
+    @property
+    def raw_texts(self) -> list[str]:
+        return [s.raw_text for s in self.steps]
+
+
+def _as_images(images: Union[np.ndarray, Sequence[np.ndarray]], task: Task) -> tuple[np.ndarray, ...]:
+    imgs = (images,) if isinstance(images, np.ndarray) else tuple(images)
+    if len(imgs) != task.images:
+        raise ConfigError(
+            f"the {task.value} task needs {task.images} image(s) per request, got {len(imgs)}"
+            + (" (give the before and the after image)" if task is Task.CHANGE else "")
+        )
+    return imgs
+
+
+def _inherit_label(objects: list[GeoObject], previous: Sequence[GeoObject]) -> list[GeoObject]:
+    """Later steps often answer bare geometry: keep the class name when every previous object had
+    the same one."""
+    labels = {o.label for o in previous}
+    if len(labels) != 1 or None in labels:
+        return objects
+    (label,) = labels
+    return [o if o.label else o.with_(label=label) for o in objects]
+
+
+def run_model_chain(
+    steps: Sequence[Union[Step, str]],
+    images: Union[np.ndarray, Sequence[np.ndarray]],
+    task: Task,
+    dialect: Dialect,
+    engine: Engine,
+    image_size: ImageSize,
+    *,
+    system: str | None = None,
+    max_new_tokens: int = 512,
+) -> ChainResult:
+    """Run the model steps of a plan on one tile (GIS steps are skipped).
+
+    ``images``: the tile as sent, ``(H, W, 3)`` uint8 RGB (two for change detection: before, after);
+    the same objects are passed with every request. ``image_size``: ``(width, height)`` of that image.
+    Engine failures propagate (``EngineError``); bad model output becomes warnings.
+    """
+    imgs = _as_images(images, task)
+    texts: list[str] = []
+    for s in steps:
+        if not isinstance(s, Step):
+            texts.append(str(s))  # a plain string is a model step
+        elif s.kind == "model":
+            texts.append(s.text)
+    result = ChainResult(objects=[], steps=[])
+    if not texts:
+        result.warnings.append("the plan has no model step: nothing was sent to the model")
+        return result
+    previous: list[GeoObject] = []
+    for i, text in enumerate(texts, 1):
+        prompt = dialect.build_prompt(task, text, image_size, regions=previous if i > 1 else ())
+        response = engine.generate(
+            EngineRequest(prompt=prompt, images=imgs, system=system, max_new_tokens=max_new_tokens)
+        )
+        parsed = dialect.parse(response.text, task, image_size)
+        objects = list(parsed.objects)
+        if i > 1:
+            objects = _inherit_label(objects, previous)
+        run = StepRun(i, text, prompt, response.text, objects, list(parsed.warnings), response.tokens)
+        result.steps.append(run)
+        result.warnings += [f"step {i} ({text!r}): {w}" for w in parsed.warnings]
+        previous = objects
+        if not objects:
+            if i < len(texts):
+                result.stopped_early = True
+                result.warnings.append(
+                    f"step {i} ({text!r}) found nothing: the {len(texts) - i} later step(s) were not run"
+                )
+            break
+    result.objects = previous
+    return result
