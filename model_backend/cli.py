@@ -1,0 +1,234 @@
+"""Command line: ``python -m model_backend run|plan|serve``.
+
+Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
+loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
+is kept, marked partial).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Any, Sequence
+
+from .errors import ConfigError, EngineError, GeoRSMLLMError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--raster", help="raster file (any GDAL format)")
+    p.add_argument("--raster-b", dest="raster_b", help="second ('after') raster for change detection")
+    p.add_argument("--instruction", "-i", help='what to do, e.g. "[detection] planes" or "segment the lakes"')
+    p.add_argument("--output", "-o", help="GeoPackage to write (other layers in it are kept)")
+    p.add_argument("--geojson", help="also write the results as GeoJSON (EPSG:4326) here")
+    p.add_argument("--task", help="force a task: detection, seg, change, caption, identify, vqa, classify, geolocation")
+    p.add_argument("--engine", help="transformers (default, in-process), openai (model server) or scripted")
+    p.add_argument("--model", help="model folder or hub id (transformers), or the model name a server expects")
+    p.add_argument("--base-url", dest="base_url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    p.add_argument("--api-key", dest="api_key", help="bearer token for the model server")
+    p.add_argument("--dialect", help="answer format; default: the model family's own")
+    p.add_argument("--device", help="auto (default), cuda, mps or cpu")
+    p.add_argument("--segmenter", help="sam2 (default), sam2-onnx or none")
+    p.add_argument("--sam2-checkpoint", dest="sam2_checkpoint", help="SAM2 checkpoint file or hub id")
+    p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
+    p.add_argument("--parser-model", dest="parser_model", help="text LLM that splits multi-condition instructions")
+    p.add_argument("--tile-size", dest="tile_size", type=int, help="tile side in pixels of the image sent")
+    p.add_argument("--overlap", type=int, help="tile overlap in pixels of the image sent")
+    p.add_argument("--gsd", type=float, help="target ground sample distance (CRS units per pixel sent)")
+    p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
+    p.add_argument("--concurrency", type=int, help="tiles in flight at once")
+    p.add_argument("--context-layer", dest="context_layers", action="append",
+                   help="vector layer the instruction may name (repeatable; FILE or FILE|LAYER)")
+    p.add_argument("--classes", help="candidate classes for classification, comma separated")
+    p.add_argument("--regions", help="vector file of features to describe (region caption)")
+    p.add_argument("--run-name", dest="run_name", help="name of the output layers' prefix")
+    p.add_argument("--script", help="answers file for the scripted engine (demos and tests)")
+    p.add_argument("--allow-pixel-coords", dest="allow_pixel_coords", action="store_true", default=None,
+                   help="accept a raster without CRS and write pixel coordinates")
+    p.add_argument("--config", help="TOML file of settings (also $GEORSMLLM_CONFIG)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model_backend", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run an instruction on a raster and write a GeoPackage")
+    _add_run_options(run)
+    plan = sub.add_parser("plan", help="show how an instruction would run (task, steps, GIS filters)")
+    _add_run_options(plan)
+    serve = sub.add_parser("serve", help="start the local backend server (HTTP API for the QGIS plugin)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--token", default=None, help="bearer token clients must send (required off loopback)")
+    serve.add_argument("--allow-dir", dest="allow_dirs", action="append", default=None,
+                       help="folder whose rasters and layers clients may name (repeatable)")
+    serve.add_argument("--work-dir", dest="work_dir", default=None, help="where uploads and job outputs go")
+    serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None)
+    serve.add_argument("--port-file", dest="port_file", default=None,
+                       help="write the bound port here once listening (for clients that start the server)")
+    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter",
+                 "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
+        serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
+    serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    skip = {"command", "config", "quiet", "geojson", "regions", "host", "port", "token", "allow_dirs", "work_dir",
+            "max_upload_mb", "port_file", "lazy"}
+    values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
+    if isinstance(values.get("bands"), str):
+        values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
+    if isinstance(values.get("classes"), str):
+        values["classes"] = [c.strip() for c in values["classes"].split(",") if c.strip()]
+    return values
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (no dependency; silent when not a terminal and quiet)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.started = time.monotonic()
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        if event.kind == "plan":
+            print(f"plan: {event.message}", file=sys.stderr)
+        elif event.kind == "tile" and event.tiles_total:
+            done, total = event.tiles_done, event.tiles_total
+            width = 30
+            filled = int(width * done / total)
+            elapsed = time.monotonic() - self.started
+            eta = elapsed / done * (total - done) if done else 0
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles  {elapsed:5.1f}s  "
+                  f"eta {eta:5.1f}s", end="", file=sys.stderr, flush=True)
+            if done == total:
+                print(file=sys.stderr)
+
+
+def _model_hint(config) -> str:
+    return ("point --model at a local model folder (a checkpoint saved with save_pretrained, safetensors), "
+            "or use a model server: --engine openai --base-url http://HOST:PORT/v1 --model NAME "
+            f"(the model was {config.model!r})")
+
+
+def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
+    from .pipeline.config import RunConfig
+    from .pipeline.context import read_context_layers
+    from .pipeline.events import CancelToken
+    from .pipeline.factory import build_engine, build_parser_engine, build_segmenter
+    from .pipeline.runner import Pipeline
+
+    config = RunConfig.load(_overrides(args), config_file=args.config)
+    if not config.raster:
+        raise ConfigError("--raster is required")
+    if not config.instruction:
+        raise ConfigError("--instruction is required")
+    engine = build_engine(config)
+    context = read_context_layers(config.context_layers) if config.context_layers else {}
+    regions = _read_regions(args.regions) if getattr(args, "regions", None) else None
+    if plan_only:
+        pipeline = Pipeline(config, engine, context_layers=context,
+                            parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
+        print(json.dumps(pipeline.describe_plan(), indent=2))
+        return EXIT_OK
+    try:
+        engine.load()
+    except EngineError as exc:
+        print(f"error: {exc}\nhint: {_model_hint(config)}", file=sys.stderr)
+        return EXIT_MODEL
+    parser_engine = build_parser_engine(config, engine)
+    if parser_engine is not None and parser_engine is not engine:
+        parser_engine.load()
+    pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
+                        geojson_path=args.geojson)
+    from .tasks import Task
+
+    segmenter = build_segmenter(config) if pipeline.choice.task is Task.SEGMENTATION else None
+    pipeline.segmenter = segmenter
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        result = pipeline.run(on_event=ProgressBar(not args.quiet), cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        engine.close()
+        if segmenter is not None:
+            segmenter.close()
+    _print_summary(result)
+    return EXIT_INTERRUPTED if result.partial else EXIT_OK
+
+
+def _read_regions(path: str):
+    import pyogrio
+    import shapely
+
+    _meta, _fids, wkb, field_data = pyogrio.raw.read(path, read_geometry=True)
+    names = list(_meta["fields"])
+    regions = []
+    for i, geom in enumerate(shapely.from_wkb(wkb)):
+        props = {name: (None if values[i] is None else str(values[i])) for name, values in zip(names, field_data)}
+        props.setdefault("id", str(i))
+        regions.append((geom, props))
+    return regions
+
+
+def _print_summary(result) -> None:
+    counts = ", ".join(f"{label}: {n}" for label, n in sorted(result.counts.items())) or "nothing found"
+    engine = result.engine
+    lines = [
+        f"task      {result.task} ({result.task_reason})",
+        f"objects   {counts}",
+        f"tiles     {result.tiles_done}/{result.tiles_total}" + ("  (PARTIAL: cancelled)" if result.partial else ""),
+        f"time      {result.elapsed_s:.2f} s",
+        f"model     {engine.get('model')} [{engine.get('engine')}, dialect {result.dialect}]",
+        f"device    {engine.get('device')}",
+    ]
+    for answer in result.answers:
+        text = answer.get("answer") or answer.get("caption") or ""
+        lines.append(f"answer    {text}")
+    if result.outputs.get("gpkg"):
+        lines.append(f"output    {result.outputs['gpkg']} layers {', '.join(result.outputs['layers'].values())}")
+    if result.outputs.get("geojson"):
+        lines.append(f"geojson   {result.outputs['geojson']}")
+    shown = result.warnings[:5]
+    lines += [f"warning   {w}" for w in shown]
+    if len(result.warnings) > len(shown):
+        lines.append(f"warning   ... and {len(result.warnings) - len(shown)} more")
+    print("\n".join(lines))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server.main import serve
+
+    return serve(args, _overrides(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "plan":
+            return cmd_run(args, plan_only=True)
+        if args.command == "serve":
+            return cmd_serve(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GeoRSMLLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE

@@ -1,0 +1,1 @@
+"""End-to-end runs: raster -> tiles -> prompts -> engine -> parsed geometry -> merge -> map -> vector."""

@@ -1,0 +1,141 @@
+"""Run settings: one typed object with defaults, filled from a TOML file, then environment variables
+(``GEORSMLLM_<FIELD>``), then explicit values (command-line options). Nothing else reads the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError
+
+ENV_PREFIX = "GEORSMLLM_"
+#: The default checkpoint (see README, "Default model"): 2B, Apache-2.0, loaded by stock transformers
+#: classes, follows free instructions and grounds objects (JSON boxes and points, 0-1000).
+DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+
+
+@dataclass
+class RunConfig:
+    """Everything one run needs. Sizes are pixels of the image sent to the model unless a name says otherwise."""
+
+    raster: str | None = None
+    raster_b: str | None = None
+    instruction: str = ""
+    output: str = "georsmllm.gpkg"
+    task: str | None = None
+    engine: str = "transformers"
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    api_key: str | None = None
+    dialect: str | None = None  # None: the engine's default for the model family
+    device: str = "auto"
+    trust_remote_code: bool = False
+    segmenter: str = "sam2"
+    sam2_checkpoint: str | None = None
+    sam2_size: str = "tiny"
+    parser_model: str | None = None  # None: rule-based condition parser (reported as a fallback)
+    tile_size: int = 768
+    overlap: int = 96
+    gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
+    bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
+    concurrency: int = 2
+    max_new_tokens: int = 512
+    timeout_s: float = 120.0
+    context_layers: list[str] = field(default_factory=list)
+    classes: list[str] | None = None
+    run_name: str | None = None
+    allow_pixel_coords: bool = False
+    script: str | None = None  # answers file for the "scripted" engine
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        if self.tile_size < 32:
+            raise ConfigError(f"tile_size must be at least 32 pixels, got {self.tile_size}")
+        if not 0 <= self.overlap < self.tile_size // 2:
+            raise ConfigError(f"overlap must be between 0 and half the tile size ({self.tile_size // 2}), got {self.overlap}")
+        if self.gsd is not None and self.gsd <= 0:
+            raise ConfigError(f"gsd must be positive, got {self.gsd}")
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.bands is not None and len(self.bands) not in (1, 3):
+            raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if data.get("api_key"):
+            data["api_key"] = "***"
+        return data
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        config_file: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "RunConfig":
+        """Defaults < TOML file < environment < ``overrides`` (``None`` values in overrides are ignored).
+
+        The TOML file is ``config_file`` or ``$GEORSMLLM_CONFIG``; its keys are the field names, at top level or
+        under a ``[run]`` table.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = config_file or environ.get(ENV_PREFIX + "CONFIG")
+        if path:
+            values.update(_read_toml(Path(path)))
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw)
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                values[key] = value
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**{k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return dict(data.get("run", data))
+
+
+_HINTS = typing.get_type_hints(RunConfig)
+
+
+def _coerce(name: str, raw: str) -> Any:
+    """A setting given as text (environment, TOML strings) -> the field's type."""
+    hint = _HINTS.get(name)
+    text = str(hint)
+    try:
+        if hint is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if hint is int:
+            return int(raw)
+        if "float" in text and "list" not in text:
+            return float(raw)
+        if "list[int]" in text:
+            return [int(v) for v in raw.replace(";", ",").split(",") if v.strip()]
+        if "list[str]" in text:
+            return [v.strip() for v in raw.split(";" if ";" in raw else ",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"setting {name} has an invalid value {raw!r} (expected {text})") from None
+    return raw

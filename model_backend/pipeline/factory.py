@@ -1,0 +1,63 @@
+"""Build the engine, the segmenter and the condition-parser engine a ``RunConfig`` asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engines import get_engine
+from ..engines.base import Engine
+from ..errors import ConfigError
+from .config import RunConfig
+
+
+def build_engine(config: RunConfig) -> Engine:
+    """The (not yet loaded) engine named by ``config.engine``."""
+    settings: dict[str, Any]
+    if config.engine == "transformers":
+        settings = {"model": config.model, "device": config.device, "dialect": config.dialect,
+                    "trust_remote_code": config.trust_remote_code}
+    elif config.engine == "openai":
+        if not config.base_url:
+            raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")
+        settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
+                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": config.dialect}
+    elif config.engine == "scripted":
+        if not config.script:
+            raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
+        settings = {"path": config.script}
+    else:
+        settings = {}
+    return get_engine(config.engine, **{k: v for k, v in settings.items() if v is not None})
+
+
+def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None:
+    """The independent text-only LLM that splits multi-condition instructions, or ``None`` for the
+    rule-based fallback. ``parser_model`` is a model folder/hub id for the transformers engine, or
+    ``"same"`` to reuse the main engine (an instruction-following MLLM also splits text)."""
+    if not config.parser_model:
+        return None
+    if config.parser_model == "same":
+        return main_engine
+    if config.engine == "openai":
+        return get_engine("openai", base_url=config.base_url, model=config.parser_model,
+                          api_key=config.api_key, read_timeout=config.timeout_s)
+    return get_engine("transformers", model=config.parser_model, device=config.device)
+
+
+def build_segmenter(config: RunConfig):
+    """The SAM2 segmenter for segmentation runs, or ``None`` when ``segmenter == "none"`` (the
+    targets' boxes are then written as polygons, with a warning)."""
+    if config.segmenter in ("none", "", None):
+        return None
+    from ..segmenters import create_segmenter
+
+    if config.segmenter == "sam2":
+        size = config.sam2_size.replace("-", "_")
+        checkpoint = config.sam2_checkpoint or f"facebook/sam2.1-hiera-{size.replace('_', '-')}"
+        return create_segmenter("sam2", checkpoint=checkpoint, size=size,
+                                device=None if config.device == "auto" else config.device)
+    if config.segmenter == "sam2-onnx":
+        if not config.sam2_checkpoint:
+            raise ConfigError("the sam2-onnx segmenter needs --sam2-checkpoint set to the exported model folder")
+        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint)
+    return create_segmenter(config.segmenter)

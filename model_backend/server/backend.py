@@ -1,0 +1,118 @@
+"""The model side of the server: one loaded engine (and SAM2 when a job needs it) shared by every job."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..engines.base import Engine
+from ..pipeline.config import RunConfig
+from ..pipeline.context import read_context_layers
+from ..pipeline.factory import build_parser_engine, build_segmenter
+from ..pipeline.runner import Pipeline
+from ..tasks import Task
+from .jobs import JobFn
+from .schemas import JobRequest, PlanRequest
+
+
+class PipelineBackend:
+    """Builds a ``Pipeline`` per job from the server's base settings plus the job's request."""
+
+    def __init__(self, base: RunConfig, engine: Engine, *, lazy: bool = False):
+        self.base = base
+        self.engine = engine
+        self.parser_engine = None
+        self._segmenter = None
+        self._lock = threading.Lock()
+        self._loaded = False
+        if not lazy:
+            self._ensure_loaded()
+
+    def _ensure_loaded(self) -> None:
+        with self._lock:
+            if not self._loaded:
+                self.engine.load()
+                self.parser_engine = build_parser_engine(self.base, self.engine)
+                if self.parser_engine is not None and self.parser_engine is not self.engine:
+                    self.parser_engine.load()
+                self._loaded = True
+
+    def segmenter(self):
+        with self._lock:
+            if self._segmenter is None:
+                self._segmenter = build_segmenter(self.base)
+            return self._segmenter
+
+    def describe(self) -> dict[str, Any]:
+        info = {"engine": self.engine.describe() if self._loaded else {"engine": self.engine.name, "loaded": False},
+                "model_loaded": self._loaded, "defaults": {k: v for k, v in self.base.to_dict().items()
+                                                           if k in ("tile_size", "overlap", "gsd", "concurrency",
+                                                                    "segmenter", "dialect")}}
+        info["device"] = info["engine"].get("device")
+        info["model"] = info["engine"].get("model")
+        if self._segmenter is not None:
+            info["segmenter"] = self._segmenter.describe()
+        memory: dict[str, Any] = {}
+        try:
+            import sys
+
+            if "torch" in sys.modules:
+                import torch
+
+                if torch.cuda.is_available():
+                    memory["cuda_allocated_mb"] = round(torch.cuda.memory_allocated() / 2**20, 1)
+                    memory["cuda_total_mb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**20, 1)
+        except Exception:  # memory figures are informative only
+            pass
+        info["memory"] = memory
+        return info
+
+    def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
+        values = dataclasses.asdict(self.base)
+        for key in ("raster", "raster_b", "instruction", "task", "tile_size", "overlap", "gsd", "bands", "classes",
+                    "context_layers", "run_name", "concurrency"):
+            value = getattr(request, key)
+            if value is not None and value != []:
+                values[key] = value
+        values["output"] = request.output or str(job_dir / "result.gpkg")
+        return RunConfig(**values)
+
+    def plan(self, request: PlanRequest) -> dict[str, Any]:
+        values = dataclasses.asdict(self.base) | {"instruction": request.instruction, "task": request.task,
+                                                   "raster_b": "after" if request.n_rasters == 2 else None}
+        return Pipeline(RunConfig(**values), self.engine, parser_engine=self.parser_engine).describe_plan()
+
+    def job(self, request: JobRequest, job_dir: Path) -> JobFn:
+        config = self._config(request, job_dir)
+        context = read_context_layers(config.context_layers) if config.context_layers else {}
+        regions = _regions(request.regions) if request.regions else None
+        pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions,
+                            aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
+
+        def run(emit, cancel) -> dict[str, Any]:
+            self._ensure_loaded()
+            pipeline.parser_engine = self.parser_engine
+            if pipeline.choice.task is Task.SEGMENTATION:
+                pipeline.segmenter = self.segmenter()
+            result = pipeline.run(on_event=emit, cancel=cancel)
+            out = result.to_dict()
+            out["gpkg"] = result.outputs.get("gpkg")
+            out["geojson"] = result.outputs.get("geojson")
+            return out
+
+        return run
+
+
+def _regions(collection: dict[str, Any]):
+    import shapely.geometry
+
+    features = collection.get("features", []) if collection.get("type") == "FeatureCollection" else [collection]
+    regions = []
+    for i, feature in enumerate(features):
+        geom = shapely.geometry.shape(feature["geometry"])
+        props = dict(feature.get("properties") or {})
+        props.setdefault("id", str(feature.get("id", i)))
+        regions.append((geom, props))
+    return regions

@@ -1,0 +1,113 @@
+"""The command line end to end, in a subprocess, with a scripted engine on real rasters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyogrio
+import pytest
+import shapely
+
+ROOT = Path(__file__).resolve().parents[2]
+POND = "<ref>pond</ref>{(100,100),(300,100),(300,300),(100,300)}"
+
+
+def cli(*args, env=None, timeout=120):
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("GEORSMLLM_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "model_backend", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"answers": [POND]}))
+    return path
+
+
+def test_detection_run_writes_layers_with_every_field(tmp_path, data_dir, script):
+    out = tmp_path / "out.gpkg"
+    proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "find the ponds", "-o", out, "--engine",
+               "scripted", "--script", script, "--tile-size", 512, "--overlap", 64, "--run-name", "ponds",
+               "--geojson", tmp_path / "out.geojson", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "pond: " in proc.stdout and "detection" in proc.stdout and "time" in proc.stdout
+    layers = [name for name, _ in pyogrio.list_layers(out)]
+    assert layers == ["ponds_boxes"]
+    meta, _fids, wkb, fields = pyogrio.raw.read(out, layer="ponds_boxes")
+    names = list(meta["fields"])
+    for required in ("label", "score", "task", "instruction", "model", "dialect", "source", "tile", "run_id",
+                     "created"):
+        assert required in names
+    values = dict(zip(names, fields))
+    assert set(values["label"]) == {"pond"}
+    assert set(values["task"]) == {"detection"}
+    assert "26914" in meta["crs"]
+    geoms = shapely.from_wkb(wkb)
+    assert all(g.is_valid and g.area > 0 for g in geoms)
+    collection = json.loads((tmp_path / "out.geojson").read_text())
+    lon, lat = collection["features"][0]["geometry"]["coordinates"][0][0]
+    assert -100 < lon < -98 and 46 < lat < 48  # North Dakota
+
+
+def test_existing_layers_survive_a_second_run(tmp_path, data_dir, script):
+    out = tmp_path / "out.gpkg"
+    for name in ("first", "second"):
+        proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "[detection] ponds", "-o", out,
+                   "--engine", "scripted", "--script", script, "--run-name", name, "-q")
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(n for n, _ in pyogrio.list_layers(out)) == ["first_boxes", "second_boxes"]
+
+
+@pytest.mark.parametrize("raster,needle", [
+    ("does-not-exist.tif", "does not exist"),
+    ("corrupt.tif", "corrupt.tif"),
+    ("float_nan.tif", "CRS"),
+    ("all-nodata.tif", "nodata"),
+])
+def test_bad_input_fails_with_one_clear_line_and_writes_nothing(tmp_path, data_dir, script, raster, needle):
+    out = tmp_path / "out.gpkg"
+    proc = cli("run", "--raster", data_dir / raster, "-i", "[detection] ponds", "-o", out, "--engine", "scripted",
+               "--script", script, "-q")
+    assert proc.returncode != 0
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and needle.lower() in error_lines[0].lower(), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert not any(p.name.startswith(".") or "tmp" in p.name for p in tmp_path.iterdir() if p.name != "answers.json")
+
+
+def test_settings_from_toml_and_environment(tmp_path, data_dir, script):
+    config = tmp_path / "georsmllm.toml"
+    config.write_text(f'[run]\nengine = "scripted"\nscript = "{script}"\ntile_size = 400\noverlap = 0\n')
+    out = tmp_path / "out.gpkg"
+    proc = subprocess.run([sys.executable, "-m", "model_backend", "run", "--config", str(config), "--raster",
+                           str(data_dir / "naip_2020.tif"), "-i", "[detection] ponds", "-o", str(out), "-q"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "GEORSMLLM_OVERLAP": "20"})
+    assert proc.returncode == 0, proc.stderr
+    # 934 x 723 raster, 400 px tiles with 20 px overlap (environment beats the file) -> 3 x 2 tiles
+    assert "6/6" in proc.stdout
+
+
+def test_unloadable_model_exits_3_with_how_to_point_at_a_folder_or_server(tmp_path, data_dir):
+    proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "[detection] ponds", "-o", tmp_path / "o.gpkg",
+               "--model", tmp_path / "no-such-model", "-q", env={"HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 3, proc.stderr
+    assert "--base-url" in proc.stderr and "folder" in proc.stderr
+
+
+def test_plan_command_shows_model_steps_and_gis_filters(data_dir, script):
+    proc = cli("plan", "--raster", data_dir / "naip_2020.tif", "-i",
+               "detect ponds larger than 500 m2 on the east side of the field", "--engine", "scripted",
+               "--script", script)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    kinds = [s["kind"] for s in plan["steps"]]
+    assert kinds[0] == "model" and "gis" in kinds
+    assert plan["task"] == "detection"
