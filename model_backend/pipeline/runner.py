@@ -305,8 +305,8 @@ class Pipeline:
                             resampling=Resampling.average if scale > 1 else Resampling.nearest)
         from affine import Affine
 
-        image_to_raster = Affine.translation(col, row) * Affine.scale(w / out_w, h / out_h)
-        return image.rgb, Georef(source.georef.transform * image_to_raster, source.georef.crs)
+        image_to_raster = Affine.translation(col, row) @ Affine.scale(w / out_w, h / out_h)
+        return image.rgb, Georef(source.georef.transform @ image_to_raster, source.georef.crs)
 
     def _run_overview(self, task: Task, result: RunResult, emit: EventSink) -> None:
         """Caption, VQA or geolocation of the whole raster (or area of interest) as one image."""
