@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
     serve.add_argument("--concurrency", type=int, default=None)
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
+    # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
+    from .data.cli import add_convert_parser
+    from .evaluation.cli import add_eval_parser
+    from .training.cli import add_train_parser
+
+    add_train_parser(sub)
+    add_eval_parser(sub)
+    add_convert_parser(sub)
     return parser
 
 
@@ -221,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, plan_only=True)
         if args.command == "serve":
             return cmd_serve(args)
+        if hasattr(args, "handler"):
+            return args.handler(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
