@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_backend run|plan|serve``.
+"""Command line: ``python -m model_backend run|plan|serve|train|eval|convert|setup-env|models``.
 
 Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
 loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
@@ -77,12 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
     from .data.cli import add_convert_parser
+    from .envsetup.cli import add_setup_env_parser, cmd_setup_env
     from .evaluation.cli import add_eval_parser
+    from .models.cli import add_models_parser, cmd_models
     from .training.cli import add_train_parser
 
     add_train_parser(sub)
     add_eval_parser(sub)
     add_convert_parser(sub)
+    add_setup_env_parser(sub).set_defaults(handler=cmd_setup_env)
+    add_models_parser(sub).set_defaults(handler=cmd_models)
     return parser
 
 

@@ -111,3 +111,20 @@ def test_plan_command_shows_model_steps_and_gis_filters(data_dir, script):
     kinds = [s["kind"] for s in plan["steps"]]
     assert kinds[0] == "model" and "gis" in kinds
     assert plan["task"] == "detection"
+
+
+def test_eval_command_is_wired_into_the_main_cli(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (100, 100)).save(tmp_path / "a.png")
+    record = {"id": "1", "task": "detection", "image": "a.png", "conversations": [
+        {"from": "human", "value": "<image>\n[detection] plane"},
+        {"from": "gpt", "value": "{(100,100),(500,100),(500,500),(100,500)}"}]}
+    (tmp_path / "bench.jsonl").write_text(json.dumps(record) + "\n")
+    # the answer covers x 10..50, y 10..30 px of the reference x,y 10..50: IoU 800 / 1600 = 0.5 -> a hit
+    (tmp_path / "s.json").write_text(json.dumps({"answers": ["{(100,100),(500,100),(500,300),(100,300)}"]}))
+    proc = cli("eval", "--data", tmp_path / "bench.jsonl", "--root", tmp_path, "--engine", "scripted", "--script",
+               tmp_path / "s.json", "--json", tmp_path / "out.json")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "out.json").read_text())["metrics"]
+    assert [m["value"] for m in metrics if m["metric"] == "acc@0.5"] == [1.0]
