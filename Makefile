@@ -5,7 +5,7 @@ export QT_QPA_PLATFORM ?= offscreen
 PLUGIN_NAME := georsmllm
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 
-.PHONY: setup setup-core test test-unit test-qgis run serve package translations clean
+.PHONY: setup setup-core test test-unit test-qgis run serve package translations screenshot bench clean
 
 setup:
 	@scripts/setup.sh
@@ -30,6 +30,10 @@ serve: setup
 
 translations:
 	@scripts/translations.sh
+
+# A real QGIS window under Xvfb with the dock and results: docs/screenshot.png (used in the README).
+screenshot: setup
+	@scripts/screenshot.sh
 
 # A zip the QGIS plugin manager installs: the tracked plugin files under one folder, without tests and dev files
 # (see .gitattributes export-ignore). Uncommitted changes are not included.

@@ -1,39 +1,215 @@
-"""The plugin object QGIS creates: registers GUI entry points in ``initGui`` and removes every one in
-``unload``. Work is delegated; this module only wires things together."""
+"""The plugin object QGIS creates: registers every entry point in ``initGui`` (``initProcessing`` alone
+under ``qgis_process``) and removes each one in ``unload``. Work is delegated: the dock collects
+parameters, the run controller starts tasks, the backend service owns the backend process."""
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QCoreApplication
+import atexit
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateTransform,
+    QgsMapLayer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
 from . import about
+from .gui.dock import GeoRSMLLMDock
+from .gui.layer_actions import LayerActions
+from .gui.options import SettingsPageFactory
+from .logic.prepare import RunRequest
+from .logic.service import BackendConfig, BackendService
+from .processing.provider import GeoRSMLLMProvider
+from .runs import RunController
+from .toolbelt.i18n import install_translator, remove_translator, tr
+from .toolbelt.settings import load_history, load_settings, save_history
 
 MENU = "&GeoRSMLLM"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("GeoRSMLLM", text)
+def backend_config() -> BackendConfig:
+    """Read on each job (worker threads too: QgsSettings is thread-safe), so new settings apply at once."""
+    return load_settings().backend_config()
 
 
 class GeoRSMLLMPlugin:
-    """Created by ``classFactory(iface)``."""
+    """Created by ``classFactory(iface)``; ``iface`` is ``None`` under ``qgis_process``."""
 
     def __init__(self, iface):
         self.iface = iface
+        self.translator = install_translator()
+        self.service = BackendService(backend_config)
+        self.provider: GeoRSMLLMProvider | None = None
         self.actions: list[QAction] = []
+        self.dock: GeoRSMLLMDock | None = None
+        self.controller: RunController | None = None
+        self.layer_actions: LayerActions | None = None
+        self.options_factory: SettingsPageFactory | None = None
+        self.toolbar_action: QAction | None = None
+        self._quit_connected = False
+
+    # -- registration -------------------------------------------------------------------------------
+    def initProcessing(self) -> None:  # noqa: N802 - QGIS API
+        if self.provider is None:
+            self.provider = GeoRSMLLMProvider(self.service)
+            QgsApplication.processingRegistry().addProvider(self.provider)
+        atexit.register(self.service.stop)  # qgis_process has no aboutToQuit for a plugin to hear
+        app = QgsApplication.instance()
+        if app is not None and not self._quit_connected:
+            app.aboutToQuit.connect(self.service.stop)
+            self._quit_connected = True
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API
-        about_action = QAction(QIcon(str(about.ICON_PATH)), tr("About GeoRSMLLM"), self.iface.mainWindow())
+        self.initProcessing()
+        icon = QIcon(str(about.ICON_PATH))
+        self.controller = RunController(self.service)
+        self.dock = GeoRSMLLMDock(self.iface.mapCanvas(), load_history(), self.iface.mainWindow())
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self._wire_dock()
+
+        panel = self.dock.toggleViewAction()
+        panel.setIcon(icon)
+        panel.setText(tr("GeoRSMLLM panel"))
+        settings_action = QAction(tr("Settings…"), self.iface.mainWindow())
+        settings_action.triggered.connect(self.show_settings)
+        about_action = QAction(icon, tr("About GeoRSMLLM"), self.iface.mainWindow())
         about_action.triggered.connect(self.show_about)
-        self.iface.addPluginToRasterMenu(MENU, about_action)
-        self.actions.append(about_action)
+        for action in (panel, settings_action, about_action):
+            self.iface.addPluginToRasterMenu(MENU, action)
+            self.actions.append(action)
+        self.iface.addToolBarIcon(panel)
+        self.toolbar_action = panel
+
+        self.layer_actions = LayerActions(self.iface, self.on_raster_action, self.on_vector_action)
+        self.layer_actions.register()
+        self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False))
+        self.iface.registerOptionsWidgetFactory(self.options_factory)
+
+    def _wire_dock(self) -> None:
+        dock, controller = self.dock, self.controller
+        dock.run_requested.connect(self.run)
+        dock.plan_requested.connect(controller.request_plan)
+        dock.cancel_requested.connect(controller.cancel)
+        dock.restart_requested.connect(lambda: controller.refresh_status(restart=True))
+        dock.visibilityChanged.connect(self._dock_visible)
+        controller.job_started.connect(dock.job_started)
+        controller.job_progress.connect(dock.job_progress)
+        controller.job_status.connect(dock.job_status)
+        controller.job_finished.connect(self._job_finished)
+        controller.answers.connect(dock.show_answers)
+        controller.message.connect(self._message)
+        controller.plan_ready.connect(dock.show_plan)
+        controller.status_changed.connect(dock.show_status)
 
     def unload(self) -> None:
+        if self.controller is not None:
+            self.controller.shutdown()
+        if self.layer_actions is not None:
+            self.layer_actions.unregister()
+            self.layer_actions = None
+        if self.iface is not None:
+            for action in self.actions:
+                self.iface.removePluginRasterMenu(MENU, action)
+            if self.toolbar_action is not None:
+                self.iface.removeToolBarIcon(self.toolbar_action)
+                self.toolbar_action = None
         for action in self.actions:
-            self.iface.removePluginRasterMenu(MENU, action)
-            action.deleteLater()
+            if self.dock is None or action is not self.dock.toggleViewAction():
+                action.deleteLater()
         self.actions.clear()
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.disconnect_project()
+            self.dock.deleteLater()
+            self.dock = None
+        if self.options_factory is not None:
+            self.iface.unregisterOptionsWidgetFactory(self.options_factory)
+            self.options_factory = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self._quit_connected:
+            QgsApplication.instance().aboutToQuit.disconnect(self.service.stop)
+            self._quit_connected = False
+        atexit.unregister(self.service.stop)
+        self.service.stop()
+        self.controller = None
+        remove_translator(self.translator)
+        self.translator = None
+
+    # -- actions ------------------------------------------------------------------------------------
+    def run(self, request: RunRequest) -> str | None:
+        """Start a run (the dock's and the layer menu's entry point)."""
+        text = request.instruction.strip()
+        if text and self.dock is not None:
+            history = [text] + [h for h in load_history() if h != text]
+            history = history[: load_settings().history_size]
+            save_history(history)
+            self.dock.set_history(history)
+        return self.controller.start_run(request)
+
+    def show_dock(self) -> GeoRSMLLMDock:
+        self.dock.show()
+        self.dock.raise_()
+        return self.dock
+
+    def on_raster_action(self, layer: QgsMapLayer, kind: str) -> None:
+        dock = self.show_dock()
+        dock.layer_combo.setLayer(layer)
+        if kind == "caption":
+            dock.set_task("caption")
+            self.run(RunRequest(instruction="Describe this image in detail.", task="caption", layer_id=layer.id(),
+                                **self._canvas_view()))
+            return
+        dock.set_task(None if kind == "ask" else kind)
+        if kind == "change":
+            others = [lyr for lyr in QgsProject.instance().mapLayers().values()
+                      if isinstance(lyr, QgsRasterLayer) and lyr.id() != layer.id()]
+            dock.layer_b_combo.setLayer(others[0] if others else None)
+            dock.layer_b_combo.setFocus()
+        else:
+            dock.instruction.setFocus()
+
+    def on_vector_action(self, layer: QgsMapLayer) -> None:
+        raster = self.raster_under(layer)
+        if raster is None:
+            self._message(tr("No visible raster layer lies under {name}: add the image to describe.").format(
+                name=layer.name()), True)
+            return
+        self.show_dock().set_task("identify")
+        self.run(RunRequest(instruction="Describe this region.", task="identify", layer_id=raster.id(),
+                            regions_layer_id=layer.id(), **self._canvas_view()))
+
+    def _canvas_view(self) -> dict:
+        """The map view, which sets the area and resolution of layers that must be rendered (web layers)."""
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is None:
+            return {}
+        rect, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
+        return {"extent": (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()),
+                "extent_crs": crs.authid() or crs.toWkt(), "units_per_px": canvas.mapUnitsPerPixel()}
+
+    def raster_under(self, layer: QgsVectorLayer) -> QgsRasterLayer | None:
+        """The topmost visible raster layer whose extent overlaps the layer's selected (or all) features."""
+        bounds = layer.boundingBoxOfSelected() if layer.selectedFeatureCount() else layer.extent()
+        project = QgsProject.instance()
+        for tree_layer in project.layerTreeRoot().findLayers():
+            candidate = tree_layer.layer()
+            if isinstance(candidate, QgsRasterLayer) and tree_layer.isVisible() and candidate.isValid():
+                transform = QgsCoordinateTransform(layer.crs(), candidate.crs(), project)
+                if candidate.extent().intersects(transform.transformBoundingBox(bounds)):
+                    return candidate
+        return None
+
+    def show_settings(self) -> None:
+        self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage="GeoRSMLLMOptions")
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -43,3 +219,19 @@ class GeoRSMLLMPlugin:
                 version=about.VERSION, tracker=about.TRACKER
             ),
         )
+
+    # -- feedback -------------------------------------------------------------------------------------
+    def _dock_visible(self, visible: bool) -> None:
+        if visible and self.controller is not None:
+            self.controller.refresh_status(start=False)
+
+    def _job_finished(self, key: str, summary: str, outcome) -> None:  # noqa: ARG002
+        if self.dock is not None and self.controller is not None:
+            self.dock.job_finished(key, summary)
+            self.controller.refresh_status(start=False)
+
+    def _message(self, text: str, error: bool) -> None:
+        if self.dock is not None:
+            self.dock.show_message(text, error)
+        if error and self.iface is not None:
+            self.iface.messageBar().pushMessage(about.TITLE, text, Qgis.Critical, 10)

@@ -1,0 +1,821 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="43"/>
+        <source>Automatic (from the instruction)</source>
+        <translation>自动（根据指令判断）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <source>Detect objects</source>
+        <translation>目标检测</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="289"/>
+        <source>Segment</source>
+        <translation>分割</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <source>Detect changes</source>
+        <translation>变化检测</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="44"/>
+        <source>Describe the image</source>
+        <translation>描述影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="331"/>
+        <source>Describe regions</source>
+        <translation>描述区域</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="44"/>
+        <source>Answer a question</source>
+        <translation>回答问题</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="44"/>
+        <source>Classify the scene</source>
+        <translation>场景分类</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="45"/>
+        <source>Geolocate</source>
+        <translation>地理定位</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="50"/>
+        <source>Whole layer</source>
+        <translation>整个图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="50"/>
+        <source>Current map extent</source>
+        <translation>当前地图范围</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="50"/>
+        <source>Selected features of</source>
+        <translation>选中要素所在图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="67"/>
+        <source>starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="71"/>
+        <source>Cancel this run</source>
+        <translation>取消此次运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="80"/>
+        <source>{done}/{total} tiles</source>
+        <translation>{done}/{total} 个瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="105"/>
+        <source>GeoRSMLLM</source>
+        <translation>GeoRSMLLM</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="113"/>
+        <source>Backend: not connected</source>
+        <translation>后端：未连接</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="115"/>
+        <source>Start / restart backend</source>
+        <translation>启动 / 重启后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="124"/>
+        <source>e.g. segment all buildings north of the river</source>
+        <translation>例如：分割河流以北的所有建筑</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="135"/>
+        <source>Task</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="288"/>
+        <source>Image</source>
+        <translation>影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="145"/>
+        <source>After image</source>
+        <translation>后时相影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="157"/>
+        <source>Area</source>
+        <translation>范围</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <source>Features to describe</source>
+        <translation>要描述的要素</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="164"/>
+        <source>farmland, forest, city (optional)</source>
+        <translation>农田, 森林, 城市（可选）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="165"/>
+        <source>Classes</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="170"/>
+        <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
+        <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="171"/>
+        <source>Context layers</source>
+        <translation>上下文图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="175"/>
+        <source>Show plan</source>
+        <translation>显示计划</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="177"/>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="180"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="187"/>
+        <source>Runs</source>
+        <translation>运行任务</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="197"/>
+        <source>Captions, answers and messages appear here.</source>
+        <translation>描述、回答和消息将显示在这里。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="212"/>
+        <source>Write an instruction first.</source>
+        <translation>请先输入指令。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="230"/>
+        <source>Add a raster layer to the project and choose it.</source>
+        <translation>请向工程添加栅格图层并选择它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="246"/>
+        <source>There is no map canvas to take the extent from.</source>
+        <translation>没有可获取范围的地图画布。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="271"/>
+        <source>Asking the backend for a plan…</source>
+        <translation>正在向后端请求执行计划…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="288"/>
+        <source>Before image</source>
+        <translation>前时相影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="311"/>
+        <source>Backend: not connected ({reason})</source>
+        <translation>后端：未连接（{reason}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="319"/>
+        <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
+        <translation>后端：已连接 — 模型 {model}，设备 {device}，内存 {memory}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="326"/>
+        <source>No plan: {reason}</source>
+        <translation>无执行计划：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="39"/>
+        <source>Task: {task} ({reason})</source>
+        <translation>任务：{task}（{reason}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="329"/>
+        <source>Dialect: {dialect}; parser: {parser}</source>
+        <translation>方言：{dialect}；解析器：{parser}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="332"/>
+        <source>model step</source>
+        <translation>模型步骤</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="332"/>
+        <source>GIS filter</source>
+        <translation>GIS 过滤</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="337"/>
+        <source>Warning: {text}</source>
+        <translation>警告：{text}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="358"/>
+        <source>starting the backend…</source>
+        <translation>正在启动后端…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="358"/>
+        <source>uploading…</source>
+        <translation>正在上传…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="358"/>
+        <source>submitting…</source>
+        <translation>正在提交…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="358"/>
+        <source>running…</source>
+        <translation>正在运行…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="37"/>
+        <source>Ask GeoRSMLLM…</source>
+        <translation>询问 GeoRSMLLM…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="37"/>
+        <source>Detect objects…</source>
+        <translation>目标检测…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="37"/>
+        <source>Segment…</source>
+        <translation>分割…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="37"/>
+        <source>Describe this image</source>
+        <translation>描述此影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="37"/>
+        <source>Detect changes against…</source>
+        <translation>与…进行变化检测</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/layer_actions.py" line="44"/>
+        <source>Describe these features</source>
+        <translation>描述这些要素</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="57"/>
+        <source>Backend</source>
+        <translation>后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="62"/>
+        <source>Python interpreter</source>
+        <translation>Python 解释器</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="64"/>
+        <source>empty: start a local backend</source>
+        <translation>留空：启动本地后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="65"/>
+        <source>Server URL</source>
+        <translation>服务器地址</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="68"/>
+        <source>Server token</source>
+        <translation>服务器令牌</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="73"/>
+        <source>Start-up timeout</source>
+        <translation>启动超时</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="76"/>
+        <source>More backend options</source>
+        <translation>更多后端选项</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="85"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="82"/>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="84"/>
+        <source>model folder or hub id (empty: the backend&apos;s default)</source>
+        <translation>模型文件夹或 Hub ID（留空：使用后端默认值）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="88"/>
+        <source>Model server (openai engine)</source>
+        <translation>模型服务器（openai 引擎）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="89"/>
+        <source>(the model family&apos;s own)</source>
+        <translation>（模型系列自带）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="90"/>
+        <source>Dialect</source>
+        <translation>方言</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="92"/>
+        <source>empty: rule-based; &apos;same&apos;: the main model</source>
+        <translation>留空：基于规则；'same'：使用主模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="93"/>
+        <source>Condition parser model</source>
+        <translation>条件解析模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="95"/>
+        <source>Segmenter</source>
+        <translation>分割器</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="98"/>
+        <source>SAM2 checkpoint</source>
+        <translation>SAM2 权重</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="100"/>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="103"/>
+        <source>Tiling</source>
+        <translation>分块</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="108"/>
+        <source>Tile size (px)</source>
+        <translation>瓦片大小（像素）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="112"/>
+        <source>Overlap (px)</source>
+        <translation>重叠（像素）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="117"/>
+        <source>native</source>
+        <translation>原始分辨率</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="118"/>
+        <source>Target GSD (map units/px)</source>
+        <translation>目标地面采样距离（地图单位/像素）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="122"/>
+        <source>Tiles in flight</source>
+        <translation>并行瓦片数</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="126"/>
+        <source>Results folder</source>
+        <translation>结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/live_layer.py" line="47"/>
+        <source>{title} (running)</source>
+        <translation>{title}（运行中）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="112"/>
+        <source>The layer {name} could not be exported for the backend: {reason}</source>
+        <translation>无法为后端导出图层 {name}：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="140"/>
+        <source>The layer {name} has no features to describe.</source>
+        <translation>图层 {name} 中没有可描述的要素。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="165"/>
+        <source>No map extent was given.</source>
+        <translation>未提供地图范围。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <source>Choose a polygon layer whose selected features give the area.</source>
+        <translation>请选择一个面图层，以其选中要素作为范围。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <source>Select features in {name} first.</source>
+        <translation>请先在 {name} 中选择要素。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="176"/>
+        <source>Unknown area {area}.</source>
+        <translation>未知范围 {area}。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="180"/>
+        <source>The chosen area does not overlap the raster {name}.</source>
+        <translation>所选范围与栅格 {name} 不重叠。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="187"/>
+        <source>Choose a valid raster layer for {what}.</source>
+        <translation>请为{what}选择有效的栅格图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="213"/>
+        <source>the image</source>
+        <translation>影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="214"/>
+        <source>the &apos;after&apos; image</source>
+        <translation>后时相影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="216"/>
+        <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
+        <translation>变化检测需要第二个（后时相）栅格图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="242"/>
+        <source>The layer of features to describe is missing.</source>
+        <translation>缺少要描述的要素图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <source>The layer {name} could not be rendered for upload.</source>
+        <translation>无法渲染图层 {name} 以供上传。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <source>The raster layer is missing or invalid.</source>
+        <translation>栅格图层缺失或无效。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <source>The area to send lies outside the layer {name}.</source>
+        <translation>要发送的范围位于图层 {name} 之外。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="53"/>
+        <source>Partial result: the run was cancelled.</source>
+        <translation>部分结果：运行已被取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="38"/>
+        <source>GeoRSMLLM: connecting to the backend</source>
+        <translation>GeoRSMLLM：正在连接后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="42"/>
+        <source>not checked</source>
+        <translation>未检查</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="54"/>
+        <source>local backend not started</source>
+        <translation>本地后端未启动</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="71"/>
+        <source>GeoRSMLLM: planning</source>
+        <translation>GeoRSMLLM：正在规划</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="101"/>
+        <source>GeoRSMLLM: {title}</source>
+        <translation>GeoRSMLLM：{title}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="79"/>
+        <source>GeoRSMLLM panel</source>
+        <translation>GeoRSMLLM 面板</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="80"/>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="82"/>
+        <source>About GeoRSMLLM</source>
+        <translation>关于 GeoRSMLLM</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="182"/>
+        <source>No visible raster layer lies under {name}: add the image to describe.</source>
+        <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="205"/>
+        <source>GeoRSMLLM {version}
+Natural-language instructions on raster layers.
+Issues: {tracker}</source>
+        <translation>GeoRSMLLM {version}
+用自然语言指令分析栅格图层。
+问题反馈：{tracker}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="101"/>
+        <source>Vision-language tasks</source>
+        <translation>视觉语言任务</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="114"/>
+        <source>Instruction</source>
+        <translation>指令</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="118"/>
+        <source>Raster layer</source>
+        <translation>栅格图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="123"/>
+        <source>Area of interest (whole layer when empty)</source>
+        <translation>感兴趣区域（留空为整个图层）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="126"/>
+        <source>Context vector layers the instruction may name</source>
+        <translation>指令中可引用的上下文矢量图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="129"/>
+        <source>Tile size (pixels sent to the model)</source>
+        <translation>瓦片大小（发送给模型的像素）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="131"/>
+        <source>Tile overlap (pixels)</source>
+        <translation>瓦片重叠（像素）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <source>Target ground sample distance (map units per pixel, 0: native)</source>
+        <translation>目标地面采样距离（地图单位/像素，0：原始）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="139"/>
+        <source>Result layer</source>
+        <translation>结果图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="141"/>
+        <source>Text answer</source>
+        <translation>文本回答</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="142"/>
+        <source>Run id</source>
+        <translation>运行 ID</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="143"/>
+        <source>GeoPackage with every layer of the run</source>
+        <translation>包含本次运行所有图层的 GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <source>Number of features</source>
+        <translation>要素数量</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="161"/>
+        <source>The input raster layer is missing or invalid.</source>
+        <translation>输入栅格图层缺失或无效。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="165"/>
+        <source>The instruction is empty: say what to look for.</source>
+        <translation>指令为空：请说明要查找什么。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <source>The area of interest does not overlap the raster.</source>
+        <translation>感兴趣区域与栅格不重叠。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
+        <translation>变化检测需要有效的第二个（后时相）栅格。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="218"/>
+        <source>The algorithm was not prepared.</source>
+        <translation>算法尚未准备好。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
+        <translation>正在连接 GeoRSMLLM 后端（必要时启动本地后端）…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <source>GeoRSMLLM backend: {reason}</source>
+        <translation>GeoRSMLLM 后端：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="240"/>
+        <source>Cancelled: the output holds what was done before the cancel.</source>
+        <translation>已取消：输出包含取消前已完成的结果。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="278"/>
+        <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
+        <translation>要检测的目标（如“飞机”“港口附近的储油罐”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="281"/>
+        <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
+        <translation>查找指令所述的目标，并以旋转框（多边形）形式写入栅格的坐标参考系，附带标签和得分。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="292"/>
+        <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
+        <translation>要分割的内容（如“河流以北的建筑”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
+        <translation>将指令所述的对象勾画为多边形（模型给出位置，SAM2 绘制掩膜）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="306"/>
+        <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
+        <translation>要查找的变化（如“新建建筑”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="309"/>
+        <source>&apos;After&apos; raster layer</source>
+        <translation>后时相栅格图层</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
+        <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
+        <translation>比较前时相栅格与后时相栅格，并将变化区域写为多边形。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="320"/>
+        <source>Describe image</source>
+        <translation>描述影像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="323"/>
+        <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
+        <translation>生成影像描述（ANSWER 输出），并将描述的区域写为多边形。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <source>The features to describe are missing.</source>
+        <translation>缺少要描述的要素。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="349"/>
+        <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
+        <translation>描述每个要素所覆盖的栅格区域；回答保存在结果图层属性和 ANSWER 输出中。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <source>Ask a question</source>
+        <translation>提问</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <source>Question about the image</source>
+        <translation>关于影像的问题</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="363"/>
+        <source>Answers a question about the image (the ANSWER output).</source>
+        <translation>回答关于影像的问题（ANSWER 输出）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <source>Classify scene</source>
+        <translation>场景分类</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="374"/>
+        <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
+        <translation>候选类别，用逗号分隔（留空：由模型自行描述）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="383"/>
+        <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
+        <translation>对栅格的每个瓦片进行分类；类别即瓦片多边形的标签。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
+        <source>Geolocate image</source>
+        <translation>影像地理定位</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="395"/>
+        <source>Asks the model where the image was taken and writes its guess as a point.</source>
+        <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="107"/>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="110"/>
+        <source>GeoRSMLLM run failed: {reason}</source>
+        <translation>GeoRSMLLM 运行失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="113"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="124"/>
+        <source>nothing found</source>
+        <translation>未找到任何结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="126"/>
+        <source>cancelled: {summary}</source>
+        <translation>已取消：{summary}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="127"/>
+        <source>{title}: {summary}</source>
+        <translation>{title}：{summary}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="38"/>
+        <source>Instruction: {text}</source>
+        <translation>指令：{text}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="41"/>
+        <source>Model: {model} [{engine}, {device}]</source>
+        <translation>模型：{model} [{engine}，{device}]</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="44"/>
+        <source>Dialect: {dialect}</source>
+        <translation>方言：{dialect}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="45"/>
+        <source>Raster: {name}</source>
+        <translation>栅格：{name}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="46"/>
+        <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
+        <translation>瓦片：{done}/{total}；瓦片大小 {size}，重叠 {overlap}，GSD {gsd}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="49"/>
+        <source>Time: {seconds} s</source>
+        <translation>耗时：{seconds} 秒</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="50"/>
+        <source>Run id: {run_id}</source>
+        <translation>运行 ID：{run_id}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="279"/>
+        <source>Backend: starting…</source>
+        <translation>后端：正在启动…</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,1 @@
+"""Widgets: the dock panel, the options page, the layer context-menu actions."""

@@ -1,0 +1,387 @@
+"""The GeoRSMLLM panel. It only collects parameters into a ``RunRequest`` and emits signals; the plugin's
+run controller starts the work and calls back the ``show_*``/``job_*`` methods to display progress, plans,
+answers and the backend's status."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsVectorLayer, QgsWkbTypes
+from qgis.gui import QgsDockWidget, QgsMapCanvas, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..logic.follow import JobEvent
+from ..logic.prepare import RunRequest
+from ..logic.tasks import BackendStatus
+from ..toolbelt.i18n import tr
+
+#: Backend task values in the task chooser (``None``: let the backend infer it from the instruction).
+TASKS: tuple[str | None, ...] = (None, "detection", "seg", "change", "caption", "identify", "vqa", "classify",
+                                 "geolocation")
+AREAS = ("layer", "extent", "selection")
+
+
+def _task_labels() -> list[str]:
+    """Labels of ``TASKS``, in order (literal strings so pylupdate5 finds them)."""
+    return [tr("Automatic (from the instruction)"), tr("Detect objects"), tr("Segment"), tr("Detect changes"),
+            tr("Describe the image"), tr("Describe regions"), tr("Answer a question"), tr("Classify the scene"),
+            tr("Geolocate")]
+
+
+def _area_labels() -> list[str]:
+    """Labels of ``AREAS``, in order."""
+    return [tr("Whole layer"), tr("Current map extent"), tr("Selected features of")]
+
+
+class JobRow(QWidget):
+    """One job in the panel: title, progress bar fed by tile events, and its own cancel button."""
+
+    cancel_clicked = pyqtSignal(str)
+
+    def __init__(self, key: str, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(title)
+        self.label.setToolTip(title)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the first tile event gives a total
+        self.bar.setFormat(tr("starting…"))
+        self.bar.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("✕")
+        self.cancel_button.setToolTip(tr("Cancel this run"))
+        self.cancel_button.clicked.connect(lambda: self.cancel_clicked.emit(self.key))
+        layout.addWidget(self.label, 2)
+        layout.addWidget(self.bar, 3)
+        layout.addWidget(self.cancel_button)
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.bar.setFormat(tr("{done}/{total} tiles").format(done=done, total=total))
+
+    def status(self, text: str) -> None:
+        if self.bar.maximum() == 0:
+            self.bar.setFormat(text)
+
+    def finish(self, text: str) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.bar.setFormat(text)
+        self.cancel_button.setEnabled(False)
+
+
+class GeoRSMLLMDock(QgsDockWidget):
+    """Signals: ``run_requested(RunRequest)``, ``plan_requested(instruction, task or None, n_rasters)``,
+    ``cancel_requested(job key, '' for all)``, ``restart_requested()``, ``status_requested()``."""
+
+    run_requested = pyqtSignal(object)
+    plan_requested = pyqtSignal(str, object, int)
+    cancel_requested = pyqtSignal(str)
+    restart_requested = pyqtSignal()
+    status_requested = pyqtSignal()
+
+    def __init__(self, canvas: QgsMapCanvas | None, history: list[str] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(tr("GeoRSMLLM"), parent)
+        self.setObjectName("GeoRSMLLMDock")
+        self.canvas = canvas
+        self._rows: dict[str, JobRow] = {}
+        body = QWidget()
+        root = QVBoxLayout(body)
+
+        status_row = QHBoxLayout()
+        self.status_label = QLabel(tr("Backend: not connected"))
+        self.status_label.setWordWrap(True)
+        self.restart_button = QPushButton(tr("Start / restart backend"))
+        self.restart_button.clicked.connect(self._restart_clicked)
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.restart_button)
+        root.addLayout(status_row)
+
+        self.instruction = QComboBox()
+        self.instruction.setEditable(True)
+        self.instruction.setInsertPolicy(QComboBox.NoInsert)
+        self.instruction.lineEdit().setPlaceholderText(
+            tr("e.g. segment all buildings north of the river"))
+        self.instruction.lineEdit().returnPressed.connect(self.request_run)
+        self.set_history(history or [])
+        root.addWidget(self.instruction)
+
+        form = QFormLayout()
+        self.task_combo = QComboBox()
+        for value, text in zip(TASKS, _task_labels(), strict=True):
+            self.task_combo.addItem(text, value)
+        self.task_combo.currentIndexChanged.connect(self._task_changed)
+        form.addRow(tr("Task"), self.task_combo)
+
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_label = QLabel(tr("Image"))
+        form.addRow(self.layer_label, self.layer_combo)
+        self.layer_b_combo = QgsMapLayerComboBox()
+        self.layer_b_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_b_combo.setAllowEmptyLayer(True)
+        self.layer_b_combo.setLayer(None)
+        self.layer_b_label = QLabel(tr("After image"))
+        form.addRow(self.layer_b_label, self.layer_b_combo)
+
+        area_row = QHBoxLayout()
+        self.area_combo = QComboBox()
+        for value, text in zip(AREAS, _area_labels(), strict=True):
+            self.area_combo.addItem(text, value)
+        self.area_layer_combo = QgsMapLayerComboBox()
+        self.area_layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.area_combo.currentIndexChanged.connect(self._area_changed)
+        area_row.addWidget(self.area_combo)
+        area_row.addWidget(self.area_layer_combo, 1)
+        form.addRow(tr("Area"), area_row)
+
+        self.regions_combo = QgsMapLayerComboBox()
+        self.regions_combo.setFilters(QgsMapLayerProxyModel.VectorLayer)
+        self.regions_label = QLabel(tr("Features to describe"))
+        form.addRow(self.regions_label, self.regions_combo)
+        self.classes_edit = QLineEdit()
+        self.classes_edit.setPlaceholderText(tr("farmland, forest, city (optional)"))
+        self.classes_label = QLabel(tr("Classes"))
+        form.addRow(self.classes_label, self.classes_edit)
+
+        self.context_list = QListWidget()
+        self.context_list.setMaximumHeight(80)
+        self.context_list.setToolTip(tr("Vector layers the instruction may name (\"within 200 m of roads\")"))
+        form.addRow(tr("Context layers"), self.context_list)
+        root.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.plan_button = QPushButton(tr("Show plan"))
+        self.plan_button.clicked.connect(self.request_plan)
+        self.run_button = QPushButton(tr("Run"))
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.request_run)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(lambda: self.cancel_requested.emit(""))
+        for button in (self.plan_button, self.run_button, self.cancel_button):
+            buttons.addWidget(button)
+        root.addLayout(buttons)
+
+        self.jobs_box = QGroupBox(tr("Runs"))
+        self.jobs_layout = QVBoxLayout(self.jobs_box)
+        self.jobs_box.setVisible(False)
+        root.addWidget(self.jobs_box)
+
+        self.plan_view = QTextBrowser()
+        self.plan_view.setVisible(False)
+        self.plan_view.setMaximumHeight(140)
+        root.addWidget(self.plan_view)
+        self.answers = QTextBrowser()
+        self.answers.setPlaceholderText(tr("Captions, answers and messages appear here."))
+        root.addWidget(self.answers, 1)
+        self.setWidget(body)
+
+        QgsProject.instance().layersAdded.connect(self._refresh_context_layers)
+        QgsProject.instance().layersRemoved.connect(self._refresh_context_layers)
+        self._refresh_context_layers()
+        self._task_changed()
+        self._area_changed()
+
+    # -- collecting parameters -----------------------------------------------------------------
+    def current_task(self) -> str | None:
+        return self.task_combo.currentData()
+
+    def set_task(self, task: str | None) -> None:
+        index = self.task_combo.findData(task)
+        self.task_combo.setCurrentIndex(max(index, 0))
+
+    def set_history(self, history: list[str]) -> None:
+        text = self.instruction.currentText()
+        self.instruction.clear()
+        self.instruction.addItems(history)
+        self.instruction.setEditText(text)
+
+    def build_request(self) -> RunRequest | None:
+        """The run the panel describes, or ``None`` (with a message) when something is missing."""
+        instruction = self.instruction.currentText().strip()
+        layer = self.layer_combo.currentLayer()
+        task = self.current_task()
+        if not instruction and task not in ("caption", "identify", "classify", "geolocation"):
+            self.show_message(tr("Write an instruction first."), error=True)
+            return None
+        if layer is None:
+            self.show_message(tr("Add a raster layer to the project and choose it."), error=True)
+            return None
+        instruction = instruction or {"caption": "Describe this image in detail.",
+                                      "identify": "Describe this region.",
+                                      "classify": "What kind of scene is this?",
+                                      "geolocation": "Where was this image taken?"}[task]
+        layer_b = self.layer_b_combo.currentLayer() if task in (None, "change") else None
+        area = self.area_combo.currentData()
+        extent, extent_crs, units_per_px = None, "", None
+        if self.canvas is not None:
+            rect = self.canvas.extent()
+            extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+            extent_crs = self.canvas.mapSettings().destinationCrs().authid() or \
+                self.canvas.mapSettings().destinationCrs().toWkt()
+            units_per_px = self.canvas.mapUnitsPerPixel()
+        if area == "extent" and extent is None:
+            self.show_message(tr("There is no map canvas to take the extent from."), error=True)
+            return None
+        area_layer = self.area_layer_combo.currentLayer() if area == "selection" else None
+        regions = self.regions_combo.currentLayer() if task == "identify" else None
+        classes = tuple(c.strip() for c in self.classes_edit.text().split(",") if c.strip()) \
+            if task == "classify" else ()
+        return RunRequest(
+            instruction=instruction, task=task, layer_id=layer.id(),
+            layer_b_id=layer_b.id() if layer_b is not None else None, area=area, extent=extent,
+            extent_crs=extent_crs, area_layer_id=area_layer.id() if area_layer is not None else None,
+            regions_layer_id=regions.id() if regions is not None else None,
+            context_layer_ids=tuple(self.checked_context_layers()), classes=classes, units_per_px=units_per_px)
+
+    def request_run(self) -> None:
+        request = self.build_request()
+        if request is not None:
+            self.run_requested.emit(request)
+
+    def request_plan(self) -> None:
+        instruction = self.instruction.currentText().strip()
+        if not instruction:
+            self.show_message(tr("Write an instruction first."), error=True)
+            return
+        n_rasters = 2 if self.layer_b_combo.currentLayer() is not None or self.current_task() == "change" else 1
+        self.plan_view.setVisible(True)
+        self.plan_view.setPlainText(tr("Asking the backend for a plan…"))
+        self.plan_requested.emit(instruction, self.current_task(), n_rasters)
+
+    def checked_context_layers(self) -> list[str]:
+        return [self.context_list.item(i).data(Qt.UserRole) for i in range(self.context_list.count())
+                if self.context_list.item(i).checkState() == Qt.Checked]
+
+    def _restart_clicked(self) -> None:
+        self.status_label.setText(tr("Backend: starting…"))
+        self.restart_requested.emit()
+
+    # -- reacting to choices ---------------------------------------------------------------------
+    def _task_changed(self) -> None:
+        task = self.current_task()
+        change = task in (None, "change")
+        self.layer_b_label.setVisible(change)
+        self.layer_b_combo.setVisible(change)
+        self.layer_label.setText(tr("Before image") if task == "change" else tr("Image"))
+        self.regions_label.setVisible(task == "identify")
+        self.regions_combo.setVisible(task == "identify")
+        self.classes_label.setVisible(task == "classify")
+        self.classes_edit.setVisible(task == "classify")
+
+    def _area_changed(self) -> None:
+        self.area_layer_combo.setEnabled(self.area_combo.currentData() == "selection")
+
+    def _refresh_context_layers(self, *_args) -> None:
+        checked = set(self.checked_context_layers())
+        self.context_list.clear()
+        for layer in QgsProject.instance().mapLayers().values():
+            if isinstance(layer, QgsVectorLayer) and layer.geometryType() != QgsWkbTypes.NullGeometry:
+                item = QListWidgetItem(layer.name())
+                item.setData(Qt.UserRole, layer.id())
+                item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+                item.setCheckState(Qt.Checked if layer.id() in checked else Qt.Unchecked)
+                self.context_list.addItem(item)
+
+    # -- called by the run controller ------------------------------------------------------------
+    def show_status(self, status: BackendStatus) -> None:
+        if status.health is None:
+            self.status_label.setText(tr("Backend: not connected ({reason})").format(reason=status.error or ""))
+            self.status_label.setToolTip(status.error or "")
+            return
+        health = status.health
+        memory = health.get("memory") or {}
+        parts = [f"{k.replace('_', ' ')} {v}" for k, v in memory.items()]
+        model = str(health.get("model") or "?")
+        shown = os.path.basename(model) if os.path.isabs(model) else model  # a local folder: its name is enough
+        self.status_label.setText(tr("Backend: connected — model {model}, device {device}, memory {memory}").format(
+            model=shown, device=health.get("device") or "?", memory=", ".join(parts) or "?"))
+        self.status_label.setToolTip(f"{status.url}\n{model}")
+
+    def show_plan(self, plan: dict[str, Any] | None, error: str | None) -> None:
+        self.plan_view.setVisible(True)
+        if plan is None:
+            self.plan_view.setPlainText(tr("No plan: {reason}").format(reason=error or ""))
+            return
+        lines = [tr("Task: {task} ({reason})").format(task=plan.get("task", ""), reason=plan.get("task_reason", "")),
+                 tr("Dialect: {dialect}; parser: {parser}").format(dialect=plan.get("dialect", ""),
+                                                                  parser=plan.get("parser", ""))]
+        for number, step in enumerate(plan.get("steps") or [], start=1):
+            kind = tr("model step") if step.get("kind") == "model" else tr("GIS filter")
+            text = step.get("text", "")
+            if step.get("filter"):
+                text += f"  [{step['filter']}]"
+            lines.append(f"{number}. {kind}: {text}")
+        lines += [tr("Warning: {text}").format(text=w) for w in plan.get("warnings") or []]
+        self.plan_view.setPlainText("\n".join(lines))
+
+    def job_started(self, key: str, title: str) -> None:
+        row = JobRow(key, title)
+        row.cancel_clicked.connect(self.cancel_requested)
+        self._rows[key] = row
+        self.jobs_layout.addWidget(row)
+        self.jobs_box.setVisible(True)
+        self.cancel_button.setEnabled(True)
+
+    def job_progress(self, key: str, event: JobEvent) -> None:
+        row = self._rows.get(key)
+        if row is not None and event.tiles_total:
+            row.progress(event.tiles_done, event.tiles_total)
+        if event.kind == "warning" and event.message:
+            self.show_message(event.message)
+
+    def job_status(self, key: str, status: str) -> None:
+        row = self._rows.get(key)
+        if row is not None:
+            row.status({"starting": tr("starting the backend…"), "uploading": tr("uploading…"),
+                        "submitting": tr("submitting…"), "running": tr("running…")}.get(status, status))
+
+    def job_finished(self, key: str, text: str) -> None:
+        row = self._rows.get(key)
+        if row is not None:
+            row.finish(text)
+        self.cancel_button.setEnabled(any(r.cancel_button.isEnabled() for r in self._rows.values()))
+
+    def show_answers(self, title: str, answers: list[str]) -> None:
+        if answers:
+            self.answers.append(f"<b>{_escape(title)}</b>")
+            for answer in answers:
+                self.answers.append(_escape(answer))
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        color = "#b00020" if error else "#555555"
+        self.answers.append(f'<span style="color:{color}">{_escape(text)}</span>')
+
+    def disconnect_project(self) -> None:
+        """Called before the dock is deleted at unload."""
+        for signal in (QgsProject.instance().layersAdded, QgsProject.instance().layersRemoved):
+            try:
+                signal.disconnect(self._refresh_context_layers)
+            except TypeError:
+                pass
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")

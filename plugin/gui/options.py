@@ -1,0 +1,173 @@
+"""The GeoRSMLLM page of Settings > Options: edits ``PluginSettings`` and saves them on Apply/OK."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from collections.abc import Callable
+
+from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import about
+from ..toolbelt.i18n import tr
+from ..toolbelt.settings import DEVICES, DIALECTS, ENGINES, SEGMENTERS, PluginSettings, load_settings, save_settings
+
+
+def _combo(values: tuple[str, ...], current: str, empty_label: str = "") -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)
+    for value in values:
+        combo.addItem(value or empty_label, value)
+    index = combo.findData(current)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    else:
+        combo.setEditText(current)
+    return combo
+
+
+def _combo_value(combo: QComboBox) -> str:
+    text = combo.currentText().strip()
+    data = combo.currentData()
+    return data if data is not None and combo.itemText(combo.currentIndex()) == text else text
+
+
+class SettingsPage(QgsOptionsPageWidget):
+    """One form over every field of ``PluginSettings``; ``apply()`` saves and calls ``on_saved``."""
+
+    def __init__(self, parent: QWidget | None = None, on_saved: Callable[[PluginSettings], None] | None = None):
+        super().__init__(parent)
+        self.on_saved = on_saved
+        # Stored values only: environment overrides are for tests and must not be saved back.
+        settings = load_settings(environ={})
+        self.setObjectName("GeoRSMLLMOptions")
+        layout = QVBoxLayout(self)
+
+        backend = QGroupBox(tr("Backend"))
+        form = QFormLayout(backend)
+        self.interpreter = QgsFileWidget()
+        self.interpreter.setFilePath(settings.interpreter)
+        self.interpreter.lineEdit().setPlaceholderText(settings.resolved_interpreter())
+        form.addRow(tr("Python interpreter"), self.interpreter)
+        self.server_url = QLineEdit(settings.server_url)
+        self.server_url.setPlaceholderText(tr("empty: start a local backend"))
+        form.addRow(tr("Server URL"), self.server_url)
+        self.token = QLineEdit(settings.token)
+        self.token.setEchoMode(QLineEdit.Password)
+        form.addRow(tr("Server token"), self.token)
+        self.startup_timeout = QDoubleSpinBox()
+        self.startup_timeout.setRange(5, 3600)
+        self.startup_timeout.setValue(settings.startup_timeout_s)
+        self.startup_timeout.setSuffix(" s")
+        form.addRow(tr("Start-up timeout"), self.startup_timeout)
+        self.extra_args = QLineEdit(settings.extra_args)
+        self.extra_args.setPlaceholderText("--max-upload-mb 512")
+        form.addRow(tr("More backend options"), self.extra_args)
+        layout.addWidget(backend)
+
+        model = QGroupBox(tr("Model"))
+        form = QFormLayout(model)
+        self.engine = _combo(ENGINES, settings.engine)
+        form.addRow(tr("Engine"), self.engine)
+        self.model = QLineEdit(settings.model)
+        self.model.setPlaceholderText(tr("model folder or hub id (empty: the backend's default)"))
+        form.addRow(tr("Model"), self.model)
+        self.model_base_url = QLineEdit(settings.model_base_url)
+        self.model_base_url.setPlaceholderText("http://localhost:8000/v1")
+        form.addRow(tr("Model server (openai engine)"), self.model_base_url)
+        self.dialect = _combo(DIALECTS, settings.dialect, tr("(the model family's own)"))
+        form.addRow(tr("Dialect"), self.dialect)
+        self.parser_model = QLineEdit(settings.parser_model)
+        self.parser_model.setPlaceholderText(tr("empty: rule-based; 'same': the main model"))
+        form.addRow(tr("Condition parser model"), self.parser_model)
+        self.segmenter = _combo(SEGMENTERS, settings.segmenter)
+        form.addRow(tr("Segmenter"), self.segmenter)
+        self.sam2_checkpoint = QgsFileWidget()
+        self.sam2_checkpoint.setFilePath(settings.sam2_checkpoint)
+        form.addRow(tr("SAM2 checkpoint"), self.sam2_checkpoint)
+        self.device = _combo(DEVICES, settings.device)
+        form.addRow(tr("Device"), self.device)
+        layout.addWidget(model)
+
+        tiling = QGroupBox(tr("Tiling"))
+        form = QFormLayout(tiling)
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(32, 8192)
+        self.tile_size.setValue(settings.tile_size)
+        form.addRow(tr("Tile size (px)"), self.tile_size)
+        self.overlap = QSpinBox()
+        self.overlap.setRange(0, 4096)
+        self.overlap.setValue(settings.overlap)
+        form.addRow(tr("Overlap (px)"), self.overlap)
+        self.gsd = QDoubleSpinBox()
+        self.gsd.setRange(0, 1e6)
+        self.gsd.setDecimals(6)
+        self.gsd.setValue(settings.gsd)
+        self.gsd.setSpecialValueText(tr("native"))
+        form.addRow(tr("Target GSD (map units/px)"), self.gsd)
+        self.concurrency = QSpinBox()
+        self.concurrency.setRange(1, 64)
+        self.concurrency.setValue(settings.concurrency)
+        form.addRow(tr("Tiles in flight"), self.concurrency)
+        self.output_dir = QgsFileWidget()
+        self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_dir.setFilePath(settings.output_dir)
+        form.addRow(tr("Results folder"), self.output_dir)
+        layout.addWidget(tiling)
+        self.problems = QLabel()
+        self.problems.setStyleSheet("color: #b00020")
+        self.problems.setWordWrap(True)
+        layout.addWidget(self.problems)
+        layout.addStretch(1)
+        self._base = settings
+
+    def settings(self) -> PluginSettings:
+        """The settings the form shows."""
+        return replace(
+            self._base,
+            interpreter=self.interpreter.filePath().strip(), server_url=self.server_url.text().strip(),
+            token=self.token.text().strip(), startup_timeout_s=self.startup_timeout.value(),
+            extra_args=self.extra_args.text().strip(), engine=_combo_value(self.engine),
+            model=self.model.text().strip(), model_base_url=self.model_base_url.text().strip(),
+            dialect=_combo_value(self.dialect), parser_model=self.parser_model.text().strip(),
+            segmenter=_combo_value(self.segmenter), sam2_checkpoint=self.sam2_checkpoint.filePath().strip(),
+            device=_combo_value(self.device), tile_size=self.tile_size.value(), overlap=self.overlap.value(),
+            gsd=self.gsd.value(), concurrency=self.concurrency.value(), output_dir=self.output_dir.filePath().strip(),
+        )
+
+    def apply(self) -> None:
+        settings = self.settings()
+        problems = settings.check()
+        self.problems.setText("\n".join(problems))
+        if problems:
+            return
+        save_settings(settings)
+        if self.on_saved is not None:
+            self.on_saved(settings)
+
+
+class SettingsPageFactory(QgsOptionsWidgetFactory):
+    """Registers the page with ``iface.registerOptionsWidgetFactory``."""
+
+    def __init__(self, on_saved: Callable[[PluginSettings], None] | None = None):
+        super().__init__()
+        self.on_saved = on_saved
+        self.setTitle(about.TITLE)
+
+    def icon(self) -> QIcon:
+        return QIcon(str(about.ICON_PATH))
+
+    def createWidget(self, parent: QWidget | None = None) -> SettingsPage:  # noqa: N802 - QGIS API
+        return SettingsPage(parent, self.on_saved)
+

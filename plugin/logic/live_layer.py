@@ -1,0 +1,86 @@
+"""Results on the map while a run goes: memory layers (EPSG:4326, as the events carry them) that grow
+with each tile's features and are removed when the run's GeoPackage replaces them. Main thread only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from collections.abc import Iterable
+
+from qgis.core import QgsField, QgsFields, QgsJsonUtils, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QVariant
+
+from ..toolbelt.i18n import tr
+from .results import style_for
+
+_GEOMETRY = {"Polygon": "MultiPolygon", "MultiPolygon": "MultiPolygon", "Point": "Point", "MultiPoint": "Point",
+             "LineString": "MultiLineString", "MultiLineString": "MultiLineString"}
+
+
+def _fields() -> QgsFields:
+    fields = QgsFields()
+    fields.append(QgsField("label", QVariant.String))
+    fields.append(QgsField("score", QVariant.Double))
+    fields.append(QgsField("tile", QVariant.String))
+    return fields
+
+
+class LiveLayers:
+    """Memory layers of one run, one per geometry type seen, named ``<title> (running)``."""
+
+    def __init__(self, title: str, task: str = "", project: QgsProject | None = None):
+        self.title = title
+        self.task = task
+        self.project = project or QgsProject.instance()
+        self._layers: dict[str, QgsVectorLayer] = {}
+        self._ids: dict[str, str] = {}  # kept apart: a removed layer's wrapper can no longer tell its id
+        self.feature_count = 0
+
+    @property
+    def layer_ids(self) -> list[str]:
+        return [self._ids[kind] for kind in self._layers]
+
+    def _layer(self, geometry_type: str) -> QgsVectorLayer:
+        if geometry_type in self._layers and self.project.mapLayer(self._ids[geometry_type]) is None:
+            del self._layers[geometry_type]  # the user removed it while the run went on: start a new one
+        if geometry_type not in self._layers:
+            layer = QgsVectorLayer(f"{geometry_type}?crs=EPSG:4326", tr("{title} (running)").format(title=self.title),
+                                   "memory")
+            layer.dataProvider().addAttributes(_fields().toList())
+            layer.updateFields()
+            kind = "points" if geometry_type == "Point" else ("boxes" if self.task == "detection" else "polygons")
+            qml = style_for(self.task, kind)
+            if qml.is_file():
+                layer.loadNamedStyle(str(qml))
+            self.project.addMapLayer(layer)
+            self._layers[geometry_type] = layer
+            self._ids[geometry_type] = layer.id()
+        return self._layers[geometry_type]
+
+    def add(self, features: Iterable[dict[str, Any]]) -> int:
+        """Add GeoJSON features (EPSG:4326); returns how many were added."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for feature in features:
+            geometry_type = _GEOMETRY.get(((feature or {}).get("geometry") or {}).get("type", ""))
+            if geometry_type:
+                groups.setdefault(geometry_type, []).append(feature)
+        added = 0
+        for geometry_type, items in groups.items():
+            layer = self._layer(geometry_type)
+            parsed = QgsJsonUtils.stringToFeatureList(
+                json.dumps({"type": "FeatureCollection", "features": items}), _fields())
+            if parsed:
+                layer.dataProvider().addFeatures(parsed)
+                layer.updateExtents()
+                layer.triggerRepaint()
+                added += len(parsed)
+        self.feature_count += added
+        return added
+
+    def remove(self) -> None:
+        """Take the memory layers out of the project (they are deleted with it)."""
+        for layer_id in self.layer_ids:
+            if self.project.mapLayer(layer_id) is not None:
+                self.project.removeMapLayer(layer_id)
+        self._layers.clear()
+        self._ids.clear()

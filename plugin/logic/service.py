@@ -1,0 +1,86 @@
+"""The one place tasks and Processing algorithms get a backend connection from: the server URL the user
+gave, or a local backend process this service starts (and restarts when its settings or the folders it
+must read change). Pure Python, thread-safe; ``ensure`` blocks, so call it from worker threads."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+
+from .client import BackendClient, Connection
+from .local_server import LaunchSpec, LocalServer
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """``url`` empty: start ``launch`` locally; otherwise connect to ``url`` with ``token``."""
+
+    url: str = ""
+    token: str = ""
+    launch: LaunchSpec | None = None
+    startup_timeout_s: float = 300.0
+
+
+def _same_launch(a: LaunchSpec, b: LaunchSpec) -> bool:
+    """Equal apart from the allowed folders (a server allowing more folders still serves)."""
+    return replace(a, allow_dirs=()) == replace(b, allow_dirs=())
+
+
+class BackendService:
+    """Hands out ``Connection``s. ``config_factory`` is read on every ``ensure`` so changed settings apply
+    to the next job (a local server with other model settings is restarted)."""
+
+    def __init__(self, config_factory: Callable[[], BackendConfig]):
+        self._config_factory = config_factory
+        self._server: LocalServer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def local_server(self) -> LocalServer | None:
+        return self._server
+
+    def config(self) -> BackendConfig:
+        return self._config_factory()
+
+    def ensure(self, needed_dirs: Sequence[str] = (), *, timeout_s: float | None = None) -> Connection:
+        """A connection to a healthy backend, starting the local one if needed (blocks up to the start-up
+        timeout). ``needed_dirs``: folders of files the next job names, which a local server must allow."""
+        config = self._config_factory()
+        if config.url:
+            self.stop()
+            connection = Connection(config.url.rstrip("/"), config.token)
+            BackendClient(connection).health(timeout=10.0)
+            return connection
+        if config.launch is None:
+            raise ValueError("BackendConfig needs a url or a launch spec")
+        with self._lock:
+            server = self._server
+            reusable = (server is not None and server.running() and _same_launch(server.spec, config.launch)
+                        and all(server.spec.covers(d) for d in needed_dirs))
+            if not reusable:
+                spec = config.launch
+                if server is not None and _same_launch(server.spec, config.launch):
+                    spec = spec.with_dirs(server.spec.allow_dirs)  # keep what the old one allowed
+                spec = spec.with_dirs(needed_dirs)
+                if server is not None:
+                    server.stop()
+                server = self._server = LocalServer(spec)
+        return server.start(timeout_s if timeout_s is not None else config.startup_timeout_s)
+
+    def restart(self, *, timeout_s: float | None = None) -> Connection:
+        """Stop the local backend (if any) and ensure a fresh one (or re-check the remote server)."""
+        self.stop()
+        return self.ensure(timeout_s=timeout_s)
+
+    def liveness(self) -> str | None:
+        """Why the local backend this service started has died, or ``None`` (running, remote, or none)."""
+        server = self._server
+        return server.exit_message() if server is not None else None
+
+    def stop(self) -> None:
+        """Stop the local backend this service started, if any. Quick; safe from the GUI thread."""
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()

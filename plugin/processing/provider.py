@@ -1,0 +1,37 @@
+"""A thin ``QgsProcessingProvider``: it only lists the algorithms."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .. import about
+from ..logic.service import BackendService
+from .algorithms import ALGORITHMS
+
+PROVIDER_ID = "georsmllm"
+
+
+class GeoRSMLLMProvider(QgsProcessingProvider):
+    """Algorithms ``georsmllm:detect``, ``segment``, ``change``, ``caption``, ``regioncaption``,
+    ``question``, ``classify``, ``geolocate``; all use ``service`` to reach the backend."""
+
+    def __init__(self, service: BackendService):
+        super().__init__()
+        self._service = service
+
+    def id(self) -> str:
+        return PROVIDER_ID
+
+    def name(self) -> str:
+        return about.TITLE
+
+    def icon(self) -> QIcon:
+        return QIcon(str(about.ICON_PATH))
+
+    def versionInfo(self) -> str:  # noqa: N802 - QGIS API
+        return about.VERSION
+
+    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm(self._service))

@@ -1,0 +1,164 @@
+"""The plugin's settings: one typed, frozen object with defaults, persisted in QgsSettings under
+``georsmllm/``. Environment variables ``GEORSMLLM_PLUGIN_<FIELD>`` override stored values (tests, CI);
+nothing else in the plugin reads QgsSettings or the environment for these."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from collections.abc import Mapping
+
+from qgis.core import QgsSettings
+
+from ..logic.local_server import LaunchSpec
+from ..logic.service import BackendConfig
+
+PREFIX = "georsmllm/"
+ENV_PREFIX = "GEORSMLLM_PLUGIN_"
+PLUGIN_DIR = Path(__file__).resolve().parents[2]
+
+DIALECTS = ("", "georsmllm", "qwen", "florence2", "internvl", "geochat")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+ENGINES = ("transformers", "openai", "scripted")
+SEGMENTERS = ("sam2", "sam2-onnx", "none")
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """Everything the user can set. Empty strings mean "the backend's default". Sizes are pixels of the
+    image sent to the model; ``gsd`` is map units per pixel sent (0: native resolution)."""
+
+    interpreter: str = ""  # empty: the plugin folder's .venv Python if present, else python3
+    server_url: str = ""  # empty: start a local backend
+    token: str = ""  # for server_url; a local backend gets a random one
+    engine: str = "transformers"
+    model: str = ""  # model folder or hub id (transformers), or the name a model server expects
+    model_base_url: str = ""  # OpenAI-compatible model server, for engine "openai"
+    dialect: str = ""
+    parser_model: str = ""
+    segmenter: str = "sam2"
+    sam2_checkpoint: str = ""
+    device: str = "auto"
+    tile_size: int = 768
+    overlap: int = 96
+    gsd: float = 0.0
+    concurrency: int = 2
+    extra_args: str = ""  # more `model_backend serve` options, shell-quoted
+    startup_timeout_s: float = 300.0
+    output_dir: str = ""  # empty: <project folder>/georsmllm, or ~/GeoRSMLLM when the project is unsaved
+    history_size: int = 30
+
+    # -- derived values -------------------------------------------------------------------------
+    def resolved_interpreter(self) -> str:
+        """The Python that runs the local backend."""
+        if self.interpreter:
+            return self.interpreter
+        venv = PLUGIN_DIR / ".venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+        if venv.exists():
+            return str(venv)
+        return "python" if sys.platform == "win32" else "python3"
+
+    def serve_args(self) -> tuple[str, ...]:
+        """``model_backend serve`` options for the model settings (empty ones left to the backend)."""
+        args: list[str] = ["--engine", self.engine]
+        for flag, value in (("--model", self.model), ("--base-url", self.model_base_url),
+                            ("--dialect", self.dialect), ("--parser-model", self.parser_model),
+                            ("--segmenter", self.segmenter), ("--sam2-checkpoint", self.sam2_checkpoint),
+                            ("--device", self.device)):
+            if value:
+                args += [flag, value]
+        return tuple(args) + tuple(shlex.split(self.extra_args))
+
+    def backend_config(self, allow_dirs: tuple[str, ...] = ()) -> BackendConfig:
+        """How to reach a backend with these settings (a URL, or a local process to start)."""
+        if self.server_url:
+            return BackendConfig(url=self.server_url, token=self.token, startup_timeout_s=self.startup_timeout_s)
+        default_dirs = (str(Path.home()), tempfile.gettempdir())
+        launch = LaunchSpec(interpreter=self.resolved_interpreter(), cwd=str(PLUGIN_DIR),
+                            serve_args=self.serve_args(), allow_dirs=default_dirs).with_dirs(allow_dirs)
+        return BackendConfig(launch=launch, startup_timeout_s=self.startup_timeout_s)
+
+    def job_defaults(self) -> dict[str, Any]:
+        """The per-job request fields these settings fill (``gsd`` left out when native)."""
+        return {"tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd or None,
+                "concurrency": self.concurrency}
+
+    def check(self) -> list[str]:
+        """Problems a user should fix (empty when fine)."""
+        problems = []
+        if self.tile_size < 32:
+            problems.append(f"tile size must be at least 32 pixels (is {self.tile_size})")
+        if not 0 <= self.overlap < self.tile_size // 2:
+            problems.append(f"overlap must be between 0 and half the tile size (is {self.overlap})")
+        if self.concurrency < 1:
+            problems.append("concurrency must be at least 1")
+        if self.gsd < 0:
+            problems.append("target GSD cannot be negative")
+        try:
+            shlex.split(self.extra_args)
+        except ValueError as exc:
+            problems.append(f"extra backend options cannot be parsed: {exc}")
+        return problems
+
+
+_TYPES = {f.name: f.type for f in fields(PluginSettings)}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {"int": int, "float": float, "bool": bool}.get(str(_TYPES[name]), str)
+    if kind is bool and isinstance(raw, str):
+        return raw.lower() in ("1", "true", "yes", "on")
+    return kind(raw)
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Values given as ``GEORSMLLM_PLUGIN_<FIELD>`` environment variables (invalid numbers are ignored)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(PluginSettings):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            try:
+                values[f.name] = _coerce(f.name, raw)
+            except ValueError:
+                continue
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> PluginSettings:
+    """Stored settings (defaults where unset), then environment overrides."""
+    store = QgsSettings()
+    defaults = PluginSettings()
+    values = {}
+    for f in fields(PluginSettings):
+        default = getattr(defaults, f.name)
+        raw = store.value(PREFIX + f.name, default)
+        try:
+            values[f.name] = _coerce(f.name, raw if raw is not None else default)
+        except (TypeError, ValueError):
+            values[f.name] = default
+    return replace(PluginSettings(**values), **env_overrides(environ))
+
+
+def save_settings(settings: PluginSettings) -> None:
+    """Persist every field under ``georsmllm/``."""
+    store = QgsSettings()
+    for f in fields(PluginSettings):
+        store.setValue(PREFIX + f.name, getattr(settings, f.name))
+
+
+def load_history() -> list[str]:
+    """Instructions entered before, newest first."""
+    value = QgsSettings().value(PREFIX + "history", [])
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in (value or [])]
+
+
+def save_history(history: list[str]) -> None:
+    QgsSettings().setValue(PREFIX + "history", list(history))

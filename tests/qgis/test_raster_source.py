@@ -1,0 +1,83 @@
+"""Any raster source: a GDAL file is sent by path; anything else (here an in-memory GDAL raster, as a web
+layer would be) is rendered through the layer's pipe, uploaded with its geotransform and CRS, and runs."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorLayer
+from qgis.PyQt.QtGui import QImage
+
+from .conftest import DATA
+
+NAIP_2009 = str(DATA / "naip_2009.tif")
+
+
+@pytest.fixture
+def memory_raster(qgis_app):
+    from osgeo import gdal
+
+    gdal.Translate("/vsimem/georsmllm_naip.tif", NAIP_2009)
+    layer = QgsRasterLayer("/vsimem/georsmllm_naip.tif", "in memory")
+    assert layer.isValid()
+    yield layer
+    del layer
+    gdal.Unlink("/vsimem/georsmllm_naip.tif")
+
+
+def test_a_file_layer_is_sent_by_path(plugin_pkg):
+    from georsmllm.plugin.logic.raster_source import FileRaster, raster_source
+
+    layer = QgsRasterLayer(NAIP_2009, "naip")
+    source = raster_source(layer)
+    del layer
+    assert source == FileRaster(NAIP_2009)
+
+
+def test_a_layer_without_a_file_is_rendered_with_its_geotransform(plugin_pkg, memory_raster):
+    from georsmllm.plugin.logic.raster_source import RenderedRaster, raster_source
+
+    source = raster_source(memory_raster)
+    assert isinstance(source, RenderedRaster)
+    assert (source.width, source.height) == (934, 724)  # native resolution
+    x0, dx, rx, y0, ry, dy = source.geotransform
+    extent = memory_raster.extent()
+    assert (x0, y0) == (extent.xMinimum(), extent.yMaximum()) and rx == ry == 0
+    assert dx == pytest.approx(5.0) and dy == pytest.approx(-extent.height() / 724)
+    assert source.crs == "EPSG:26914"
+    image = QImage.fromData(source.render_png(), "PNG")
+    assert (image.width(), image.height()) == (934, 724)
+    assert len({image.pixel(x, y) for x in range(0, 934, 97) for y in range(0, 724, 97)}) > 10  # real content
+
+
+def test_a_rendered_area_and_resolution_follow_the_request(plugin_pkg, memory_raster):
+    from georsmllm.plugin.logic.raster_source import raster_source
+
+    area = QgsRectangle(486000, 5206000, 487000, 5207000)
+    source = raster_source(memory_raster, area, units_per_px=10.0)
+    assert (source.width, source.height) == (100, 100)
+    assert source.geotransform == (486000, 10.0, 0.0, 5207000, 0.0, -10.0)
+
+
+def test_a_job_on_a_rendered_layer_runs_through_an_upload(plugin_pkg, memory_raster, remote_service, tmp_path,
+                                                           qgis_new_project):
+    from georsmllm.plugin.logic.prepare import RunRequest, prepare_run
+    from georsmllm.plugin.logic.runner import execute_job
+    from georsmllm.plugin.toolbelt.settings import PluginSettings
+
+    project = QgsProject.instance()
+    project.addMapLayer(memory_raster, False)
+    settings = PluginSettings(tile_size=512, overlap=0, output_dir=str(tmp_path))
+    request = RunRequest(instruction="ponds", task="detection", layer_id=memory_raster.id(), area="extent",
+                         extent=(486000, 5206000, 488000, 5208000), extent_crs="EPSG:26914")
+    job = prepare_run(request, project, settings)
+    assert "window" not in job.body  # the rendered image already is the area
+    statuses = []
+    run = execute_job(remote_service, job, on_status=statuses.append)
+    project.takeMapLayer(memory_raster)  # give ownership back to the fixture
+    assert run.error is None, run.error
+    assert "uploading" in statuses
+    assert run.result["counts"] == {"pond": 1}  # 2 km at 5 m: 400 px, one 512-px tile
+    name = run.result["outputs"]["layers"]["boxes"]
+    layer = QgsVectorLayer(f"{run.gpkg}|layername={name}", "boxes", "ogr")
+    assert layer.crs().authid() == "EPSG:26914"
+    assert QgsRectangle(486000, 5206000, 488000, 5208000).contains(layer.extent())
