@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
     serve.add_argument("--concurrency", type=int, default=None)
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
+    serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
+                       help="stop when this process (the QGIS that started the server) exits")
     # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
     from .data.cli import add_convert_parser
     from .envsetup.cli import add_setup_env_parser, cmd_setup_env
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"command", "config", "quiet", "geojson", "regions", "host", "port", "token", "allow_dirs", "work_dir",
-            "max_upload_mb", "port_file", "lazy"}
+            "max_upload_mb", "port_file", "lazy", "parent_pid"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]

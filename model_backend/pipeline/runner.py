@@ -32,7 +32,7 @@ from ..merge import Candidate, merge_candidates
 from ..raster import Tile, TileLayout, iter_tile_pairs, iter_tiles, open_pair, open_raster, plan_tiles
 from ..raster.georef import Georef
 from ..tasks import Task
-from ..vector.features import Feature, RunInfo
+from ..vector.features import BASE_FIELDS, Feature, RunInfo
 from .config import RunConfig
 from .events import CancelToken, Cancelled, EventSink, RunEvent
 from .inference import TaskChoice, infer_task
@@ -393,7 +393,7 @@ class Pipeline:
                 parsed = self._ask(Task.IDENTIFY, self.choice.instruction or "describe this region", image, [region])
                 caption = parsed.text.strip()
                 features.append(Feature(geom, label=props.get("label"), extra={"caption": caption,
-                                        **{k: str(v) for k, v in props.items() if k not in ("label", "caption")}}))
+                                        **_carried_properties(props)}))
                 result.tiles_done += 1
                 result.answers.append({"region": props.get("id", len(features) - 1), "caption": caption})
                 emit(RunEvent("tile", result.tiles_done, result.tiles_total, message=caption))
@@ -423,6 +423,22 @@ class Pipeline:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+
+#: Names a region's own attributes cannot keep in the output (GeoPackage's FID and geometry columns, and the
+#: fields every layer has): they are carried over as ``src_<name>``.
+_RESERVED = {"fid", "ogc_fid", "geom", "geometry", "caption"} | set(BASE_FIELDS)
+
+
+def _carried_properties(props: dict) -> dict[str, str]:
+    """A region's attributes as text fields for the output, renaming those that would clash."""
+    out = {}
+    for key, value in props.items():
+        if key == "label" or value is None:
+            continue
+        name = f"src_{key}" if key.lower() in _RESERVED else key
+        out[name] = str(value)
+    return out
 
 
 def _safe_name(name: str) -> str:

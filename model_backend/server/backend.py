@@ -27,17 +27,42 @@ class PipelineBackend:
         self._segmenter = None
         self._lock = threading.Lock()
         self._loaded = False
+        self.loading = False
+        self.load_error: str | None = None
         if not lazy:
             self._ensure_loaded()
 
     def _ensure_loaded(self) -> None:
+        """Load the model(s) once; jobs call this first, so a job submitted while loading waits for it.
+        A failure is remembered for health checks and raised; the next job tries again."""
         with self._lock:
-            if not self._loaded:
+            if self._loaded:
+                return
+            self.loading = True
+            try:
                 self.engine.load()
                 self.parser_engine = build_parser_engine(self.base, self.engine)
                 if self.parser_engine is not None and self.parser_engine is not self.engine:
                     self.parser_engine.load()
-                self._loaded = True
+                self._loaded, self.load_error = True, None
+            except Exception as exc:
+                self.load_error = str(exc)
+                raise
+            finally:
+                self.loading = False
+
+    def load_in_background(self) -> threading.Thread:
+        """Start loading in a thread so the server answers health checks (``model_loaded: false``) meanwhile."""
+
+        def target() -> None:
+            try:
+                self._ensure_loaded()
+            except Exception:  # kept in load_error, shown by /v1/health, raised again to the first job
+                pass
+
+        thread = threading.Thread(target=target, name="model-load", daemon=True)
+        thread.start()
+        return thread
 
     def segmenter(self):
         with self._lock:
@@ -47,7 +72,8 @@ class PipelineBackend:
 
     def describe(self) -> dict[str, Any]:
         info = {"engine": self.engine.describe() if self._loaded else {"engine": self.engine.name, "loaded": False},
-                "model_loaded": self._loaded, "defaults": {k: v for k, v in self.base.to_dict().items()
+                "model_loaded": self._loaded, "model_loading": self.loading, "load_error": self.load_error,
+                "defaults": {k: v for k, v in self.base.to_dict().items()
                                                            if k in ("tile_size", "overlap", "gsd", "concurrency",
                                                                     "segmenter", "dialect")}}
         info["device"] = info["engine"].get("device")

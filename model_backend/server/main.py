@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import EngineError
 from ..pipeline.config import RunConfig
 from ..pipeline.factory import build_engine
 from .app import ServerSettings, create_app
@@ -32,11 +32,9 @@ def serve(args, overrides: dict[str, Any]) -> int:
     )
     check_bind(settings.host, settings.token)
     engine = build_engine(config)
-    try:
-        backend = PipelineBackend(config, engine, lazy=args.lazy)
-    except EngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    # The model loads in the background once the server listens: clients see "model_loaded": false (and
+    # any load_error) in /v1/health instead of a silent port; jobs wait for the load.
+    backend = PipelineBackend(config, engine, lazy=True)
     app = create_app(backend, settings)
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -55,8 +53,33 @@ def serve(args, overrides: dict[str, Any]) -> int:
             with open(tmp, "w") as fh:
                 fh.write(str(port))
             os.replace(tmp, args.port_file)
+        if not args.lazy:
+            backend.load_in_background()
 
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    if args.parent_pid:
+        _watch_parent(args.parent_pid, server)
     server.run(sockets=[sock])
     engine.close()
     return 0
+
+
+def _watch_parent(pid: int, server, interval_s: float = 2.0) -> None:
+    """Stop the server when the process that started it (QGIS) is gone, even after a crash."""
+
+    def alive() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(interval_s)
+        print(f"parent process {pid} is gone: stopping", flush=True)
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -188,3 +188,35 @@ def test_refuses_to_bind_off_loopback_without_a_token(tmp_path):
     proc, _ = start_server(tmp_path, "--host", "0.0.0.0", wait=False)
     assert proc.wait(60) != 0
     assert "token" in (tmp_path / "server.log").read_text()
+
+
+def test_model_load_failure_is_reported_by_health_and_jobs(tmp_path, data_dir):
+    proc, url = start_server(tmp_path, "--engine", "transformers", "--model", str(tmp_path / "no-model"),
+                             "--allow-dir", str(data_dir))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            health = httpx.get(f"{url}/v1/health").json()
+            if health["load_error"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert health["model_loaded"] is False and "no-model" in health["load_error"]
+        job = httpx.post(f"{url}/v1/jobs", json={"raster": str(data_dir / "naip_2020.tif"),
+                                                 "instruction": "[detection] ponds"}).json()["id"]
+        deadline = time.monotonic() + 60
+        while (status := httpx.get(f"{url}/v1/jobs/{job}").json())["state"] not in ("error", "done"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert status["state"] == "error" and "no-model" in status["error"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_server_stops_when_its_parent_process_is_gone(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    proc, url = start_server(tmp_path, "--parent-pid", str(parent.pid))
+    assert httpx.get(f"{url}/v1/health").status_code == 200
+    parent.wait(10)
+    assert proc.wait(30) == 0
+    assert "parent process" in (tmp_path / "server.log").read_text()

@@ -166,7 +166,8 @@ def test_region_caption_describes_each_feature_shown_in_set_of_points(tmp_path, 
     engine = get_engine("scripted", answers="a small pond beside a field")
     with rasterio.open(data_dir / "naip_2020.tif") as src:
         left, bottom, right, top = src.bounds
-    regions = [(box(left + 500, top - 900, left + 700, top - 700), {"id": "7", "label": "pond"}),
+    # "fid" comes with every GeoPackage feature: it must not clash with the output's own FID column
+    regions = [(box(left + 500, top - 900, left + 700, top - 700), {"id": "7", "label": "pond", "fid": 3}),
                (box(left + 2000, top - 2500, left + 2300, top - 2200), {"id": "8"})]
     cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="[identify] describe this region")
     result = Pipeline(cfg, engine, regions=regions).run()
@@ -174,6 +175,7 @@ def test_region_caption_describes_each_feature_shown_in_set_of_points(tmp_path, 
     assert all(r.prompt.startswith("[identify]") and "{(" in r.prompt for r in engine.requests)
     polys, fields, _ = read(cfg.output, result.outputs["layers"]["polygons"])
     assert fields["caption"].tolist() == ["a small pond beside a field"] * 2
+    assert fields["src_fid"].tolist() == ["3", None] and fields["label"].tolist() == ["pond", None]
     assert polys[0].equals_exact(regions[0][0], tolerance=1e-6) or polys[0].symmetric_difference(
         regions[0][0]).area < 1e-3
 
