@@ -154,7 +154,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="180"/>
+        <location filename="../plugin/gui/models_dialog.py" line="138"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
@@ -284,127 +284,127 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="57"/>
+        <location filename="../plugin/gui/options.py" line="70"/>
         <source>Backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="62"/>
+        <location filename="../plugin/gui/options.py" line="75"/>
         <source>Python interpreter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="64"/>
+        <location filename="../plugin/gui/options.py" line="77"/>
         <source>empty: start a local backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="65"/>
+        <location filename="../plugin/gui/options.py" line="78"/>
         <source>Server URL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="68"/>
+        <location filename="../plugin/gui/options.py" line="81"/>
         <source>Server token</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="73"/>
+        <location filename="../plugin/gui/options.py" line="86"/>
         <source>Start-up timeout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="76"/>
+        <location filename="../plugin/gui/options.py" line="89"/>
         <source>More backend options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="85"/>
+        <location filename="../plugin/gui/options.py" line="107"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="82"/>
+        <location filename="../plugin/gui/options.py" line="104"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="84"/>
+        <location filename="../plugin/gui/options.py" line="106"/>
         <source>model folder or hub id (empty: the backend&apos;s default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="88"/>
+        <location filename="../plugin/gui/options.py" line="110"/>
         <source>Model server (openai engine)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="89"/>
+        <location filename="../plugin/gui/options.py" line="111"/>
         <source>(the model family&apos;s own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="90"/>
+        <location filename="../plugin/gui/options.py" line="112"/>
         <source>Dialect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="114"/>
         <source>empty: rule-based; &apos;same&apos;: the main model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="93"/>
+        <location filename="../plugin/gui/options.py" line="115"/>
         <source>Condition parser model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="95"/>
+        <location filename="../plugin/gui/options.py" line="117"/>
         <source>Segmenter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="98"/>
+        <location filename="../plugin/gui/options.py" line="120"/>
         <source>SAM2 checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="100"/>
+        <location filename="../plugin/gui/options.py" line="122"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="103"/>
+        <location filename="../plugin/gui/options.py" line="125"/>
         <source>Tiling</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="108"/>
+        <location filename="../plugin/gui/options.py" line="130"/>
         <source>Tile size (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="112"/>
+        <location filename="../plugin/gui/options.py" line="134"/>
         <source>Overlap (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="117"/>
+        <location filename="../plugin/gui/options.py" line="139"/>
         <source>native</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="118"/>
+        <location filename="../plugin/gui/options.py" line="140"/>
         <source>Target GSD (map units/px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="122"/>
+        <location filename="../plugin/gui/options.py" line="144"/>
         <source>Tiles in flight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="126"/>
+        <location filename="../plugin/gui/options.py" line="148"/>
         <source>Results folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -519,27 +519,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="79"/>
+        <location filename="../plugin/main.py" line="81"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="80"/>
+        <location filename="../plugin/main.py" line="82"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="84"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="182"/>
+        <location filename="../plugin/main.py" line="192"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="205"/>
+        <location filename="../plugin/main.py" line="224"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -813,6 +813,338 @@ Issues: {tracker}</source>
     <message>
         <location filename="../plugin/gui/dock.py" line="279"/>
         <source>Backend: starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="53"/>
+        <source>GeoRSMLLM: set up the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="61"/>
+        <source>The backend runs in its own Python environment (not QGIS&apos;s Python): PyTorch, transformers and the server are installed there. A failed or cancelled set-up resumes where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="70"/>
+        <source>Environment folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="75"/>
+        <source>PyTorch device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="77"/>
+        <source>Press Set up to see the plan before anything is installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="95"/>
+        <source>Set up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="136"/>
+        <source>Check</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="97"/>
+        <source>Repair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="139"/>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="120"/>
+        <source>Set up the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="120"/>
+        <source>Install now?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="237"/>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="166"/>
+        <source>Cancelled. Set up again to resume: finished steps are skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="261"/>
+        <source>Failed: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="170"/>
+        <source>Fix the cause and press Set up again: finished steps are skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="182"/>
+        <source>Nothing installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="186"/>
+        <source>The plugin now runs the backend with {python}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="191"/>
+        <source>The environment is complete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="191"/>
+        <source>{count} problem(s) found: press Repair.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM: no backend yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM needs a backend to run models, and none is configured ({reason}).
+
+Set up the backend&apos;s own Python environment now? You can also do it later from the plugin menu, or enter a server URL in the settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="92"/>
+        <source>Set up backend…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="92"/>
+        <source>Models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="76"/>
+        <source>GeoRSMLLM: models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="89"/>
+        <source>Model cache</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="91"/>
+        <source>Model hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="93"/>
+        <source>Sizes and memory are approximate. Check each licence on the model&apos;s page before use.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="135"/>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="137"/>
+        <source>Use this model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <source>your server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <source>your folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <source>downloaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <source>not downloaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="211"/>
+        <source>Downloading {model}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="221"/>
+        <source>Loading {model} once with {python}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="252"/>
+        <source>Downloaded to {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="256"/>
+        <source>The model loads: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="258"/>
+        <source>Cancelled. Partial files are kept: Download again continues them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="259"/>
+        <source>Check cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="271"/>
+        <source>Model folder (transformers checkpoint)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <source>Model server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <source>OpenAI-compatible model server URL (e.g. http://localhost:8000/v1):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="290"/>
+        <source>Download {model} first: the segmenter needs its checkpoint file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="299"/>
+        <source>The plugin now uses {model} ({location}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="71"/>
+        <source>not run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <source>GeoRSMLLM: planning the backend set-up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <source>GeoRSMLLM: setting up the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <source>GeoRSMLLM: checking the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <source>GeoRSMLLM: repairing the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="113"/>
+        <source>cannot write the environment: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="121"/>
+        <source>No PyTorch in this environment&apos;s requirements: no device to verify.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="123"/>
+        <source>PyTorch does not import in the environment: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="126"/>
+        <source>PyTorch {version} runs on the CPU ONLY: no GPU is used and models will run slowly.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="129"/>
+        <source>PyTorch {version} runs on {device}{gpu}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="139"/>
+        <source>GeoRSMLLM: looking for the backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="148"/>
+        <source>the Python interpreter {path} does not exist</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="172"/>
+        <source>GeoRSMLLM: looking for downloaded models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="199"/>
+        <source>GeoRSMLLM: downloading {model}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="214"/>
+        <source>cannot write the model cache: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="238"/>
+        <source>GeoRSMLLM: checking {model}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="253"/>
+        <source>check cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="258"/>
+        <source>no output</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Licence</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Dialect / tasks</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -154,7 +154,7 @@
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="180"/>
+        <location filename="../plugin/gui/models_dialog.py" line="138"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -284,127 +284,127 @@
         <translation>描述这些要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="57"/>
+        <location filename="../plugin/gui/options.py" line="70"/>
         <source>Backend</source>
         <translation>后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="62"/>
+        <location filename="../plugin/gui/options.py" line="75"/>
         <source>Python interpreter</source>
         <translation>Python 解释器</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="64"/>
+        <location filename="../plugin/gui/options.py" line="77"/>
         <source>empty: start a local backend</source>
         <translation>留空：启动本地后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="65"/>
+        <location filename="../plugin/gui/options.py" line="78"/>
         <source>Server URL</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="68"/>
+        <location filename="../plugin/gui/options.py" line="81"/>
         <source>Server token</source>
         <translation>服务器令牌</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="73"/>
+        <location filename="../plugin/gui/options.py" line="86"/>
         <source>Start-up timeout</source>
         <translation>启动超时</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="76"/>
+        <location filename="../plugin/gui/options.py" line="89"/>
         <source>More backend options</source>
         <translation>更多后端选项</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="85"/>
+        <location filename="../plugin/gui/options.py" line="107"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="82"/>
+        <location filename="../plugin/gui/options.py" line="104"/>
         <source>Engine</source>
         <translation>引擎</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="84"/>
+        <location filename="../plugin/gui/options.py" line="106"/>
         <source>model folder or hub id (empty: the backend&apos;s default)</source>
         <translation>模型文件夹或 Hub ID（留空：使用后端默认值）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="88"/>
+        <location filename="../plugin/gui/options.py" line="110"/>
         <source>Model server (openai engine)</source>
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="89"/>
+        <location filename="../plugin/gui/options.py" line="111"/>
         <source>(the model family&apos;s own)</source>
         <translation>（模型系列自带）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="90"/>
+        <location filename="../plugin/gui/options.py" line="112"/>
         <source>Dialect</source>
         <translation>方言</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="114"/>
         <source>empty: rule-based; &apos;same&apos;: the main model</source>
         <translation>留空：基于规则；'same'：使用主模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="93"/>
+        <location filename="../plugin/gui/options.py" line="115"/>
         <source>Condition parser model</source>
         <translation>条件解析模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="95"/>
+        <location filename="../plugin/gui/options.py" line="117"/>
         <source>Segmenter</source>
         <translation>分割器</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="98"/>
+        <location filename="../plugin/gui/options.py" line="120"/>
         <source>SAM2 checkpoint</source>
         <translation>SAM2 权重</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="100"/>
+        <location filename="../plugin/gui/options.py" line="122"/>
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="103"/>
+        <location filename="../plugin/gui/options.py" line="125"/>
         <source>Tiling</source>
         <translation>分块</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="108"/>
+        <location filename="../plugin/gui/options.py" line="130"/>
         <source>Tile size (px)</source>
         <translation>瓦片大小（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="112"/>
+        <location filename="../plugin/gui/options.py" line="134"/>
         <source>Overlap (px)</source>
         <translation>重叠（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="117"/>
+        <location filename="../plugin/gui/options.py" line="139"/>
         <source>native</source>
         <translation>原始分辨率</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="118"/>
+        <location filename="../plugin/gui/options.py" line="140"/>
         <source>Target GSD (map units/px)</source>
         <translation>目标地面采样距离（地图单位/像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="122"/>
+        <location filename="../plugin/gui/options.py" line="144"/>
         <source>Tiles in flight</source>
         <translation>并行瓦片数</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="126"/>
+        <location filename="../plugin/gui/options.py" line="148"/>
         <source>Results folder</source>
         <translation>结果文件夹</translation>
     </message>
@@ -519,27 +519,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="79"/>
+        <location filename="../plugin/main.py" line="81"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="80"/>
+        <location filename="../plugin/main.py" line="82"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="84"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="182"/>
+        <location filename="../plugin/main.py" line="192"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="205"/>
+        <location filename="../plugin/main.py" line="224"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -816,6 +816,340 @@ Issues: {tracker}</source>
         <location filename="../plugin/gui/dock.py" line="279"/>
         <source>Backend: starting…</source>
         <translation>后端：正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="53"/>
+        <source>GeoRSMLLM: set up the backend</source>
+        <translation>GeoRSMLLM：配置后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="61"/>
+        <source>The backend runs in its own Python environment (not QGIS&apos;s Python): PyTorch, transformers and the server are installed there. A failed or cancelled set-up resumes where it stopped.</source>
+        <translation>后端运行在独立的 Python 环境中（不是 QGIS 自带的 Python）：PyTorch、transformers 和服务都安装在那里。失败或取消的安装会从中断处继续。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="70"/>
+        <source>Environment folder</source>
+        <translation>环境文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="75"/>
+        <source>PyTorch device</source>
+        <translation>PyTorch 设备</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="77"/>
+        <source>Press Set up to see the plan before anything is installed.</source>
+        <translation>点击“安装”先查看安装计划，确认前不会安装任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="95"/>
+        <source>Set up</source>
+        <translation>安装</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="136"/>
+        <source>Check</source>
+        <translation>检查</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="97"/>
+        <source>Repair</source>
+        <translation>修复</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="139"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="120"/>
+        <source>Set up the backend</source>
+        <translation>配置后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="120"/>
+        <source>Install now?</source>
+        <translation>现在安装吗？</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="237"/>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="166"/>
+        <source>Cancelled. Set up again to resume: finished steps are skipped.</source>
+        <translation>已取消。再次点击“安装”即可继续：已完成的步骤会被跳过。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="261"/>
+        <source>Failed: {error}</source>
+        <translation>失败：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="170"/>
+        <source>Fix the cause and press Set up again: finished steps are skipped.</source>
+        <translation>排除原因后再次点击“安装”：已完成的步骤会被跳过。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="182"/>
+        <source>Nothing installed.</source>
+        <translation>未安装任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="186"/>
+        <source>The plugin now runs the backend with {python}.</source>
+        <translation>插件现在使用 {python} 运行后端。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="191"/>
+        <source>The environment is complete.</source>
+        <translation>环境完整。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_env_dialog.py" line="191"/>
+        <source>{count} problem(s) found: press Repair.</source>
+        <translation>发现 {count} 个问题：请点击“修复”。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM: no backend yet</source>
+        <translation>GeoRSMLLM：尚未配置后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM needs a backend to run models, and none is configured ({reason}).
+
+Set up the backend&apos;s own Python environment now? You can also do it later from the plugin menu, or enter a server URL in the settings.</source>
+        <translation>GeoRSMLLM 需要后端来运行模型，但尚未配置（{reason}）。
+
+现在为后端创建独立的 Python 环境吗？也可以稍后在插件菜单中操作，或在设置中填写服务器 URL。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="92"/>
+        <source>Set up backend…</source>
+        <translation>配置后端…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="92"/>
+        <source>Models…</source>
+        <translation>模型…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="76"/>
+        <source>GeoRSMLLM: models</source>
+        <translation>GeoRSMLLM：模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="89"/>
+        <source>Model cache</source>
+        <translation>模型缓存</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="91"/>
+        <source>Model hub</source>
+        <translation>模型仓库</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="93"/>
+        <source>Sizes and memory are approximate. Check each licence on the model&apos;s page before use.</source>
+        <translation>大小和内存均为近似值。使用前请在模型页面核对其许可证。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="135"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="137"/>
+        <source>Use this model</source>
+        <translation>使用此模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <source>your server</source>
+        <translation>你的服务器</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <source>your folder</source>
+        <translation>你的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <source>downloaded</source>
+        <translation>已下载</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <source>not downloaded</source>
+        <translation>未下载</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="211"/>
+        <source>Downloading {model}…</source>
+        <translation>正在下载 {model}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="221"/>
+        <source>Loading {model} once with {python}…</source>
+        <translation>正在用 {python} 加载一次 {model}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="252"/>
+        <source>Downloaded to {path}.</source>
+        <translation>已下载到 {path}。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="256"/>
+        <source>The model loads: {message}</source>
+        <translation>模型可以加载：{message}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="258"/>
+        <source>Cancelled. Partial files are kept: Download again continues them.</source>
+        <translation>已取消。已下载的部分文件会保留：再次下载将继续。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="259"/>
+        <source>Check cancelled.</source>
+        <translation>检查已取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="271"/>
+        <source>Model folder (transformers checkpoint)</source>
+        <translation>模型文件夹（transformers 检查点）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <source>Model server</source>
+        <translation>模型服务器</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <source>OpenAI-compatible model server URL (e.g. http://localhost:8000/v1):</source>
+        <translation>兼容 OpenAI 的模型服务器 URL（例如 http://localhost:8000/v1）：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="290"/>
+        <source>Download {model} first: the segmenter needs its checkpoint file.</source>
+        <translation>请先下载 {model}：分割器需要其检查点文件。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="299"/>
+        <source>The plugin now uses {model} ({location}).</source>
+        <translation>插件现在使用 {model}（{location}）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="71"/>
+        <source>not run</source>
+        <translation>未运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <source>GeoRSMLLM: planning the backend set-up</source>
+        <translation>GeoRSMLLM：正在规划后端安装</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <source>GeoRSMLLM: setting up the backend</source>
+        <translation>GeoRSMLLM：正在配置后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <source>GeoRSMLLM: checking the backend</source>
+        <translation>GeoRSMLLM：正在检查后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <source>GeoRSMLLM: repairing the backend</source>
+        <translation>GeoRSMLLM：正在修复后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="113"/>
+        <source>cannot write the environment: {error}</source>
+        <translation>无法写入环境：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="121"/>
+        <source>No PyTorch in this environment&apos;s requirements: no device to verify.</source>
+        <translation>此环境的依赖中没有 PyTorch：无需验证设备。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="123"/>
+        <source>PyTorch does not import in the environment: {error}</source>
+        <translation>环境中无法导入 PyTorch：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="126"/>
+        <source>PyTorch {version} runs on the CPU ONLY: no GPU is used and models will run slowly.</source>
+        <translation>PyTorch {version} 仅在 CPU 上运行：不使用 GPU，模型运行会很慢。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="129"/>
+        <source>PyTorch {version} runs on {device}{gpu}.</source>
+        <translation>PyTorch {version} 运行在 {device}{gpu} 上。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="139"/>
+        <source>GeoRSMLLM: looking for the backend</source>
+        <translation>GeoRSMLLM：正在查找后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="148"/>
+        <source>the Python interpreter {path} does not exist</source>
+        <translation>Python 解释器 {path} 不存在</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="172"/>
+        <source>GeoRSMLLM: looking for downloaded models</source>
+        <translation>GeoRSMLLM：正在查找已下载的模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="199"/>
+        <source>GeoRSMLLM: downloading {model}</source>
+        <translation>GeoRSMLLM：正在下载 {model}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="214"/>
+        <source>cannot write the model cache: {error}</source>
+        <translation>无法写入模型缓存：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="238"/>
+        <source>GeoRSMLLM: checking {model}</source>
+        <translation>GeoRSMLLM：正在检查 {model}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="253"/>
+        <source>check cancelled</source>
+        <translation>检查已取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="258"/>
+        <source>no output</source>
+        <translation>无输出</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Memory</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Licence</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <source>Dialect / tasks</source>
+        <translation>方言 / 任务</translation>
     </message>
 </context>
 </TS>

@@ -20,6 +20,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
 from . import about
+from .gui.backend_tools import BackendTools
 from .gui.dock import GeoRSMLLMDock
 from .gui.layer_actions import LayerActions
 from .gui.options import SettingsPageFactory
@@ -52,6 +53,7 @@ class GeoRSMLLMPlugin:
         self.layer_actions: LayerActions | None = None
         self.options_factory: SettingsPageFactory | None = None
         self.toolbar_action: QAction | None = None
+        self.backend_tools: BackendTools | None = None
         self._quit_connected = False
 
     # -- registration -------------------------------------------------------------------------------
@@ -81,7 +83,9 @@ class GeoRSMLLMPlugin:
         settings_action.triggered.connect(self.show_settings)
         about_action = QAction(icon, tr("About GeoRSMLLM"), self.iface.mainWindow())
         about_action.triggered.connect(self.show_about)
-        for action in (panel, settings_action, about_action):
+        self.backend_tools = BackendTools(self.iface.mainWindow(),
+                                          lambda _settings: self.controller.refresh_status(start=False))
+        for action in (panel, settings_action, *self.backend_tools.actions(), about_action):
             self.iface.addPluginToRasterMenu(MENU, action)
             self.actions.append(action)
         self.iface.addToolBarIcon(panel)
@@ -89,8 +93,10 @@ class GeoRSMLLMPlugin:
 
         self.layer_actions = LayerActions(self.iface, self.on_raster_action, self.on_vector_action)
         self.layer_actions.register()
-        self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False))
+        self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False),
+                                                   self.backend_tools.open_setup, self.backend_tools.open_models)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
+        self.backend_tools.start_first_run_check(delay_ms=1000)
 
     def _wire_dock(self) -> None:
         dock, controller = self.dock, self.controller
@@ -111,6 +117,9 @@ class GeoRSMLLMPlugin:
     def unload(self) -> None:
         if self.controller is not None:
             self.controller.shutdown()
+        if self.backend_tools is not None:
+            self.backend_tools.unload()
+            self.backend_tools = None
         if self.layer_actions is not None:
             self.layer_actions.unregister()
             self.layer_actions = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from collections.abc import Callable
+from typing import Any
 
 from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 from qgis.PyQt.QtGui import QIcon
@@ -12,8 +13,10 @@ from qgis.PyQt.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -37,6 +40,14 @@ def _combo(values: tuple[str, ...], current: str, empty_label: str = "") -> QCom
     return combo
 
 
+def _set_combo(combo: QComboBox, value: str) -> None:
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    else:
+        combo.setEditText(value)
+
+
 def _combo_value(combo: QComboBox) -> str:
     text = combo.currentText().strip()
     data = combo.currentData()
@@ -46,9 +57,11 @@ def _combo_value(combo: QComboBox) -> str:
 class SettingsPage(QgsOptionsPageWidget):
     """One form over every field of ``PluginSettings``; ``apply()`` saves and calls ``on_saved``."""
 
-    def __init__(self, parent: QWidget | None = None, on_saved: Callable[[PluginSettings], None] | None = None):
+    def __init__(self, parent: QWidget | None = None, on_saved: Callable[[PluginSettings], None] | None = None,
+                 open_setup: Callable[[QWidget], Any] | None = None, open_models: Callable[[QWidget], Any] | None = None):
         super().__init__(parent)
         self.on_saved = on_saved
+        self._listening: set[int] = set()
         # Stored values only: environment overrides are for tests and must not be saved back.
         settings = load_settings(environ={})
         self.setObjectName("GeoRSMLLMOptions")
@@ -74,6 +87,15 @@ class SettingsPage(QgsOptionsPageWidget):
         self.extra_args = QLineEdit(settings.extra_args)
         self.extra_args.setPlaceholderText("--max-upload-mb 512")
         form.addRow(tr("More backend options"), self.extra_args)
+        tools = QHBoxLayout()
+        # the dialogs save settings themselves; the form follows so OK/Apply does not write old values back
+        for text, opener in ((tr("Set up backend…"), open_setup), (tr("Models…"), open_models)):
+            if opener is not None:
+                button = QPushButton(text)
+                button.clicked.connect(lambda _checked=False, o=opener: self._open_tool(o))
+                tools.addWidget(button)
+        tools.addStretch(1)
+        form.addRow(tools)
         layout.addWidget(backend)
 
         model = QGroupBox(tr("Model"))
@@ -146,6 +168,25 @@ class SettingsPage(QgsOptionsPageWidget):
             gsd=self.gsd.value(), concurrency=self.concurrency.value(), output_dir=self.output_dir.filePath().strip(),
         )
 
+    def _open_tool(self, opener: Callable[[QWidget], Any]) -> None:
+        dialog = opener(self)
+        if id(dialog) not in self._listening:
+            self._listening.add(id(dialog))
+            dialog.settings_saved.connect(self.show_saved)
+
+    def show_saved(self, saved: PluginSettings) -> None:
+        """Show the backend and model fields another dialog saved (``Set up backend``, ``Models``)."""
+        self._base = replace(self._base, setup_prompted=saved.setup_prompted)
+        self.interpreter.setFilePath(saved.interpreter)
+        self.server_url.setText(saved.server_url)
+        _set_combo(self.engine, saved.engine)
+        self.model.setText(saved.model)
+        self.model_base_url.setText(saved.model_base_url)
+        _set_combo(self.dialect, saved.dialect)
+        self.parser_model.setText(saved.parser_model)
+        _set_combo(self.segmenter, saved.segmenter)
+        self.sam2_checkpoint.setFilePath(saved.sam2_checkpoint)
+
     def apply(self) -> None:
         settings = self.settings()
         problems = settings.check()
@@ -160,14 +201,17 @@ class SettingsPage(QgsOptionsPageWidget):
 class SettingsPageFactory(QgsOptionsWidgetFactory):
     """Registers the page with ``iface.registerOptionsWidgetFactory``."""
 
-    def __init__(self, on_saved: Callable[[PluginSettings], None] | None = None):
+    def __init__(self, on_saved: Callable[[PluginSettings], None] | None = None,
+                 open_setup: Callable[[QWidget], Any] | None = None, open_models: Callable[[QWidget], Any] | None = None):
         super().__init__()
         self.on_saved = on_saved
+        self.open_setup = open_setup
+        self.open_models = open_models
         self.setTitle(about.TITLE)
 
     def icon(self) -> QIcon:
         return QIcon(str(about.ICON_PATH))
 
     def createWidget(self, parent: QWidget | None = None) -> SettingsPage:  # noqa: N802 - QGIS API
-        return SettingsPage(parent, self.on_saved)
+        return SettingsPage(parent, self.on_saved, self.open_setup, self.open_models)
 

@@ -52,6 +52,7 @@ class PluginSettings:
     startup_timeout_s: float = 300.0
     output_dir: str = ""  # empty: <project folder>/georsmllm, or ~/GeoRSMLLM when the project is unsaved
     history_size: int = 30
+    setup_prompted: bool = False  # the first-run "set up the backend?" question was asked once
 
     # -- derived values -------------------------------------------------------------------------
     def resolved_interpreter(self) -> str:
