@@ -42,5 +42,9 @@ package:
 	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME)-$(VERSION).zip HEAD
 	@echo "dist/$(PLUGIN_NAME)-$(VERSION).zip"
 
+# Benchmarks that print figures against the targets (bench/README.md); several minutes, a 3.4 GB temp file.
+bench: setup
+	@bench/run_all.sh
+
 clean:
 	rm -rf dist .pytest_cache

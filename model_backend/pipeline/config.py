@@ -44,6 +44,7 @@ class RunConfig:
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
     concurrency: int = 2
+    gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
     context_layers: list[str] = field(default_factory=list)
@@ -62,6 +63,8 @@ class RunConfig:
             raise ConfigError(f"overlap must be between 0 and half the tile size ({self.tile_size // 2}), got {self.overlap}")
         if self.gsd is not None and self.gsd <= 0:
             raise ConfigError(f"gsd must be positive, got {self.gsd}")
+        if self.gdal_cache_mb < 8:
+            raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):

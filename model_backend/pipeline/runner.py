@@ -131,6 +131,14 @@ class Pipeline:
     # -- run ---------------------------------------------------------------------------------------
 
     def run(self, on_event: EventSink | None = None, cancel: CancelToken | None = None) -> RunResult:
+        """Run to the end (or until ``cancel``); returns what was done. GDAL's block cache is bounded for the
+        run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
+        import rasterio
+
+        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb):
+            return self._run(on_event, cancel)
+
+    def _run(self, on_event: EventSink | None, cancel: CancelToken | None) -> RunResult:
         emit = on_event or (lambda _e: None)
         cancel = cancel or CancelToken()
         started = time.monotonic()
@@ -245,24 +253,36 @@ class Pipeline:
 
     def _pipelined(self, items: Iterable, work: Callable, cancel: CancelToken) -> Iterator[TileOutcome]:
         """Apply ``work`` to ``items`` with at most ``concurrency`` in flight; yield results as they finish.
-        Items are pulled lazily from the calling thread. On cancel, raises ``Cancelled`` at once: tiles in
-        flight are abandoned (their results are not used)."""
+        Items are pulled lazily from the calling thread, one ahead, so a freed slot gets work without
+        waiting for a read. On cancel, raises ``Cancelled`` at once: tiles in flight are abandoned (their
+        results are not used)."""
         iterator = iter(items)
         pool = cf.ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="tile")
         in_flight: set[cf.Future] = set()
+        ahead: list = []  # at most one item read in advance
         exhausted = False
+
+        def pull() -> bool:
+            nonlocal exhausted
+            if not exhausted:
+                try:
+                    ahead.append(next(iterator))
+                except StopIteration:
+                    exhausted = True
+            return bool(ahead)
+
         try:
             while True:
-                while not exhausted and len(in_flight) < self.config.concurrency:
+                while len(in_flight) < self.config.concurrency:
                     cancel.raise_if_cancelled()
-                    try:
-                        item = next(iterator)
-                    except StopIteration:
-                        exhausted = True
+                    if not (ahead or pull()):
                         break
-                    in_flight.add(pool.submit(work, item))
+                    in_flight.add(pool.submit(work, ahead.pop()))
                 if not in_flight:
                     return
+                if not ahead:
+                    cancel.raise_if_cancelled()
+                    pull()  # read the next tile while the engine works on those in flight
                 done, in_flight = cf.wait(in_flight, timeout=0.25, return_when=cf.FIRST_COMPLETED)
                 cancel.raise_if_cancelled()
                 for future in done:
