@@ -42,12 +42,13 @@ import pyproj
 import shapely
 from pyproj.crs import ProjectedCRS
 from pyproj.crs.coordinate_operation import TransverseMercatorConversion
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from ..errors import ConfigError
-from ..geometry import GeoObject, GeoPoint, PolygonRegion, RotatedBox, SegTarget
+from ..geometry import GeoObject, GeoPoint
+from ..geometry.shapes import to_shapely
 
 CrsLike = Union[pyproj.CRS, str, int]
 #: layer name -> (shapely geometries in the layer's CRS, that CRS or None for "same as the results")
@@ -179,14 +180,8 @@ def object_geometries(objects_map: Sequence[GeoObject], crs: CrsLike) -> np.ndar
             if to_crs is None:
                 to_crs = pyproj.Transformer.from_crs("EPSG:4326", as_crs(crs), always_xy=True)
             out.append(Point(*to_crs.transform(obj.lon, obj.lat)))
-        elif isinstance(obj, (RotatedBox, SegTarget)):
-            out.append(Polygon(obj.ring))
-        elif isinstance(obj, PolygonRegion):
-            out.append(Polygon(obj.exterior, obj.holes))
-        elif isinstance(obj, BaseGeometry):
-            out.append(obj)
         else:
-            raise TypeError(f"not a geometry: {type(obj).__name__}")
+            out.append(to_shapely(obj))
     return np.asarray(out, dtype=object).reshape(-1)
 
 

@@ -15,10 +15,10 @@ from typing import Any, Iterable, Mapping, Union
 
 import pyproj
 import shapely
-from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import OutputError
+from ..geometry.shapes import to_shapely as geometry_to_shapely
 from ..geometry.types import GeoObject, GeoPoint, PolygonRegion, RotatedBox, SegTarget
 
 #: Fields on every layer, in this order; extra text fields follow.
@@ -111,15 +111,10 @@ def geometry_kind(geom: Union[GeoObject, BaseGeometry]) -> str:
 
 def to_shapely(geom: Union[GeoObject, BaseGeometry]) -> BaseGeometry:
     """Shapely geometry of a feature, in the coordinates it holds (map CRS; lon/lat for GeoPoint)."""
-    if isinstance(geom, GeoPoint):
-        return Point(geom.lon, geom.lat)
-    if isinstance(geom, (RotatedBox, SegTarget)):
-        return Polygon(geom.ring)
-    if isinstance(geom, PolygonRegion):
-        return Polygon(geom.exterior, geom.holes)
-    if isinstance(geom, BaseGeometry):
-        return geom
-    raise OutputError(f"cannot write a {type(geom).__name__} to a vector layer")
+    try:
+        return geometry_to_shapely(geom)
+    except TypeError:
+        raise OutputError(f"cannot write a {type(geom).__name__} to a vector layer") from None
 
 
 def resolve_crs(crs: str | pyproj.CRS | None) -> pyproj.CRS | None:
