@@ -14,6 +14,7 @@ SUDO=""
 need_apt=()
 QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || need_apt+=(python3-qgis qgis-providers)
 command -v Xvfb >/dev/null || need_apt+=(xvfb)
+command -v qgis_process >/dev/null || need_apt+=(qgis)  # the desktop app: qgis_process and screenshots
 /usr/bin/python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 command -v lrelease >/dev/null || [ -x /usr/lib/qt5/bin/lrelease ] || need_apt+=(qttools5-dev-tools)
 command -v pylupdate5 >/dev/null || need_apt+=(pyqt5-dev-tools)
