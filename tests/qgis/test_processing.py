@@ -174,3 +174,44 @@ def test_cancelling_the_feedback_cancels_the_backend_job(slow_provider):
     assert 0 < layer.featureCount() < 48
     assert {f["partial"] for f in layer.getFeatures()} == {"true"}
     assert any(w.startswith("Cancelled") for w in warnings)
+
+
+def test_detect_inside_a_model_builder_model(provider):
+    """A Processing model (what the Model Builder saves) with the detect algorithm as a child, its raster and
+    instruction wired to model inputs, run like any algorithm."""
+    import processing
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterRasterLayer,
+        QgsProcessingParameterString,
+    )
+
+    model = QgsProcessingModelAlgorithm("ponds model", "tests")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene"))
+    model.addModelParameter(QgsProcessingParameterString("what", "What"), QgsProcessingModelParameter("what"))
+    child = QgsProcessingModelChildAlgorithm("georsmllm:detect")
+    child.setChildId("detect")
+    child.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")])
+    child.addParameterSources("INSTRUCTION", [QgsProcessingModelChildParameterSource.fromModelParameter("what")])
+    child.addParameterSources("TILE_SIZE", [QgsProcessingModelChildParameterSource.fromStaticValue(512)])
+    child.addParameterSources("OVERLAP", [QgsProcessingModelChildParameterSource.fromStaticValue(0)])
+    output = QgsProcessingModelOutput("boxes")
+    output.setChildOutputName("OUTPUT")
+    output.setChildId("detect")
+    child.setModelOutputs({"boxes": output})
+    model.addChildAlgorithm(child)
+
+    result = processing.run(model, {"scene": NAIP_2009, "what": "ponds", "detect:boxes": "TEMPORARY_OUTPUT"})
+    layer = output_layer({"OUTPUT": result["detect:boxes"]})
+    assert layer.featureCount() == 4 and {f["label"] for f in layer.getFeatures()} == {"pond"}
+
+
+def test_the_same_algorithm_over_a_batch_of_rasters(provider):
+    """What batch mode does: one run per row of parameters, each with its own output."""
+    counts = [output_layer(run("detect", {"INPUT": path, "INSTRUCTION": "ponds"})).featureCount()
+              for path in (NAIP_2009, NAIP_2020)]
+    assert counts == [4, 4]
