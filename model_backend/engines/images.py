@@ -53,3 +53,28 @@ def png_bytes(image: np.ndarray) -> bytes:
 def png_data_url(image: np.ndarray) -> str:
     """``data:image/png;base64,...`` URL of an ``(H, W, 3)`` uint8 array (OpenAI ``image_url`` content)."""
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
+
+
+def fit_to_model_frame(images: Sequence[np.ndarray], dialect_name: str | None) -> list[np.ndarray]:
+    """Resize each image to the frame the dialect's coordinates refer to, where that differs from the image.
+
+    Qwen2.5-VL answers in absolute pixels of its processor's resized input; its dialect computes that size
+    with fixed limits (``Dialect.model_input_size``), while a checkpoint's processor or a model server may
+    be configured with others. Sending the image already at the dialect's size makes their resize the
+    identity (the size is a multiple of the patch factor, within any usual limit), so the boxes mean what
+    the parser thinks. Dialects with normalised coordinates leave images untouched."""
+    if not dialect_name:
+        return list(images)
+    from PIL import Image
+
+    from ..dialects import get_dialect
+
+    dialect = get_dialect(dialect_name)
+    out = []
+    for image in images:
+        h, w = image.shape[:2]
+        fw, fh = dialect.model_input_size((w, h))
+        if (fw, fh) != (w, h):
+            image = np.asarray(to_pil(image).resize((fw, fh), Image.BICUBIC))
+        out.append(image)
+    return out

@@ -19,7 +19,7 @@ import httpx
 
 from ..errors import ConfigError, EngineError
 from .base import Engine, EngineRequest, EngineResponse, TokenProb
-from .images import check_images, png_data_url
+from .images import check_images, fit_to_model_frame, png_data_url
 from .scoring import spans_from_pieces, spans_from_utf8_bytes
 
 
@@ -259,6 +259,7 @@ class OpenAIEngine(Engine):
 
     def _payload(self, request: EngineRequest, with_logprobs: bool) -> dict[str, Any]:
         images = check_images(request.images, max_images=self.max_images)
+        images = fit_to_model_frame(images, self.dialect)
         content: list[dict[str, Any]] = [
             {"type": "image_url", "image_url": {"url": png_data_url(a)}} for a in images
         ]

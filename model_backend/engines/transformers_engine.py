@@ -32,7 +32,7 @@ from .device import (
     select_dtype,
 )
 from .families import Family, family_for
-from .images import check_images, to_pil
+from .images import check_images, fit_to_model_frame, to_pil
 from .scoring import spans_from_prefix_texts
 
 # Chat-layout and placeholder tokens: never part of an answer. Markup tokens that carry meaning
@@ -227,6 +227,7 @@ class TransformersEngine(Engine):
                 raise EngineError("the engine was closed; load it again")
             min_images = 1 if not family.chat_template else 0
             images = check_images(request.images, max_images=family.max_images, min_images=min_images)
+            images = fit_to_model_frame(images, self.dialect)
             started = time.perf_counter()
             text = self._prompt_text(request, len(images))
             pil_images = [to_pil(a) for a in images] or None

@@ -51,12 +51,12 @@ def _decode_data_url(url: str) -> np.ndarray:
 def test_success_picks_served_model_and_sends_images_as_png_data_urls(server):
     server.replies.append(Reply(body=completion("{<1><2><3><4>|0}")))
     before, after = _image(1), _image(2)
-    with _engine(server, dialect="qwen2.5-vl") as engine:
+    with _engine(server, dialect="geochat") as engine:  # a normalised dialect: images go as they are
         response = engine.generate(
             EngineRequest("[change] new roads", images=[before, after], system="be brief", max_new_tokens=64)
         )
         assert engine.describe()["model"] == "tiny"
-        assert engine.describe()["dialect"] == "qwen2.5-vl"
+        assert engine.describe()["dialect"] == "geochat"
     assert response.text == "{<1><2><3><4>|0}"
     assert response.info["finish_reason"] == "stop" and response.info["attempts"] == 1
     (request,) = server.chat_requests()

@@ -22,7 +22,7 @@ transformers = pytest.importorskip("transformers")
 
 from model_backend.engines import EngineRequest, default_dialect_for, get_engine  # noqa: E402
 from model_backend.engines.families import FAMILIES  # noqa: E402
-from model_backend.engines.images import to_pil  # noqa: E402
+from model_backend.engines.images import fit_to_model_frame, to_pil  # noqa: E402
 from model_backend.engines.transformers_engine import TransformersEngine, _decode_with_spans  # noqa: E402
 from model_backend.errors import ConfigError, EngineError  # noqa: E402
 from tests.helpers import tiny_models  # noqa: E402
@@ -199,7 +199,9 @@ def test_token_probabilities_match_a_teacher_forced_forward_pass(engines):
     response = engine.generate(request)
     processor, model = engine._processor, engine._model
     text = engine._prompt_text(request, 1)
-    inputs = processor(text=[text], images=[to_pil(_image(5))], return_tensors="pt")
+    # the engine first sends the image at the frame the qwen2.5-vl dialect's pixels refer to
+    (framed,) = fit_to_model_frame([_image(5)], engine.dialect)
+    inputs = processor(text=[text], images=[to_pil(framed)], return_tensors="pt")
     prompt_len = inputs["input_ids"].shape[1]
     with torch.no_grad():
         gen_ids = model.generate(**inputs, max_new_tokens=10, do_sample=False)[0, prompt_len:].tolist()
