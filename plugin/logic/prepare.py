@@ -217,11 +217,12 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
     bounds = area_bounds(request, layer, project)
     upp = _units_per_px(request, layer, settings, project)
     try:
+        remote = settings.server_is_remote
         source = raster_source(layer, bounds if bounds is not None else _fallback_extent(request, layer, project),
-                               upp)
+                               upp, force_render=remote)
         source_b = None
         if layer_b is not None:
-            source_b = raster_source(layer_b, bounds, upp)
+            source_b = raster_source(layer_b, bounds, upp, force_render=remote)
             if isinstance(source, RenderedRaster) and isinstance(source_b, RenderedRaster):
                 # Render both on one grid so the backend pairs identical pixels.
                 source_b = RenderedRaster(layer_b, source.extent_map, source.width, source.height)

@@ -170,15 +170,16 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
             if bounds is None or bounds.isEmpty():
                 raise QgsProcessingException(tr("The area of interest does not overlap the raster."))
         gsd = self.parameterAsDouble(parameters, self.GSD, context)
+        remote = load_settings().server_is_remote  # another machine cannot open our files: upload pixels
         try:
-            source = raster_source(layer, bounds, gsd or None)
+            source = raster_source(layer, bounds, gsd or None, force_render=remote)
             source_b = None
             layer_b = None
             if self.TASK == "change":
                 layer_b = self.parameterAsRasterLayer(parameters, self.INPUT_B, context)
                 if layer_b is None or not layer_b.isValid():
                     raise QgsProcessingException(tr("Change detection needs a valid second ('after') raster."))
-                source_b = raster_source(layer_b, bounds, gsd or None)
+                source_b = raster_source(layer_b, bounds, gsd or None, force_render=remote)
                 if isinstance(source, RenderedRaster) and isinstance(source_b, RenderedRaster):
                     source_b = RenderedRaster(layer_b, source.extent_map, source.width, source.height)
         except RasterSourceError as exc:

@@ -55,6 +55,23 @@ class PluginSettings:
     setup_prompted: bool = False  # the first-run "set up the backend?" question was asked once
 
     # -- derived values -------------------------------------------------------------------------
+
+    @property
+    def server_is_remote(self) -> bool:
+        """True when ``server_url`` names another machine: it cannot open this machine's files, so rasters
+        are rendered and uploaded instead of passed by path."""
+        if not self.server_url:
+            return False
+        from urllib.parse import urlparse
+        import ipaddress
+
+        host = (urlparse(self.server_url).hostname or "").strip("[]")
+        if host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return True
     def resolved_interpreter(self) -> str:
         """The Python that runs the local backend."""
         if self.interpreter:

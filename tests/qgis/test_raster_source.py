@@ -81,3 +81,32 @@ def test_a_job_on_a_rendered_layer_runs_through_an_upload(plugin_pkg, memory_ras
     layer = QgsVectorLayer(f"{run.gpkg}|layername={name}", "boxes", "ogr")
     assert layer.crs().authid() == "EPSG:26914"
     assert QgsRectangle(486000, 5206000, 488000, 5208000).contains(layer.extent())
+
+
+@pytest.mark.parametrize("url,remote", [
+    ("", False), ("http://127.0.0.1:8765", False), ("http://localhost:9000/", False), ("http://[::1]:8765", False),
+    ("http://10.1.2.3:8765", True), ("https://gpu-box.example.org/georsmllm", True),
+])
+def test_which_server_urls_count_as_another_machine(plugin_pkg, url, remote):
+    from georsmllm.plugin.toolbelt.settings import PluginSettings
+
+    assert PluginSettings(server_url=url).server_is_remote is remote
+
+
+def test_a_file_raster_is_uploaded_not_named_when_the_server_is_another_machine(plugin_pkg, tmp_path,
+                                                                              qgis_new_project):
+    from georsmllm.plugin.logic.prepare import RunRequest, prepare_run
+    from georsmllm.plugin.logic.raster_source import FileRaster, RenderedRaster
+    from georsmllm.plugin.toolbelt.settings import PluginSettings
+
+    layer = QgsRasterLayer(str(DATA / "naip_2020.tif"), "naip")
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    request = RunRequest(instruction="ponds", task="detection", layer_id=layer.id())
+    local = prepare_run(request, project, PluginSettings(output_dir=str(tmp_path)))
+    remote = prepare_run(request, project, PluginSettings(output_dir=str(tmp_path),
+                                                          server_url="http://10.1.2.3:8765"))
+    assert isinstance(local.raster, FileRaster)
+    assert isinstance(remote.raster, RenderedRaster) and (remote.raster.width, remote.raster.height) == (934, 723)
+    assert not remote.needed_dirs
+    project.removeMapLayer(layer.id())
