@@ -43,7 +43,9 @@ def test_detect_runs_from_qgis_process(tmp_path, data_dir, backend):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "georsmllm").symlink_to(ROOT, target_is_directory=True)
-    env = {**os.environ, "HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen",
+    # a fresh QGIS profile for qgis_process (pytest-qgis points QGIS_CUSTOM_CONFIG_PATH at the test session's)
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"),
+           "QT_QPA_PLATFORM": "offscreen",
            "QGIS_PLUGINPATH": str(plugins), "GEORSMLLM_PLUGIN_SERVER_URL": backend, "GEORSMLLM_PLUGIN_TOKEN": "tok"}
     enable = subprocess.run([QGIS_PROCESS, "plugins", "enable", "georsmllm"], env=env, capture_output=True,
                             text=True, timeout=120)
