@@ -128,3 +128,20 @@ def test_eval_command_is_wired_into_the_main_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((tmp_path / "out.json").read_text())["metrics"]
     assert [m["value"] for m in metrics if m["metric"] == "acc@0.5"] == [1.0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("builder", ["build_llava_onevision", "build_qwen2_5_vl"])
+def test_run_with_a_real_checkpoint_folder_through_the_transformers_engine(tmp_path, data_dir, builder):
+    """The whole path with a real (tiny, random-weight) checkpoint loaded from a folder: its answers are
+    meaningless, so this checks loading, device, generation and a clean finish, not what is found."""
+    from tests.helpers import tiny_models
+
+    folder = getattr(tiny_models, builder)(tmp_path / "model")
+    out = tmp_path / "out.gpkg"
+    proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "[detection] ponds", "-o", out,
+               "--model", folder, "--device", "cpu", "--tile-size", 512, "--overlap", 0, "-q",
+               env={"HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "tiles     4/4" in proc.stdout and "device    cpu" in proc.stdout
+    assert str(folder) in proc.stdout
