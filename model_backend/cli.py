@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any, Sequence
 
-from .errors import ConfigError, EngineError, GeoRSMLLMError
+from .errors import ConfigError, EngineError, GeoRSMLLMError, RasterError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -45,6 +45,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="vector layer the instruction may name (repeatable; FILE or FILE|LAYER)")
     p.add_argument("--classes", help="candidate classes for classification, comma separated")
     p.add_argument("--regions", help="vector file of features to describe (region caption)")
+    p.add_argument("--area", help="vector file whose features bound the area of interest (results must touch them)")
     p.add_argument("--run-name", dest="run_name", help="name of the output layers' prefix")
     p.add_argument("--script", help="answers file for the scripted engine (demos and tests)")
     p.add_argument("--allow-pixel-coords", dest="allow_pixel_coords", action="store_true", default=None,
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"command", "config", "quiet", "geojson", "regions", "host", "port", "token", "allow_dirs", "work_dir",
+    skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "allow_dirs", "work_dir",
             "max_upload_mb", "port_file", "lazy", "parent_pid"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
@@ -148,6 +149,7 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
     regions = _read_regions(args.regions) if getattr(args, "regions", None) else None
+    area = _read_area(args.area, config.raster) if getattr(args, "area", None) else None
     if plan_only:
         pipeline = Pipeline(config, engine, context_layers=context,
                             parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
@@ -162,7 +164,7 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     if parser_engine is not None and parser_engine is not engine:
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
-                        geojson_path=args.geojson)
+                        area=area, geojson_path=args.geojson)
     from .tasks import Task
 
     segmenter = build_segmenter(config) if pipeline.choice.task is Task.SEGMENTATION else None
@@ -192,6 +194,34 @@ def _read_regions(path: str):
         props.setdefault("id", str(i))
         regions.append((geom, props))
     return regions
+
+
+def _read_area(path: str, raster: str):
+    """The union of a vector file's features, reprojected to the raster's CRS when they differ."""
+    import pyogrio
+    import pyproj
+    import rasterio
+    import shapely
+    from shapely.ops import transform
+
+    try:
+        info = pyogrio.read_info(path)
+        _meta, _fids, wkb, _fields = pyogrio.raw.read(path, read_geometry=True)
+    except Exception as exc:  # pyogrio's several DataSource errors
+        raise ConfigError(f"area file {path} cannot be read: {exc}") from None
+    area = shapely.union_all([g for g in shapely.from_wkb(wkb) if g is not None])
+    if area.is_empty:
+        raise ConfigError(f"area file {path} has no geometry")
+    try:
+        with rasterio.open(raster) as src:
+            raster_crs = src.crs
+    except rasterio.errors.RasterioError as exc:
+        raise RasterError(f"{raster} cannot be opened as a raster: {exc}") from None
+    if info.get("crs") and raster_crs is not None:
+        source, target = pyproj.CRS.from_user_input(info["crs"]), pyproj.CRS.from_user_input(raster_crs.to_wkt())
+        if not source.equals(target):
+            area = transform(pyproj.Transformer.from_crs(source, target, always_xy=True).transform, area)
+    return area
 
 
 def _print_summary(result) -> None:

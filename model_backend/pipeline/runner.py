@@ -97,6 +97,7 @@ class Pipeline:
         context_layers: ContextLayers | None = None,
         regions: Sequence[tuple[Any, dict]] | None = None,
         aoi_bounds: Sequence[float] | None = None,
+        area=None,
         geojson_path: str | None = None,
     ):
         self.config = config
@@ -105,7 +106,9 @@ class Pipeline:
         self.parser_engine = parser_engine
         self.context_layers = dict(context_layers or {})
         self.regions = list(regions or [])
-        self.aoi_bounds = aoi_bounds
+        # area: a shapely geometry in the raster's CRS; tiles cover its bounds, results must touch it
+        self.area = area
+        self.aoi_bounds = aoi_bounds if aoi_bounds is not None or area is None else tuple(area.bounds)
         self.geojson_path = geojson_path
         n_rasters = 2 if config.raster_b else 1
         self.choice: TaskChoice = infer_task(config.instruction, config.task, n_rasters)
@@ -231,6 +234,8 @@ class Pipeline:
                 pairs = [(o, t) for o, t in zip(objects_map, tile_names) if id(o) in kept_ids]
             else:
                 pairs = list(zip(objects_map, tile_names))
+            if self.area is not None:
+                pairs = [(o, t) for o, t in pairs if _touches_area(o, self.area)]
             features = [Feature(o, tile=t) for o, t in pairs]
             result.counts = dict(Counter(o.label or "(no label)" for o, _ in pairs))
             self._write(features, source, result, partial=partial)
@@ -378,6 +383,8 @@ class Pipeline:
                     result.tiles_done += 1
                     label = _match_class(parsed.text, classes)
                     footprint = tile.objects_to_map([PolygonRegion(_core_ring(tile, self.config.overlap))])[0]
+                    if self.area is not None and not _touches_area(footprint, self.area):
+                        continue
                     features.append(Feature(footprint, label=label, tile=str(tile.index),
                                             extra={"answer": parsed.text.strip()}))
                     emit(RunEvent("tile", result.tiles_done, result.tiles_total, message=f"tile {tile.index}: {label}"))
@@ -459,6 +466,13 @@ def _carried_properties(props: dict) -> dict[str, str]:
         name = f"src_{key}" if key.lower() in _RESERVED else key
         out[name] = str(value)
     return out
+
+
+def _touches_area(obj: GeoObject, area) -> bool:
+    """Whether an object in map coordinates (raster CRS) intersects the area of interest."""
+    from ..geometry.shapes import to_shapely
+
+    return isinstance(obj, GeoPoint) or to_shapely(obj).intersects(area)
 
 
 def _safe_name(name: str) -> str:

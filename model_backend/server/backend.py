@@ -114,7 +114,8 @@ class PipelineBackend:
         config = self._config(request, job_dir)
         context = read_context_layers(config.context_layers) if config.context_layers else {}
         regions = _regions(request.regions) if request.regions else None
-        pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions,
+        area = _area(request.area) if request.area else None
+        pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
                             aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
 
         def run(emit, cancel) -> dict[str, Any]:
@@ -142,3 +143,26 @@ def _regions(collection: dict[str, Any]):
         props.setdefault("id", str(feature.get("id", i)))
         regions.append((geom, props))
     return regions
+
+
+def _area(geojson: dict[str, Any]):
+    """The union of a GeoJSON geometry, Feature or FeatureCollection (raster CRS) as one shapely geometry."""
+    import shapely
+    import shapely.geometry
+
+    from ..errors import ConfigError
+
+    if geojson.get("type") == "FeatureCollection":
+        parts = [f.get("geometry") for f in geojson.get("features", [])]
+    elif geojson.get("type") == "Feature":
+        parts = [geojson.get("geometry")]
+    else:
+        parts = [geojson]
+    try:
+        geoms = [shapely.geometry.shape(g) for g in parts if g]
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"area is not valid GeoJSON: {exc}") from None
+    area = shapely.union_all([shapely.make_valid(g) for g in geoms]) if geoms else None
+    if area is None or area.is_empty:
+        raise ConfigError("area has no geometry")
+    return area

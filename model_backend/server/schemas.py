@@ -26,6 +26,10 @@ class JobRequest(BaseModel):
     regions: dict[str, Any] | None = Field(
         default=None, description="GeoJSON FeatureCollection in the raster's CRS: the regions to caption ([identify])"
     )
+    area: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON geometry, Feature or FeatureCollection in the raster's CRS: the area "
+        "of interest (tiles cover its bounds; objects and tiles not touching it are dropped)"
+    )
     window: list[float] | None = Field(
         default=None, description="area of interest as map bounds [xmin, ymin, xmax, ymax] in the raster's CRS"
     )

@@ -232,6 +232,12 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
     body: dict[str, Any] = {"instruction": instruction, "task": request.task, **settings.job_defaults()}
     if bounds is not None and isinstance(source, FileRaster):
         body["window"] = [bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum()]
+    if request.area == "selection":
+        # the selected polygons themselves, not only their bounding box: the backend drops what misses them
+        area_layer = project.mapLayer(request.area_layer_id or "")
+        body["area"] = {"type": "FeatureCollection",
+                        "features": [{"type": "Feature", "properties": {}, "geometry": f["geometry"]}
+                                     for f in features_geojson(area_layer, layer.crs(), project=project)["features"]]}
     if request.classes:
         body["classes"] = list(request.classes)
     if request.run_name:

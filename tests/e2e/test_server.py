@@ -220,3 +220,21 @@ def test_server_stops_when_its_parent_process_is_gone(tmp_path):
     parent.wait(10)
     assert proc.wait(30) == 0
     assert "parent process" in (tmp_path / "server.log").read_text()
+
+
+def test_job_with_an_area_polygon(server, data_dir):
+    import rasterio
+
+    client, _tmp, _proc = server
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, _bottom, _right, top = src.bounds
+    triangle = {"type": "Polygon", "coordinates": [[[left, top], [left + 2000, top], [left, top - 2000],
+                                                    [left, top]]]}
+    job = submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds", tile_size=512,
+                 overlap=0, area={"type": "FeatureCollection", "features": [{"type": "Feature",
+                                                                             "geometry": triangle}]})
+    done = events(client, job)[-1]
+    assert done["kind"] == "done" and done["data"]["tiles_total"] == 1
+    bad = client.post("/v1/jobs", json={"raster": str(data_dir / "naip_2020.tif"), "instruction": "x",
+                                        "area": {"type": "Polygon", "coordinates": "nonsense"}})
+    assert bad.status_code == 400 and "area" in bad.json()["detail"]

@@ -206,3 +206,21 @@ def test_dialect_that_cannot_do_the_task_is_refused_up_front(tmp_path, data_dir)
                  dialect="florence-2")
     with pytest.raises(ConfigError, match="florence-2"):
         Pipeline(cfg, get_engine("scripted", answers="None"))
+
+
+def test_area_of_interest_limits_tiles_and_keeps_only_objects_touching_it(tmp_path, data_dir):
+    import rasterio
+
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, bottom, right, top = src.bounds
+    # a triangle in the top-left quarter: its bounds need one 512-px tile; the box answered in the tile's
+    # bottom-right corner lies inside those bounds but outside the triangle
+    area = shapely.Polygon([(left, top), (left + 2000, top), (left, top - 2000)])
+    engine = get_engine("scripted", answers=("<ref>pond</ref>{(50,50),(150,50),(150,150),(50,150)}\n"
+                                            "<ref>pond</ref>{(800,800),(900,800),(900,900),(800,900)}"))
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds",
+                 tile_size=512, overlap=0)
+    result = Pipeline(cfg, engine, area=area).run()
+    assert result.tiles_total == 1
+    polys, _fields, _ = read(cfg.output, result.outputs["layers"]["boxes"])
+    assert len(polys) == 1 and polys[0].intersects(area)

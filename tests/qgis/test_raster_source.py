@@ -110,3 +110,38 @@ def test_a_file_raster_is_uploaded_not_named_when_the_server_is_another_machine(
     assert isinstance(remote.raster, RenderedRaster) and (remote.raster.width, remote.raster.height) == (934, 723)
     assert not remote.needed_dirs
     project.removeMapLayer(layer.id())
+
+
+def test_selected_polygons_bound_the_run_and_filter_its_results(plugin_pkg, remote_service, tmp_path,
+                                                                qgis_new_project):
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    from georsmllm.plugin.logic.prepare import RunRequest, prepare_run
+    from georsmllm.plugin.logic.runner import execute_job
+    from georsmllm.plugin.toolbelt.settings import PluginSettings
+
+    raster = QgsRasterLayer(NAIP_2009, "naip")
+    extent = raster.extent()
+    left, top = extent.xMinimum(), extent.yMaximum()
+    # a triangle over the top-left tile, selected in a polygon layer
+    polygons = QgsVectorLayer("Polygon?crs=EPSG:26914", "areas", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromPolygonXY([[QgsPointXY(left, top), QgsPointXY(left + 2000, top),
+                                                    QgsPointXY(left, top - 2000)]]))
+    polygons.dataProvider().addFeatures([feature])
+    project = QgsProject.instance()
+    project.addMapLayers([raster, polygons])
+    polygons.selectAll()
+    request = RunRequest(instruction="ponds", task="detection", layer_id=raster.id(), area="selection",
+                         area_layer_id=polygons.id())
+    job = prepare_run(request, project, PluginSettings(tile_size=512, overlap=0, output_dir=str(tmp_path)))
+    assert job.body["area"]["features"][0]["geometry"]["type"] == "Polygon"
+    run = execute_job(remote_service, job)
+    assert run.error is None, run.error
+    assert run.result["tiles_total"] == 1
+    name = run.result["outputs"]["layers"]["boxes"]
+    boxes = QgsVectorLayer(f"{run.gpkg}|layername={name}", "boxes", "ogr")
+    triangle = feature.geometry()
+    assert boxes.featureCount() >= 1
+    assert all(f.geometry().intersects(triangle) for f in boxes.getFeatures())
+    project.removeMapLayers([raster.id(), polygons.id()])
