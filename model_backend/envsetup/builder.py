@@ -23,6 +23,7 @@ from .process import CancelToken, pip_environ, run_streaming
 from .requirements import (
     Requirement,
     default_requirement_files,
+    default_source_build_files,
     normalize_name,
     read_requirements,
     requirements_hash,
@@ -34,7 +35,11 @@ from .torchplan import DEFAULT_TORCH_INDEX, TorchPlan, plan_torch
 ProgressCallback = Callable[[str, float, str], None]
 
 STEP_CREATE, STEP_TORCH, STEP_REQS, STEP_VERIFY = "create-venv", "install-torch", "install-requirements", "verify"
-_WEIGHTS = {STEP_CREATE: 0.1, STEP_TORCH: 0.4, STEP_REQS: 0.4, STEP_VERIFY: 0.1}
+STEP_SOURCE = "build-from-source"
+_WEIGHTS = {STEP_CREATE: 0.1, STEP_TORCH: 0.4, STEP_REQS: 0.4, STEP_SOURCE: 0.1, STEP_VERIFY: 0.1}
+#: Environment for source builds: sam2's setup.py would otherwise try to compile a CUDA extension (optional:
+#: it only speeds up mask post-processing) and fail on machines without the CUDA toolkit.
+SOURCE_BUILD_ENV = {"SAM2_BUILD_CUDA": "0"}
 LOG_FILE = "georsmllm-setup.log"
 
 
@@ -51,6 +56,9 @@ class SetupOptions:
     base_python: str | None = None
     pip_args: Sequence[str] = ()
     backend_root: Path | None = None  # folder holding model_backend/, for the device health check
+    # Requirement files built against the environment's own packages (``--no-build-isolation --no-deps``):
+    # sam2's sdist would pull a second, CUDA, torch into an isolated build otherwise.
+    source_build_files: Sequence[Path] = ()
 
 
 @dataclass
@@ -135,7 +143,8 @@ class EnvBuilder:
         return self._torch_plan
 
     def steps(self) -> list[str]:
-        return [STEP_CREATE] + ([STEP_TORCH] if self.torch_reqs else []) + [STEP_REQS, STEP_VERIFY]
+        return ([STEP_CREATE] + ([STEP_TORCH] if self.torch_reqs else []) + [STEP_REQS]
+                + ([STEP_SOURCE] if self.options.source_build_files else []) + [STEP_VERIFY])
 
     def describe_plan(self) -> list[str]:
         """What ``run`` will do, in sentences, before anything is installed."""
@@ -192,6 +201,8 @@ class EnvBuilder:
             return requirements_hash(self.torch_reqs) + f":{plan.variant}:{plan.index_url}" if plan else ""
         if step == STEP_REQS:
             return requirements_hash(self.requirements) + ":" + " ".join(self.options.pip_args)
+        if step == STEP_SOURCE:
+            return requirements_hash(read_requirements(self.options.source_build_files))
         return ""
 
     def _step_create_venv(self) -> None:
@@ -229,6 +240,18 @@ class EnvBuilder:
         for path in self.options.requirement_files:
             args += ["-r", str(Path(path).absolute())]
         self._pip(STEP_REQS, args, expected=len(self.requirements))
+
+    def _step_build_from_source(self) -> None:
+        """Source packages built against what is installed. setuptools comes first where the venv has none
+        (Python 3.12+ venvs ship without it)."""
+        files = [Path(p).absolute() for p in self.options.source_build_files]
+        has_setuptools = self._run(STEP_SOURCE, [str(self.python), "-c", "import setuptools"], expected=0) == 0
+        if not has_setuptools:
+            self._pip(STEP_SOURCE, ["install", *self.options.pip_args, "setuptools", "wheel"], expected=2)
+        args = ["install", *self.options.pip_args, "--no-build-isolation", "--no-deps"]
+        for path in files:
+            args += ["-r", str(path)]
+        self._pip(STEP_SOURCE, args, expected=len(read_requirements(files)), env=SOURCE_BUILD_ENV)
 
     def _step_verify(self) -> EnvReport:
         self._emit(STEP_VERIFY, 0.1, "checking imports, versions and the torch device in the new environment")
@@ -381,7 +404,7 @@ class EnvBuilder:
         if code != 0:
             raise EnvSetupError(f"{argv[0]} exited with status {code}")
 
-    def _pip(self, step: str, args: list[str], expected: int) -> None:
+    def _pip(self, step: str, args: list[str], expected: int, env: dict[str, str] | None = None) -> None:
         lines: list[str] = []
         original = self.progress_cb
 
@@ -391,7 +414,8 @@ class EnvBuilder:
 
         self.progress_cb = capture
         try:
-            code = self._run(step, [str(self.python), "-m", "pip", *args], expected)
+            code = self._run(step, [str(self.python), "-m", "pip", *args], expected,
+                             {**pip_environ(), **env} if env else None)
         finally:
             self.progress_cb = original
         if code != 0:
@@ -402,4 +426,5 @@ class EnvBuilder:
 def default_options(env_dir: str | os.PathLike, **kwargs: Any) -> SetupOptions:
     """``SetupOptions`` with the backend's own requirement files unless given."""
     kwargs.setdefault("requirement_files", default_requirement_files())
+    kwargs.setdefault("source_build_files", default_source_build_files())
     return SetupOptions(env_dir=Path(env_dir), **kwargs)

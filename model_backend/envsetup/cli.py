@@ -16,7 +16,7 @@ from .builder import EnvBuilder, SetupOptions
 from .errors import SetupCancelled
 from .paths import default_env_dir
 from .process import CancelToken
-from .requirements import default_requirement_files
+from .requirements import default_requirement_files, default_source_build_files
 from .torchplan import DEFAULT_TORCH_INDEX, DEVICE_CHOICES
 
 
@@ -73,6 +73,8 @@ def cmd_setup_env(args: argparse.Namespace) -> int:
                 cuda_tag=args.cuda_tag,
                 base_python=args.base_python,
                 pip_args=list(args.pip_args),
+                # the backend's own source builds (sam2) only with its own requirement files
+                source_build_files=[] if args.requirements else default_source_build_files(),
             ),
             progress=_printer(getattr(args, "quiet", False)),
             cancel=cancel,

@@ -93,3 +93,10 @@ def default_requirement_files(root: str | Path | None = None) -> list[Path]:
     """The backend's ``requirements/base.txt`` and ``requirements/ml.txt`` (root: the plugin folder)."""
     base = Path(root) if root else Path(__file__).resolve().parents[2]
     return [base / "requirements" / "base.txt", base / "requirements" / "ml.txt"]
+
+
+def default_source_build_files(root: str | Path | None = None) -> list[Path]:
+    """The backend's ``requirements/sam2.txt``: built without isolation against the installed torch."""
+    base = Path(root) if root else Path(__file__).resolve().parents[2]
+    path = base / "requirements" / "sam2.txt"
+    return [path] if path.is_file() else []

@@ -345,3 +345,33 @@ def test_torch_step_installs_from_the_planned_index_and_says_plainly_it_runs_on_
     assert "PyTorch 2.14.1 will run on cpu." in text
     assert "CPU ONLY: a cuda build was planned but PyTorch cannot use the GPU" in text
     assert SetupState(tmp_path / "env").steps["install-torch"]["status"] == "done"
+
+
+def test_source_packages_are_built_against_the_environment_with_the_sam2_flags(tmp_path, wheels):
+    """Like sam2: a source package built with --no-build-isolation --no-deps and SAM2_BUILD_CUDA=0 (its
+    setup.py here fails the build unless the variable is set)."""
+    source = tmp_path / "fakesam-src"
+    (source / "fakesam").mkdir(parents=True)
+    (source / "fakesam" / "__init__.py").write_text("__version__ = '1.0'\n")
+    (source / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\n"
+        "assert os.environ.get('SAM2_BUILD_CUDA') == '0', 'SAM2_BUILD_CUDA must be 0'\n"
+        "setup(name='fake-sam', version='1.0', packages=['fakesam'])\n"
+    )
+    source_reqs = tmp_path / "sam2.txt"
+    source_reqs.write_text(f"fake-sam @ {source.as_uri()}\n")
+    progress = Recorder()
+    builder = EnvBuilder(_opts(tmp_path / "env", [_reqs(tmp_path)], wheels, source_build_files=[source_reqs]),
+                         progress=progress)
+    assert builder.steps() == ["create-venv", "install-requirements", "build-from-source", "verify"]
+    builder.run()
+    python = str(builder.python)
+    done = subprocess.run([python, "-c", "import fakesam; print(fakesam.__version__)"], capture_output=True,
+                          text=True)
+    assert done.stdout.strip() == "1.0"
+    assert any("--no-build-isolation" in line and "--no-deps" in line for line in progress.lines("build-from-source"))
+    # a second run skips it
+    again = Recorder()
+    EnvBuilder(_opts(tmp_path / "env", [_reqs(tmp_path)], wheels, source_build_files=[source_reqs]),
+               progress=again).run()
+    assert "done before, skipped" in " ".join(again.lines("build-from-source"))
