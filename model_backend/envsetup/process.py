@@ -10,25 +10,16 @@ import threading
 import time
 from typing import Callable, Mapping, Sequence
 
+from ..cancel import CancelToken as _BaseCancelToken
 from .errors import EnvSetupError, SetupCancelled
 
 
-class CancelToken:
-    """Set from any thread (e.g. a Cancel button); checked between steps and while a command runs."""
+class CancelToken(_BaseCancelToken):
+    """Set from any thread (e.g. a Cancel button); checked between steps and while a command runs.
+    Raises ``SetupCancelled``."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise SetupCancelled("set-up cancelled; run it again to resume where it stopped")
+        super().__init__(lambda: SetupCancelled("set-up cancelled; run it again to resume where it stopped"))
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
+
+from ..cancel import CancelToken, Cancelled  # noqa: F401  (re-exported for the pipeline)
 
 
 @dataclass
@@ -30,23 +31,5 @@ class RunEvent:
 EventSink = Callable[[RunEvent], None]
 
 
-class Cancelled(Exception):
-    """Raised inside a run when its cancel token is set; the run keeps what is done, marked partial."""
-
-
-class CancelToken:
-    """A thread-safe flag a client sets to stop a run within one tile."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
+# Runs stop on this token: a set token makes the run raise ``Cancelled``; what is done is kept, marked partial.
+__all__ = ["RunEvent", "EventSink", "CancelToken", "Cancelled"]
