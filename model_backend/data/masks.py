@@ -27,7 +27,7 @@ import numpy as np
 from ..geometry import SegTarget
 from ..tasks import Task
 from .keypoints import mask_to_seg_target
-from .records import ConversionReport, format_answer, image_size_px, make_record, read_jsonl
+from .records import ConversionReport, class_records, format_answer, image_size_px, make_record, read_jsonl
 from .rotated import find_image, relative_path
 
 _EXPRESSION_KEYS = ("expression", "sentence", "phrase", "ref")
@@ -184,12 +184,7 @@ def convert_instance_masks(
         if not by_class:
             report.skip(mask_path, "no objects: no instance of a listed class")
             continue
-        rel = relative_path(image, root)
-        for name in sorted(by_class):
-            answer = format_answer(by_class[name], Task.SEGMENTATION, size)
-            report.records.append(
-                make_record(f"{mask_path.stem}:{name}", [rel], Task.SEGMENTATION, name, answer, size, phrase=name)
-            )
+        report.records += class_records(mask_path.stem, relative_path(image, root), by_class, Task.SEGMENTATION, size)
     return report
 
 
@@ -272,13 +267,8 @@ def convert_coco(
                 continue
             t = mask_to_seg_target(m, n_keypoints, seed=record_seed(seed, f"ann:{a.get('id')}"))
             by_class.setdefault(names[a["category_id"]], []).append(t)
-        rel = relative_path(image, root)
         stem = Path(str(info.get("file_name"))).stem
-        for name in sorted(by_class):
-            answer = format_answer(by_class[name], Task.SEGMENTATION, size)
-            report.records.append(
-                make_record(f"{stem}:{name}", [rel], Task.SEGMENTATION, name, answer, size, phrase=name)
-            )
+        report.records += class_records(stem, relative_path(image, root), by_class, Task.SEGMENTATION, size)
     for image_id, anns in by_image.items():
         for a in anns:
             report.skip(f"annotation {a.get('id')}", f"missing image: image id {image_id!r} not listed")

@@ -81,6 +81,18 @@ def make_record(
     return record
 
 
+def class_records(
+    stem: str, image: str, by_class: dict[str, Sequence[GeoObject]], task: Task, size_px: tuple[int, int]
+) -> list[dict[str, Any]]:
+    """One record per class of an image (sorted by class name): the class name is the question and the
+    phrase, its objects the answer; ids are ``<stem>:<class>``."""
+    return [
+        make_record(f"{stem}:{name}", [image], task, name, format_answer(by_class[name], task, size_px), size_px,
+                    phrase=name)
+        for name in sorted(by_class)
+    ]
+
+
 def record_images(record: dict[str, Any]) -> list[str]:
     """The record's image paths in order (``image`` or ``images``)."""
     if "images" in record:

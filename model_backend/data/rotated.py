@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from ..geometry import RotatedBox
 from ..tasks import Task
-from .records import ConversionReport, format_answer, image_size_px, make_record
+from .records import ConversionReport, class_records, image_size_px
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -154,12 +154,7 @@ def convert_rotated(
         if not by_class:
             report.skip(label_path, "no objects: no valid label line")
             continue
-        rel = relative_path(image, root)
-        for cls in sorted(by_class):
-            answer = format_answer(by_class[cls], Task.DETECTION, size)
-            report.records.append(
-                make_record(f"{label_path.stem}:{cls}", [rel], Task.DETECTION, cls, answer, size, phrase=cls)
-            )
+        report.records += class_records(label_path.stem, relative_path(image, root), by_class, Task.DETECTION, size)
     return report
 
 
