@@ -24,7 +24,6 @@ from ..engines.base import Engine, EngineRequest, TokenProb
 from ..errors import ConfigError
 from ..geometry import GeoObject
 from ..tasks import Task
-from .gis_filters import apply_gis_filters  # noqa: F401  (re-exported: the pipeline's GIS stage)
 from .plan import Step
 
 

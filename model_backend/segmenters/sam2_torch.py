@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EngineError
 from .base import Segmenter
 from .prompts import SamPrompts
 from .sam2_loading import (

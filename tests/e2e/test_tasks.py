@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyogrio
 import pytest
 import shapely
-from shapely.geometry import box, mapping
+from shapely.geometry import box
 
 from model_backend.engines import get_engine
-from model_backend.engines.base import Engine, EngineResponse
 from model_backend.errors import ConfigError, RasterError
 from model_backend.geometry import PolygonRegion
 from model_backend.pipeline.config import RunConfig

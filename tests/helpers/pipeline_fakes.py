@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from rasterio import features
 from shapely.geometry import shape
 

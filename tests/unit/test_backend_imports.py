@@ -1,7 +1,6 @@
 """The backend must run without QGIS: import every module in a clean interpreter and check that
 neither qgis nor PyQt got imported along the way."""
 
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path

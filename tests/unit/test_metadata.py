@@ -1,7 +1,6 @@
 """metadata.txt is what the QGIS plugin manager reads: check it is complete and consistent."""
 
 import re
-from pathlib import Path
 
 from plugin.about import PLUGIN_DIR, read_metadata
 

@@ -9,7 +9,6 @@ import socket
 
 import numpy as np
 import pytest
-import shapely
 from shapely.geometry import Polygon
 
 torch = pytest.importorskip("torch")
