@@ -29,4 +29,4 @@ not model output), so you can see the whole data flow and open the result in QGI
 MSG
 exec "$PY" -m model_backend run --raster samples/naip_2020.tif --instruction "$INSTRUCTION" \
     --output out/sample.gpkg --geojson out/sample.geojson --run-name sample_scripted_demo \
-    --engine scripted --script samples/demo_answers.json
+    --engine scripted --script samples/demo_answers.json --segmenter none
