@@ -113,6 +113,8 @@ class PipelineBackend:
     def job(self, request: JobRequest, job_dir: Path) -> JobFn:
         config = self._config(request, job_dir)
         context = read_context_layers(config.context_layers) if config.context_layers else {}
+        for name, collection in (request.context_geojson or {}).items():
+            context[name] = ([geom for geom, _props in _regions(collection)], None)  # None: the raster's CRS
         regions = _regions(request.regions) if request.regions else None
         area = _area(request.area) if request.area else None
         pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
@@ -135,10 +137,15 @@ class PipelineBackend:
 def _regions(collection: dict[str, Any]):
     import shapely.geometry
 
+    from ..errors import ConfigError
+
     features = collection.get("features", []) if collection.get("type") == "FeatureCollection" else [collection]
     regions = []
     for i, feature in enumerate(features):
-        geom = shapely.geometry.shape(feature["geometry"])
+        try:
+            geom = shapely.geometry.shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"feature {i} is not valid GeoJSON: {exc}") from None
         props = dict(feature.get("properties") or {})
         props.setdefault("id", str(feature.get("id", i)))
         regions.append((geom, props))

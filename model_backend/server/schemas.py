@@ -23,6 +23,10 @@ class JobRequest(BaseModel):
     bands: list[int] | None = None
     classes: list[str] | None = None
     context_layers: list[str] = Field(default_factory=list)
+    context_geojson: dict[str, dict[str, Any]] | None = Field(
+        default=None, description="context layers sent inline: layer name -> GeoJSON FeatureCollection in the "
+        "raster's CRS (for clients whose files the server cannot open)"
+    )
     regions: dict[str, Any] | None = Field(
         default=None, description="GeoJSON FeatureCollection in the raster's CRS: the regions to caption ([identify])"
     )

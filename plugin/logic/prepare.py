@@ -250,14 +250,22 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
         body["regions"] = features_geojson(regions_layer, layer.crs())
         body["task"] = body["task"] or "identify"
     context_paths = []
+    context_inline: dict[str, Any] = {}
     for layer_id in request.context_layer_ids:
         context = project.mapLayer(layer_id)
         if isinstance(context, QgsVectorLayer):
+            if settings.server_is_remote:
+                # another machine cannot open our files: send the features, in the raster's CRS
+                context_inline[context.name()] = features_geojson(context, layer.crs(), selected_only=False,
+                                                                  project=project)
+                continue
             path = vector_path(context)
             context_paths.append(path)
             needed.append(os.path.dirname(path.split("|")[0]))
     if context_paths:
         body["context_layers"] = context_paths
+    if context_inline:
+        body["context_geojson"] = context_inline
 
     stamp = time.strftime("%Y%m%d_%H%M%S")
     folder = output_folder(settings, project)

@@ -238,3 +238,19 @@ def test_job_with_an_area_polygon(server, data_dir):
     bad = client.post("/v1/jobs", json={"raster": str(data_dir / "naip_2020.tif"), "instruction": "x",
                                         "area": {"type": "Polygon", "coordinates": "nonsense"}})
     assert bad.status_code == 400 and "area" in bad.json()["detail"]
+
+
+def test_context_layer_sent_inline_filters_by_distance(server, data_dir):
+    import rasterio
+
+    client, _tmp, _proc = server
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, _bottom, right, top = src.bounds
+    roads = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "r1"},
+             "geometry": {"type": "LineString", "coordinates": [[left, top - 1000], [right, top - 1000]]}}]}
+    body = dict(raster=str(data_dir / "naip_2020.tif"), tile_size=256, overlap=32)
+    everything = events(client, submit(client, instruction="[detection] ponds", **body))[-1]["data"]
+    near = events(client, submit(client, instruction="[detection] ponds within 300 m of the roads layer",
+                                 context_geojson={"roads": roads}, **body))[-1]["data"]
+    assert [s["kind"] for s in near["plan"]["steps"]] == ["model", "gis"]
+    assert 0 < near["counts"]["pond"] < everything["counts"]["pond"]

@@ -145,3 +145,26 @@ def test_selected_polygons_bound_the_run_and_filter_its_results(plugin_pkg, remo
     assert boxes.featureCount() >= 1
     assert all(f.geometry().intersects(triangle) for f in boxes.getFeatures())
     project.removeMapLayers([raster.id(), polygons.id()])
+
+
+def test_context_layers_go_inline_when_the_server_is_another_machine(plugin_pkg, tmp_path, qgis_new_project):
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    from georsmllm.plugin.logic.prepare import RunRequest, prepare_run
+    from georsmllm.plugin.toolbelt.settings import PluginSettings
+
+    raster = QgsRasterLayer(NAIP_2009, "naip")
+    roads = QgsVectorLayer("LineString?crs=EPSG:4326", "roads", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromPolylineXY([QgsPointXY(-99.19, 47.03), QgsPointXY(-99.17, 47.03)]))
+    roads.dataProvider().addFeatures([feature])
+    project = QgsProject.instance()
+    project.addMapLayers([raster, roads])
+    request = RunRequest(instruction="ponds within 100 m of the roads layer", task="detection",
+                         layer_id=raster.id(), context_layer_ids=(roads.id(),))
+    job = prepare_run(request, project, PluginSettings(output_dir=str(tmp_path), server_url="http://10.1.2.3:8765"))
+    assert "context_layers" not in job.body
+    (line,) = job.body["context_geojson"]["roads"]["features"]
+    x, y = line["geometry"]["coordinates"][0]
+    assert 400000 < x < 600000 and 5000000 < y < 5300000  # reprojected to the raster's UTM 14N
+    project.removeMapLayers([raster.id(), roads.id()])
