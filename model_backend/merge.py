@@ -264,6 +264,60 @@ def dissolve_polygons(
     return results
 
 
+def join_cut_boxes(
+    polygons_px: Sequence[Polygon],
+    cut: Sequence[bool],
+    windows: Sequence[Window],
+    kept: Sequence[int],
+    *,
+    tolerance_px: float = 1.0,
+    min_fill: float = 0.7,
+) -> list[list[int]]:
+    """Group the kept boxes that are pieces of one object larger than the tile overlap: each piece is cut
+    by a seam of its own tile, comes from another tile than its partner, and touches it (within
+    ``tolerance_px``); the pieces' union must fill at least ``min_fill`` of its minimum rotated rectangle
+    (two distinct objects meeting at a corner do not). Returns groups of indices (singletons included),
+    in ``kept`` order."""
+    kept = list(kept)
+    parent = {k: k for k in kept}
+
+    def find(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    pieces = [k for k in kept if cut[k] and not polygons_px[k].is_empty]
+    if len(pieces) > 1:
+        geoms = np.asarray([polygons_px[k].buffer(tolerance_px) for k in pieces], dtype=object)
+        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        for a, b in zip(left.tolist(), right.tolist()):
+            i, j = pieces[a], pieces[b]
+            if a >= b or tuple(windows[i]) == tuple(windows[j]) or find(i) == find(j):
+                continue
+            union = shapely.union_all([polygons_px[i], polygons_px[j]])
+            if union.area >= min_fill * union.minimum_rotated_rectangle.area:
+                parent[find(j)] = find(i)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k in kept:
+        groups[find(k)].append(k)
+    return list(groups.values())
+
+
+def _joined_box(objs: Sequence[RotatedBox | SegTarget], polys: Sequence[Polygon]):
+    """One box for the pieces of an object: the minimum rotated rectangle of their union (a horizontal box
+    with every piece's keypoints for segmentation targets); score the mean of the pieces' scores."""
+    scores = [o.score for o in objs if o.score is not None]
+    score = float(np.mean(scores)) if scores else None
+    union = shapely.union_all(list(polys))
+    first = objs[0]
+    if isinstance(first, SegTarget):
+        keypoints = tuple(p for o in objs for p in o.keypoints)
+        return first.with_(bbox=union.bounds, keypoints=keypoints, score=score, span=None)
+    corners = list(union.minimum_rotated_rectangle.exterior.coords)[:4]
+    return first.with_(corners=tuple(corners), score=score, span=None)
+
+
 def merge_candidates(
     candidates: Sequence[Candidate],
     raster_size_px: tuple[int, int],
@@ -277,8 +331,9 @@ def merge_candidates(
 
     ``raster_size_px`` is ``(width, height)``; it tells seams from the raster's border.
     ``edge_margin_px``: a box this close to a seam counts as cut. Boxes are suppressed per kind
-    (rotated box / seg target) and label; polygons are dissolved per label; points pass through.
-    The result is ordered by the smallest source index of each merged object.
+    (rotated box / seg target) and label, then the pieces of an object wider than the tile overlap (cut
+    in every tile that saw it) are joined (``join_cut_boxes``); polygons are dissolved per label; points
+    pass through. The result is ordered by the smallest source index of each merged object.
     """
     if not 0.0 <= iou_threshold <= 1.0:
         raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
@@ -310,7 +365,11 @@ def merge_candidates(
             iou_threshold=iou_threshold,
             containment_threshold=containment_threshold,
         )
-        out.extend(Merged(candidates[idx[k]].obj, (idx[k],)) for k in kept)
+        for group in join_cut_boxes(polys, cut, [candidates[i].window for i in idx], kept,
+                                    tolerance_px=seam_tolerance_px):
+            objs = [candidates[idx[k]].obj for k in group]
+            joined = objs[0] if len(group) == 1 else _joined_box(objs, [polys[k] for k in group])
+            out.append(Merged(joined, tuple(sorted(idx[k] for k in group))))
 
     for idx in poly_groups.values():
         dissolved = dissolve_polygons(

@@ -103,3 +103,11 @@ def test_geographic_raster(tmp_path, data_dir):
     with rasterio.open(tmp_path / "world.tif") as src:
         deg_per_px = abs(src.transform.a)
     assert_same_polygons(found, expected, tol=deg_per_px * 256 / 1000)
+
+
+def test_object_wider_than_the_overlap_comes_back_whole(tmp_path, data_dir):
+    # 120 px wide across the seam between the first two 256-px tiles (overlap 32): each tile sees a cut piece
+    windows = [(180, 100, 120, 60)]
+    expected = plant(data_dir / "RGB.byte.tif", tmp_path / "planted.tif", windows)
+    _result, found, _meta = run_and_read(tmp_path / "planted.tif", tmp_path / "out.gpkg", tile_size=256, overlap=32)
+    assert_same_polygons(found, expected, tol=300.0 * 256 / 1000)

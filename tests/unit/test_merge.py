@@ -311,3 +311,44 @@ def test_merge_scales_to_thousands_with_strtree():
     assert len(polys) <= 1000  # every pair of seam halves is joined
     assert all(shapely.Polygon(m.obj.exterior, m.obj.holes).is_valid for m in polys)
     assert elapsed < 20.0, f"merging 8000 candidates took {elapsed:.1f} s"
+
+
+# -- objects larger than the overlap: cut in every tile that sees them ------------------------------------
+
+SEAM_RASTER = (480, 256)
+LEFT_TILE, RIGHT_TILE = (0, 0, 256, 256), (224, 0, 256, 256)  # 32 px overlap, seams at x=256 and x=224
+
+
+def test_pieces_of_an_object_wider_than_the_overlap_are_joined():
+    # the object spans x 150..400: the left tile sees 150..256, the right one 224..400, both cut
+    left = Candidate(rbox(150, 60, 256, 120, label="field", score=0.8), LEFT_TILE)
+    right = Candidate(rbox(224, 60, 400, 120, label="field", score=0.6), RIGHT_TILE)
+    merged = merge_candidates([left, right], SEAM_RASTER)
+    assert len(merged) == 1 and merged[0].sources == (0, 1)
+    joined = shapely.Polygon(merged[0].obj.corners)
+    assert joined.symmetric_difference(shapely.box(150, 60, 400, 120)).area < 1e-6
+    assert merged[0].obj.score == pytest.approx(0.7) and merged[0].obj.label == "field"
+
+
+def test_distinct_cut_objects_meeting_at_a_corner_stay_apart():
+    # an L: their union fills well under 70 % of its bounding rectangle
+    left = Candidate(rbox(200, 10, 256, 200, label="field"), LEFT_TILE)
+    right = Candidate(rbox(224, 190, 450, 250, label="field"), RIGHT_TILE)
+    assert len(merge_candidates([left, right], SEAM_RASTER)) == 2
+
+
+def test_pieces_of_different_labels_or_the_same_tile_are_not_joined():
+    a = Candidate(rbox(150, 60, 256, 120, label="field"), LEFT_TILE)
+    b = Candidate(rbox(224, 60, 400, 120, label="lake"), RIGHT_TILE)
+    c = Candidate(rbox(240, 130, 256, 200, label="field"), LEFT_TILE)
+    d = Candidate(rbox(200, 125, 256, 135, label="field"), LEFT_TILE)
+    assert len(merge_candidates([a, b], SEAM_RASTER)) == 2
+    assert len(merge_candidates([c, d], SEAM_RASTER)) == 2
+
+
+def test_segmentation_targets_join_with_all_their_keypoints():
+    left = Candidate(SegTarget((150, 60, 256, 120), ((200, 90),), label="roof"), LEFT_TILE)
+    right = Candidate(SegTarget((224, 60, 400, 120), ((300, 90), (350, 100)), label="roof"), RIGHT_TILE)
+    (merged,) = merge_candidates([left, right], SEAM_RASTER)
+    assert merged.obj.bbox == (150, 60, 400, 120)
+    assert sorted(merged.obj.keypoints) == [(200, 90), (300, 90), (350, 100)]
