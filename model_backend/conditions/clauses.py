@@ -9,10 +9,11 @@ over (other than filler such as "select the ones that are") stays a model step. 
 - distance: "within 200 m of the roads layer", "not within 1 km of rivers", "more than 500 m from
   the coast layer", "less than 2 mi from X";
 - intersection: "intersecting the parcels layer", "that do not cross the railway layer";
+- containment: "inside the parks layer", "within the flood zone layer", "not in the protected areas layer";
 - direction: "north of the harbour layer", "to the south-east of roads".
 
-Distance thresholds always become GIS filters (a model cannot measure metres). Intersection and
-direction do only when the reference is a layer: the text says "... layer", or ``layer_names`` are
+Distance thresholds always become GIS filters (a model cannot measure metres). Intersection,
+containment and direction do only when the reference is a layer: the text says "... layer", or ``layer_names`` are
 given and the name matches one; otherwise ("on the east bank of the river") the condition is visual
 and stays with the model.
 """
@@ -30,6 +31,7 @@ from .gis_filters import (
     ExtentFilter,
     GisFilter,
     IntersectsFilter,
+    WithinFilter,
     find_layer,
 )
 from .units import AREA_QUANTITY, LENGTH_QUANTITY, quantity_from_match
@@ -92,6 +94,10 @@ _EXTENT_CMP = re.compile(rf"(?<![\w-]){_CMP}\s*{LENGTH_QUANTITY}", _F)
 _INTERSECT = re.compile(
     rf"{_NEG}\b(?:intersect(?:s|ing)?|overlap(?:s|ping)?|touch(?:es|ing)?|cross(?:es|ing)?)"
     rf"\s+(?:with\s+)?{_LAYER}",
+    _F,
+)
+_WITHIN = re.compile(
+    rf"{_NEG}\b(?:inside(?:\s+of)?|within|contained\s+in|in)\s+{_LAYER}",
     _F,
 )
 _DIRECTION = re.compile(
@@ -174,6 +180,11 @@ def _recognisers(layer_names):
             return None
         return IntersectsFilter(m.group("layer"), negate=bool(m.group("neg")))
 
+    def within(m):
+        if not _is_layer_ref(m, layer_names):
+            return None
+        return WithinFilter(m.group("layer"), negate=bool(m.group("neg")))
+
     def direction(m):
         if not _is_layer_ref(m, layer_names):
             return None
@@ -190,6 +201,7 @@ def _recognisers(layer_names):
         (_EXTENT_ADJ, extent_adj),
         (_EXTENT_CMP, extent_cmp),
         (_INTERSECT, intersect),
+        (_WITHIN, within),
         (_DIRECTION, direction),
     ]
 

@@ -35,6 +35,7 @@ from .measure import (
     object_extents_m,
     object_geometries,
     offsets_from_nearest,
+    within_mask,
 )
 from .units import Quantity
 
@@ -231,6 +232,30 @@ class IntersectsFilter(GisFilter):
 
 
 @dataclass(frozen=True)
+class WithinFilter(GisFilter):
+    """Keep objects lying wholly inside a feature of ``layer`` (boundary included; or, ``negate``, those
+    that do not)."""
+
+    layer: str
+    negate: bool = False
+    type: ClassVar[str] = "within"
+
+    def describe(self) -> str:
+        return f"{'not inside' if self.negate else 'inside'} layer '{self.layer}'"
+
+    def keep(self, ctx: _Context) -> np.ndarray:
+        inside = within_mask(ctx.geoms_metric, ctx.tree(self.layer))
+        return ~inside if self.negate else inside
+
+    def _fields(self) -> dict:
+        return {"layer": self.layer, "negate": self.negate}
+
+    @classmethod
+    def _from_fields(cls, d: dict) -> "WithinFilter":
+        return cls(d["layer"], bool(d.get("negate", False)))
+
+
+@dataclass(frozen=True)
 class DirectionFilter(GisFilter):
     """Keep objects whose centroid lies in every one of ``directions`` (north/south/east/west) of the
     nearest point of ``layer`` (or, ``negate``, those that do not)."""
@@ -263,7 +288,7 @@ class DirectionFilter(GisFilter):
 
 
 FILTER_TYPES: dict[str, type] = {
-    c.type: c for c in (AreaFilter, ExtentFilter, DistanceFilter, IntersectsFilter, DirectionFilter)
+    c.type: c for c in (AreaFilter, ExtentFilter, DistanceFilter, IntersectsFilter, WithinFilter, DirectionFilter)
 }
 
 
@@ -313,6 +338,7 @@ __all__ = [
     "ExtentFilter",
     "GisFilter",
     "IntersectsFilter",
+    "WithinFilter",
     "MetricFrame",
     "apply_gis_filters",
     "as_crs",

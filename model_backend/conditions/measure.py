@@ -230,6 +230,15 @@ def intersects_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarr
     return out
 
 
+def within_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """Whether each object is covered by one feature of the layer (lies inside it, boundary included)."""
+    out = np.zeros(len(geoms_metric), dtype=bool)
+    if len(geoms_metric) and len(tree.geometries):
+        src, _ = tree.query(geoms_metric, predicate="covered_by")
+        out[src] = True
+    return out
+
+
 def offsets_from_nearest(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     """(dx, dy) in metres from the nearest point of the layer to each object's centroid; NaN when the
     layer is empty."""

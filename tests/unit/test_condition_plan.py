@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from model_backend.conditions import WithinFilter
 from model_backend.conditions import (
     AreaFilter,
     DirectionFilter,
@@ -123,6 +124,11 @@ KIND_CASES = [
     ("[seg] segment ponds with an area of at least 3 acres", [("model", None), ("gis", AreaFilter(">=", Quantity(3, "acres")))]),
     # a direction to something that is not a layer stays visual: the model judges it
     ("find houses north of the river", [("model", None), ("model", None)]),
+    ("detect buildings inside the flood zone layer", [("model", None), ("gis", WithinFilter("flood zone"))]),
+    ("find tents that are not in the camp sites layer",
+     [("model", None), ("gis", WithinFilter("camp sites", negate=True))]),
+    # containment in something that is not a layer stays visual too
+    ("find boats in the harbour", [("model", None), ("model", None)]),
 ]
 
 
@@ -146,7 +152,7 @@ def test_unknown_layer_is_warned_about_in_the_plan():
 
 
 def test_model_step_naming_a_layer_is_warned_about():
-    plan = parse_plan("detect buildings inside the parcels layer")
+    plan = parse_plan("detect buildings that look like the parcels layer")
     assert [s.kind for s in plan.steps] == ["model", "model"]
     assert any("names a layer" in w for w in plan.warnings)
 

@@ -329,3 +329,18 @@ def test_filter_dict_round_trip_and_description(flt):
     d = flt.to_dict()
     assert GisFilter.from_dict(d) == flt
     assert d["description"] == flt.describe() and flt.describe()
+
+
+@pytest.mark.parametrize("crs", [UTM, "EPSG:4326"])
+def test_within_filter_keeps_objects_wholly_inside_a_feature(crs):
+    from model_backend.conditions import WithinFilter
+
+    inside = utm_box(100, 100, 50, 50)
+    straddling = utm_box(480, 100, 50, 50)  # crosses the park's east edge at x0+500
+    outside = utm_box(800, 100, 50, 50)
+    objs = [inside, straddling, outside]
+    objs = objs if crs == UTM else [to_4326(o) for o in objs]
+    layers = {"parks": ([box(X0, Y0, X0 + 500, Y0 + 500)], UTM)}
+    assert apply_gis_filters(objs, crs, [WithinFilter("parks")], layers) == objs[:1]
+    assert apply_gis_filters(objs, crs, [WithinFilter("parks layer", negate=True)], layers) == objs[1:]
+    assert WithinFilter.from_dict(WithinFilter("parks", True).to_dict()) == WithinFilter("parks", True)
