@@ -136,8 +136,8 @@ class RunController(QObject):
         task.taskTerminated.connect(lambda t=task: self._helpers.discard(t))
         QgsApplication.taskManager().addTask(task)
 
-    def request_plan(self, instruction: str, task: str | None, n_rasters: int) -> None:
-        plan_task = PlanTask(self.service, instruction, task, n_rasters)
+    def request_plan(self, instruction: str, task: str | None, n_rasters: int, layer_names=()) -> None:
+        plan_task = PlanTask(self.service, instruction, task, n_rasters, tuple(layer_names or ()))
         plan_task.done.connect(self.plan_ready)
         self._queue_helper(plan_task)
 

@@ -9,17 +9,30 @@ from ..conditions.measure import ContextLayers
 from ..errors import ConfigError
 
 
-def read_context_layers(paths: Iterable[str]) -> ContextLayers:
-    """``{layer name: (shapely geometries, CRS WKT)}`` for each file (``path`` or ``path|layer``).
+def split_context_spec(spec: str) -> tuple[str | None, str]:
+    """``"roads=/data/osm.gpkg|lines"`` -> ``("roads", "/data/osm.gpkg|lines")``; a spec without a name
+    (or whose whole text is an existing path) -> ``(None, spec)``. The name is what instructions say
+    ("within 200 m of the roads layer"), e.g. the layer's name in QGIS."""
+    text = str(spec)
+    if "=" in text and not Path(text.split("|")[0]).exists():
+        name, rest = text.split("=", 1)
+        if name.strip() and not any(c in name for c in "/\\|"):
+            return name.strip(), rest
+    return None, text
 
-    The name is the file's stem (or the layer name given after ``|``), which is what instructions say.
+
+def read_context_layers(paths: Iterable[str]) -> ContextLayers:
+    """``{layer name: (shapely geometries, CRS WKT)}`` for each spec: ``path``, ``path|layer`` or
+    ``name=path[|layer]``. Without a name, the layer is named by the layer given after ``|`` or else
+    the file's stem.
     """
     import pyogrio
     import shapely
 
     layers: dict = {}
     for spec in paths:
-        path, _, layer = str(spec).partition("|")
+        given_name, location = split_context_spec(spec)
+        path, _, layer = location.partition("|")
         if not Path(path).exists():
             raise ConfigError(f"context layer {path} does not exist")
         try:
@@ -28,6 +41,6 @@ def read_context_layers(paths: Iterable[str]) -> ContextLayers:
         except Exception as exc:  # pyogrio raises several DataSource/Layer error types
             raise ConfigError(f"context layer {spec} cannot be read: {exc}") from None
         geoms = [g for g in shapely.from_wkb(wkb) if g is not None and not g.is_empty]
-        name = layer or Path(path).stem
+        name = given_name or layer or Path(path).stem
         layers[name] = (geoms, info.get("crs"))
     return layers

@@ -26,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from .. import __version__
 from ..errors import ConfigError, GeoRSMLLMError, RasterError
+from ..pipeline.context import split_context_spec
 from .jobs import JobFn, JobManager
 from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
 from .security import PathPolicy, token_matches
@@ -135,7 +136,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         body = body.model_copy(update={
             "raster": checked_path(body.raster, "raster"),
             "raster_b": checked_path(body.raster_b, "raster_b") if body.raster_b else None,
-            "context_layers": [checked_path(p, "context layer") for p in body.context_layers],
+            "context_layers": [_named(name, checked_path(path, "context layer"))
+                               for name, path in map(split_context_spec, body.context_layers)],
             "output": checked_path(body.output, "output") if body.output else None,
         })
         job_dir = work / "jobs" / uuid.uuid4().hex[:16]
@@ -202,6 +204,10 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return FileResponse(path, media_type=media, filename=os.path.basename(path))
 
     return app
+
+
+def _named(name: str | None, path: str) -> str:
+    return f"{name}={path}" if name else path
 
 
 def _write_upload(png: bytes, geotransform: list[float], crs: str, path: Path) -> None:

@@ -108,7 +108,9 @@ class PipelineBackend:
     def plan(self, request: PlanRequest) -> dict[str, Any]:
         values = dataclasses.asdict(self.base) | {"instruction": request.instruction, "task": request.task,
                                                    "raster_b": "after" if request.n_rasters == 2 else None}
-        return Pipeline(RunConfig(**values), self.engine, parser_engine=self.parser_engine).describe_plan()
+        names = {name: ([], None) for name in request.layer_names}  # names only: nothing is measured here
+        return Pipeline(RunConfig(**values), self.engine, parser_engine=self.parser_engine,
+                        context_layers=names).describe_plan()
 
     def job(self, request: JobRequest, job_dir: Path) -> JobFn:
         config = self._config(request, job_dir)

@@ -22,7 +22,9 @@ class JobRequest(BaseModel):
     gsd: float | None = Field(default=None, gt=0)
     bands: list[int] | None = None
     classes: list[str] | None = None
-    context_layers: list[str] = Field(default_factory=list)
+    context_layers: list[str] = Field(
+        default_factory=list, description="vector files the instruction may name: PATH, PATH|LAYER or NAME=PATH[|LAYER]"
+    )
     context_geojson: dict[str, dict[str, Any]] | None = Field(
         default=None, description="context layers sent inline: layer name -> GeoJSON FeatureCollection in the "
         "raster's CRS (for clients whose files the server cannot open)"
@@ -48,6 +50,7 @@ class PlanRequest(BaseModel):
     instruction: str = Field(min_length=1, max_length=4000)
     task: str | None = None
     n_rasters: int = Field(default=1, ge=1, le=2)
+    layer_names: list[str] = Field(default_factory=list, description="context layers the instruction may name")
 
 
 class UploadRequest(BaseModel):

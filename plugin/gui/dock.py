@@ -91,11 +91,11 @@ class JobRow(QWidget):
 
 
 class GeoRSMLLMDock(QgsDockWidget):
-    """Signals: ``run_requested(RunRequest)``, ``plan_requested(instruction, task or None, n_rasters)``,
+    """Signals: ``run_requested(RunRequest)``, ``plan_requested(instruction, task or None, n_rasters, context layer names)``,
     ``cancel_requested(job key, '' for all)``, ``restart_requested()``, ``status_requested()``."""
 
     run_requested = pyqtSignal(object)
-    plan_requested = pyqtSignal(str, object, int)
+    plan_requested = pyqtSignal(str, object, int, object)
     cancel_requested = pyqtSignal(str)
     restart_requested = pyqtSignal()
     status_requested = pyqtSignal()
@@ -269,7 +269,9 @@ class GeoRSMLLMDock(QgsDockWidget):
         n_rasters = 2 if self.layer_b_combo.currentLayer() is not None or self.current_task() == "change" else 1
         self.plan_view.setVisible(True)
         self.plan_view.setPlainText(tr("Asking the backend for a plan…"))
-        self.plan_requested.emit(instruction, self.current_task(), n_rasters)
+        project = QgsProject.instance()
+        names = tuple(layer.name() for layer in (project.mapLayer(i) for i in self.checked_context_layers()) if layer)
+        self.plan_requested.emit(instruction, self.current_task(), n_rasters, names)
 
     def checked_context_layers(self) -> list[str]:
         return [self.context_list.item(i).data(Qt.UserRole) for i in range(self.context_list.count())

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 from collections.abc import Iterator
 from urllib.parse import urlencode, urlsplit
 
@@ -184,9 +184,12 @@ class BackendClient:
         """``GET /v1/health``: status, version, model, device, memory, engine, jobs."""
         return self._json("GET", "/v1/health", timeout=timeout)
 
-    def plan(self, instruction: str, task: str | None = None, n_rasters: int = 1) -> dict[str, Any]:
-        """``POST /v1/plan``: the task chosen and the steps (model steps and GIS filters)."""
-        return self._json("POST", "/v1/plan", {"instruction": instruction, "task": task, "n_rasters": n_rasters})
+    def plan(self, instruction: str, task: str | None = None, n_rasters: int = 1,
+             layer_names: Sequence[str] = ()) -> dict[str, Any]:
+        """``POST /v1/plan``: the task chosen and the steps (model steps and GIS filters); ``layer_names``:
+        the context layers the instruction may name, so conditions on them show as GIS filters."""
+        return self._json("POST", "/v1/plan", {"instruction": instruction, "task": task, "n_rasters": n_rasters,
+                                                "layer_names": list(layer_names)})
 
     def upload(self, png: bytes, geotransform: tuple[float, ...], crs: str, name: str | None = None) -> str:
         """``POST /v1/uploads`` of a rendered PNG; ``geotransform`` is GDAL's six numbers from the image's

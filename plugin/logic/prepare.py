@@ -260,7 +260,9 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
                                                                   project=project)
                 continue
             path = vector_path(context)
-            context_paths.append(path)
+            # named as in QGIS, which is what the instruction says ("within 200 m of the Roads layer")
+            named = not any(c in context.name() for c in "=/\\|")
+            context_paths.append(f"{context.name()}={path}" if named else path)
             needed.append(os.path.dirname(path.split("|")[0]))
     if context_paths:
         body["context_layers"] = context_paths

@@ -67,19 +67,21 @@ class PlanTask(QgsTask):
 
     done = pyqtSignal(object, object)
 
-    def __init__(self, service: BackendService, instruction: str, task: str | None, n_rasters: int):
+    def __init__(self, service: BackendService, instruction: str, task: str | None, n_rasters: int,
+                 layer_names: tuple[str, ...] = ()):
         super().__init__(tr("GeoRSMLLM: planning"), QgsTask.CanCancel)
         self.service = service
         self.instruction = instruction
         self.task_name = task
         self.n_rasters = n_rasters
+        self.layer_names = tuple(layer_names)
         self.plan: dict[str, Any] | None = None
         self.error: str | None = None
 
     def run(self) -> bool:
         try:
             client = BackendClient(self.service.ensure())
-            self.plan = client.plan(self.instruction, self.task_name, self.n_rasters)
+            self.plan = client.plan(self.instruction, self.task_name, self.n_rasters, self.layer_names)
         except BackendError as exc:
             self.error = getattr(exc, "detail", None) or str(exc)
         return True

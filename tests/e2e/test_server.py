@@ -254,3 +254,29 @@ def test_context_layer_sent_inline_filters_by_distance(server, data_dir):
                                  context_geojson={"roads": roads}, **body))[-1]["data"]
     assert [s["kind"] for s in near["plan"]["steps"]] == ["model", "gis"]
     assert 0 < near["counts"]["pond"] < everything["counts"]["pond"]
+
+
+def test_plan_with_layer_names_and_a_named_context_layer_file(server, data_dir, tmp_path):
+    import numpy as np
+    import pyogrio
+    import rasterio
+    import shapely
+
+    client, tmp, _proc = server
+    plan = client.post("/v1/plan", json={"instruction": "ponds within 300 m of Roads",
+                                         "layer_names": ["Roads"]}).json()
+    assert [s["kind"] for s in plan["steps"]] == ["model", "gis"]
+    # a file whose own name says nothing: the job names it as the instruction does
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, _b, right, top = src.bounds
+        crs = src.crs.to_wkt()
+    path = tmp / "osm_export.gpkg"
+    pyogrio.raw.write(str(path), shapely.to_wkb([shapely.LineString([(left, top - 1000), (right, top - 1000)])]),
+                      [np.array(["r1"], dtype=object)], fields=["name"], geometry_type="LineString", crs=crs,
+                      driver="GPKG", layer="lines")
+    job = submit(client, raster=str(data_dir / "naip_2020.tif"), tile_size=256, overlap=32,
+                 instruction="[detection] ponds within 300 m of the Roads layer",
+                 context_layers=[f"Roads={path}|lines"])
+    done = events(client, job)[-1]
+    assert done["kind"] == "done", done
+    assert 0 < done["data"]["counts"]["pond"] < 20

@@ -199,3 +199,21 @@ def test_unloading_during_a_run_neither_hangs_nor_fails(slow_plugin, project, qt
     plugin.unload()
     qtbot.waitUntil(lambda: QgsApplication.taskManager().countActiveTasks() == 0, timeout=15000)
     assert not [lyr for lyr in project.mapLayers().values() if lyr.providerType() == "memory"]
+
+
+def test_show_plan_knows_the_checked_context_layers(plugin, project, qtbot):
+    """A condition on a context layer named without the word "layer" is a GIS filter once that layer is
+    checked: the plan sent to the backend carries the layer names."""
+    from qgis.PyQt.QtCore import Qt
+
+    roads = QgsVectorLayer("LineString?crs=EPSG:26914", "roads", "memory")
+    project.addMapLayer(roads)
+    dock = plugin.show_dock()
+    dock.instruction.setEditText("detect ponds within 200 m of roads")
+    for i in range(dock.context_list.count()):
+        item = dock.context_list.item(i)
+        item.setCheckState(Qt.Checked if item.data(Qt.UserRole) == roads.id() else Qt.Unchecked)
+    with qtbot.waitSignal(plugin.controller.plan_ready, timeout=20000):
+        qtbot.mouseClick(dock.plan_button, 1)
+    text = dock.plan_view.toPlainText()
+    assert "GIS filter" in text and "roads" in text, text
