@@ -15,6 +15,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class ServerSettings:
     work_dir: str = ""
     max_upload_mb: float = 256.0
     max_parallel_jobs: int = 1
+    keep_jobs: int = 200  # finished jobs remembered; older ones are forgotten with their folders
 
 
 class ServerBackend(Protocol):
@@ -64,7 +66,11 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     (work / "uploads").mkdir(parents=True, exist_ok=True)
     (work / "jobs").mkdir(parents=True, exist_ok=True)
     policy = PathPolicy([*settings.allowed_dirs, work])
-    jobs = JobManager(max_parallel=settings.max_parallel_jobs)
+    def forget(job) -> None:
+        # a forgotten job's own folder (default outputs) goes too; outputs the client placed elsewhere stay
+        shutil.rmtree(work / "jobs" / job.id, ignore_errors=True)
+
+    jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget)
     started = time.time()
 
     app = FastAPI(title="GeoRSMLLM backend", version=__version__)
@@ -140,10 +146,15 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
                                for name, path in map(split_context_spec, body.context_layers)],
             "output": checked_path(body.output, "output") if body.output else None,
         })
-        job_dir = work / "jobs" / uuid.uuid4().hex[:16]
+        job_id = uuid.uuid4().hex[:16]
+        job_dir = work / "jobs" / job_id
         job_dir.mkdir(parents=True)
-        fn = backend.job(body, job_dir)  # validates the request before it is queued (400 on bad settings)
-        job = jobs.submit(body.model_dump(), fn)
+        try:
+            fn = backend.job(body, job_dir)  # validates the request before it is queued (400 on bad settings)
+        except Exception:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        job = jobs.submit(body.model_dump(), fn, job_id=job_id)
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 

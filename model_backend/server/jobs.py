@@ -63,14 +63,18 @@ class JobManager:
     """Runs jobs one at a time per model (``max_parallel``) in worker threads; keeps finished jobs for
     fetching results. A client that disconnects never stops a job: only ``cancel`` does."""
 
-    def __init__(self, max_parallel: int = 1, keep: int = 200):
+    def __init__(self, max_parallel: int = 1, keep: int = 200,
+                 on_forget: Callable[[Job], None] | None = None):
+        """``keep``: finished jobs remembered (older ones are forgotten, and ``on_forget`` called for each,
+        e.g. to delete its files)."""
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(max_parallel)
         self._keep = keep
+        self._on_forget = on_forget
 
-    def submit(self, request: dict[str, Any], fn: JobFn) -> Job:
-        job = Job(id=uuid.uuid4().hex[:16], request=request)
+    def submit(self, request: dict[str, Any], fn: JobFn, job_id: str | None = None) -> Job:
+        job = Job(id=job_id or uuid.uuid4().hex[:16], request=request)
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
@@ -122,3 +126,5 @@ class JobManager:
         finished = sorted((j for j in self._jobs.values() if j.state in TERMINAL), key=lambda j: j.created)
         for job in finished[: max(0, len(self._jobs) - self._keep)]:
             self._jobs.pop(job.id, None)
+            if self._on_forget is not None:
+                self._on_forget(job)
