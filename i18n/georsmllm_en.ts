@@ -9,17 +9,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <location filename="../plugin/processing/algorithms.py" line="276"/>
         <source>Detect objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="289"/>
+        <location filename="../plugin/processing/algorithms.py" line="290"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <location filename="../plugin/processing/algorithms.py" line="304"/>
         <source>Detect changes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -29,7 +29,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="331"/>
+        <location filename="../plugin/processing/algorithms.py" line="332"/>
         <source>Describe regions</source>
         <translation type="unfinished"></translation>
     </message>
@@ -104,7 +104,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="290"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,7 +119,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="335"/>
         <source>Features to describe</source>
         <translation type="unfinished"></translation>
     </message>
@@ -189,22 +189,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="290"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="313"/>
         <source>Backend: not connected ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="319"/>
+        <location filename="../plugin/gui/dock.py" line="327"/>
         <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="326"/>
+        <location filename="../plugin/gui/dock.py" line="335"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -214,42 +214,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="329"/>
+        <location filename="../plugin/gui/dock.py" line="338"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="332"/>
+        <location filename="../plugin/gui/dock.py" line="341"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="332"/>
+        <location filename="../plugin/gui/dock.py" line="341"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="337"/>
+        <location filename="../plugin/gui/dock.py" line="346"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -469,7 +469,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="242"/>
+        <location filename="../plugin/logic/prepare.py" line="249"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -509,12 +509,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="71"/>
+        <location filename="../plugin/logic/tasks.py" line="72"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="101"/>
+        <location filename="../plugin/logic/tasks.py" line="103"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -626,122 +626,122 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="181"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="218"/>
+        <location filename="../plugin/processing/algorithms.py" line="219"/>
         <source>The algorithm was not prepared.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="231"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="236"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="240"/>
+        <location filename="../plugin/processing/algorithms.py" line="241"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="278"/>
+        <location filename="../plugin/processing/algorithms.py" line="279"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="281"/>
+        <location filename="../plugin/processing/algorithms.py" line="282"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="292"/>
+        <location filename="../plugin/processing/algorithms.py" line="293"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <location filename="../plugin/processing/algorithms.py" line="296"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="306"/>
+        <location filename="../plugin/processing/algorithms.py" line="307"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="309"/>
+        <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>&apos;After&apos; raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="312"/>
+        <location filename="../plugin/processing/algorithms.py" line="313"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="320"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Describe image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="323"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="341"/>
         <source>The features to describe are missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="349"/>
+        <location filename="../plugin/processing/algorithms.py" line="350"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <location filename="../plugin/processing/algorithms.py" line="358"/>
         <source>Ask a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <location filename="../plugin/processing/algorithms.py" line="361"/>
         <source>Question about the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="363"/>
+        <location filename="../plugin/processing/algorithms.py" line="364"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="372"/>
         <source>Classify scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="374"/>
+        <location filename="../plugin/processing/algorithms.py" line="375"/>
         <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="383"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="392"/>
+        <location filename="../plugin/processing/algorithms.py" line="393"/>
         <source>Geolocate image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="395"/>
+        <location filename="../plugin/processing/algorithms.py" line="396"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -811,7 +811,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="279"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>Backend: starting…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1145,6 +1145,16 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
     <message>
         <location filename="../plugin/gui/models_dialog.py" line="97"/>
         <source>Dialect / tasks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="322"/>
+        <source>Backend: connected, but the model {model} could not be loaded: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="325"/>
+        <source>Backend: connected — loading the model {model}…</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -9,17 +9,17 @@
         <translation>自动（根据指令判断）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="275"/>
+        <location filename="../plugin/processing/algorithms.py" line="276"/>
         <source>Detect objects</source>
         <translation>目标检测</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="289"/>
+        <location filename="../plugin/processing/algorithms.py" line="290"/>
         <source>Segment</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="303"/>
+        <location filename="../plugin/processing/algorithms.py" line="304"/>
         <source>Detect changes</source>
         <translation>变化检测</translation>
     </message>
@@ -29,7 +29,7 @@
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="331"/>
+        <location filename="../plugin/processing/algorithms.py" line="332"/>
         <source>Describe regions</source>
         <translation>描述区域</translation>
     </message>
@@ -104,7 +104,7 @@
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="290"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
@@ -119,7 +119,7 @@
         <translation>范围</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="335"/>
         <source>Features to describe</source>
         <translation>要描述的要素</translation>
     </message>
@@ -189,22 +189,22 @@
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="290"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="313"/>
         <source>Backend: not connected ({reason})</source>
         <translation>后端：未连接（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="319"/>
+        <location filename="../plugin/gui/dock.py" line="327"/>
         <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
         <translation>后端：已连接 — 模型 {model}，设备 {device}，内存 {memory}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="326"/>
+        <location filename="../plugin/gui/dock.py" line="335"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -214,42 +214,42 @@
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="329"/>
+        <location filename="../plugin/gui/dock.py" line="338"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="332"/>
+        <location filename="../plugin/gui/dock.py" line="341"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="332"/>
+        <location filename="../plugin/gui/dock.py" line="341"/>
         <source>GIS filter</source>
         <translation>GIS 过滤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="337"/>
+        <location filename="../plugin/gui/dock.py" line="346"/>
         <source>Warning: {text}</source>
         <translation>警告：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="358"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -469,7 +469,7 @@
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="242"/>
+        <location filename="../plugin/logic/prepare.py" line="249"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -509,12 +509,12 @@
         <translation>本地后端未启动</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="71"/>
+        <location filename="../plugin/logic/tasks.py" line="72"/>
         <source>GeoRSMLLM: planning</source>
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="101"/>
+        <location filename="../plugin/logic/tasks.py" line="103"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
@@ -628,122 +628,122 @@ Issues: {tracker}</source>
         <translation>感兴趣区域与栅格不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="181"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation>变化检测需要有效的第二个（后时相）栅格。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="218"/>
+        <location filename="../plugin/processing/algorithms.py" line="219"/>
         <source>The algorithm was not prepared.</source>
         <translation>算法尚未准备好。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="231"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation>正在连接 GeoRSMLLM 后端（必要时启动本地后端）…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="236"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation>GeoRSMLLM 后端：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="240"/>
+        <location filename="../plugin/processing/algorithms.py" line="241"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation>已取消：输出包含取消前已完成的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="278"/>
+        <location filename="../plugin/processing/algorithms.py" line="279"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation>要检测的目标（如“飞机”“港口附近的储油罐”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="281"/>
+        <location filename="../plugin/processing/algorithms.py" line="282"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
         <translation>查找指令所述的目标，并以旋转框（多边形）形式写入栅格的坐标参考系，附带标签和得分。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="292"/>
+        <location filename="../plugin/processing/algorithms.py" line="293"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation>要分割的内容（如“河流以北的建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="295"/>
+        <location filename="../plugin/processing/algorithms.py" line="296"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation>将指令所述的对象勾画为多边形（模型给出位置，SAM2 绘制掩膜）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="306"/>
+        <location filename="../plugin/processing/algorithms.py" line="307"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation>要查找的变化（如“新建建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="309"/>
+        <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>&apos;After&apos; raster layer</source>
         <translation>后时相栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="312"/>
+        <location filename="../plugin/processing/algorithms.py" line="313"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation>比较前时相栅格与后时相栅格，并将变化区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="320"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Describe image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="323"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation>生成影像描述（ANSWER 输出），并将描述的区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="341"/>
         <source>The features to describe are missing.</source>
         <translation>缺少要描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="349"/>
+        <location filename="../plugin/processing/algorithms.py" line="350"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation>描述每个要素所覆盖的栅格区域；回答保存在结果图层属性和 ANSWER 输出中。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="357"/>
+        <location filename="../plugin/processing/algorithms.py" line="358"/>
         <source>Ask a question</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="360"/>
+        <location filename="../plugin/processing/algorithms.py" line="361"/>
         <source>Question about the image</source>
         <translation>关于影像的问题</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="363"/>
+        <location filename="../plugin/processing/algorithms.py" line="364"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation>回答关于影像的问题（ANSWER 输出）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="372"/>
         <source>Classify scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="374"/>
+        <location filename="../plugin/processing/algorithms.py" line="375"/>
         <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
         <translation>候选类别，用逗号分隔（留空：由模型自行描述）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="383"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation>对栅格的每个瓦片进行分类；类别即瓦片多边形的标签。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="392"/>
+        <location filename="../plugin/processing/algorithms.py" line="393"/>
         <source>Geolocate image</source>
         <translation>影像地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="395"/>
+        <location filename="../plugin/processing/algorithms.py" line="396"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
@@ -813,7 +813,7 @@ Issues: {tracker}</source>
         <translation>运行 ID：{run_id}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="279"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>Backend: starting…</source>
         <translation>后端：正在启动…</translation>
     </message>
@@ -1150,6 +1150,16 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
         <location filename="../plugin/gui/models_dialog.py" line="97"/>
         <source>Dialect / tasks</source>
         <translation>方言 / 任务</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="322"/>
+        <source>Backend: connected, but the model {model} could not be loaded: {error}</source>
+        <translation>后端：已连接，但无法加载模型 {model}：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="325"/>
+        <source>Backend: connected — loading the model {model}…</source>
+        <translation>后端：已连接 — 正在加载模型 {model}…</translation>
     </message>
 </context>
 </TS>

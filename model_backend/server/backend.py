@@ -77,7 +77,8 @@ class PipelineBackend:
                                                            if k in ("tile_size", "overlap", "gsd", "concurrency",
                                                                     "segmenter", "dialect")}}
         info["device"] = info["engine"].get("device")
-        info["model"] = info["engine"].get("model")
+        info["model"] = info["engine"].get("model") or (self.base.script if self.base.engine == "scripted"
+                                                        else self.base.model)
         if self._segmenter is not None:
             info["segmenter"] = self._segmenter.describe()
         memory: dict[str, Any] = {}

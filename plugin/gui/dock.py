@@ -318,8 +318,15 @@ class GeoRSMLLMDock(QgsDockWidget):
         parts = [f"{k.replace('_', ' ')} {v}" for k, v in memory.items()]
         model = str(health.get("model") or "?")
         shown = os.path.basename(model) if os.path.isabs(model) else model  # a local folder: its name is enough
-        self.status_label.setText(tr("Backend: connected — model {model}, device {device}, memory {memory}").format(
-            model=shown, device=health.get("device") or "?", memory=", ".join(parts) or "?"))
+        if health.get("load_error"):
+            self.status_label.setText(tr("Backend: connected, but the model {model} could not be loaded: {error}")
+                                      .format(model=shown, error=health["load_error"]))
+        elif health.get("model_loaded") is False:
+            self.status_label.setText(tr("Backend: connected — loading the model {model}…").format(model=shown))
+        else:
+            self.status_label.setText(tr("Backend: connected — model {model}, device {device}, memory {memory}")
+                                      .format(model=shown, device=health.get("device") or "?",
+                                              memory=", ".join(parts) or "?"))
         self.status_label.setToolTip(f"{status.url}\n{model}")
 
     def show_plan(self, plan: dict[str, Any] | None, error: str | None) -> None:

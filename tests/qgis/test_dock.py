@@ -217,3 +217,17 @@ def test_show_plan_knows_the_checked_context_layers(plugin, project, qtbot):
         qtbot.mouseClick(dock.plan_button, 1)
     text = dock.plan_view.toPlainText()
     assert "GIS filter" in text and "roads" in text, text
+
+
+@pytest.mark.parametrize("health,expected", [
+    ({"model": "/models/qwen3-vl", "model_loaded": False, "load_error": None}, "loading the model qwen3-vl"),
+    ({"model": "Qwen/Qwen3-VL-2B-Instruct", "model_loaded": False, "load_error": "no network"},
+     "could not be loaded: no network"),
+    ({"model": "m", "model_loaded": True, "device": "cuda", "memory": {"rss_peak_mb": 10}}, "device cuda"),
+])
+def test_status_line_tells_loading_failed_and_ready_apart(plugin, health, expected):
+    from georsmllm.plugin.logic.tasks import BackendStatus
+
+    dock = plugin.show_dock()
+    dock.show_status(BackendStatus(health=health, url="http://127.0.0.1:1"))
+    assert expected in dock.status_label.text()
