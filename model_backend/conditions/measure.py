@@ -222,21 +222,23 @@ def nearest_distances_m(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.n
     return out
 
 
-def intersects_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+def _predicate_mask(geoms_metric: np.ndarray, tree: shapely.STRtree, predicate: str) -> np.ndarray:
+    """Whether each object stands in ``predicate`` (shapely's, object first) to some feature of the layer."""
     out = np.zeros(len(geoms_metric), dtype=bool)
     if len(geoms_metric) and len(tree.geometries):
-        src, _ = tree.query(geoms_metric, predicate="intersects")
+        src, _ = tree.query(geoms_metric, predicate=predicate)
         out[src] = True
     return out
+
+
+def intersects_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """Whether each object shares a point with a feature of the layer."""
+    return _predicate_mask(geoms_metric, tree, "intersects")
 
 
 def within_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     """Whether each object is covered by one feature of the layer (lies inside it, boundary included)."""
-    out = np.zeros(len(geoms_metric), dtype=bool)
-    if len(geoms_metric) and len(tree.geometries):
-        src, _ = tree.query(geoms_metric, predicate="covered_by")
-        out[src] = True
-    return out
+    return _predicate_mask(geoms_metric, tree, "covered_by")
 
 
 def offsets_from_nearest(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
