@@ -198,27 +198,24 @@ def _read_regions(path: str):
 
 def _read_area(path: str, raster: str):
     """The union of a vector file's features, reprojected to the raster's CRS when they differ."""
-    import pyogrio
     import pyproj
     import rasterio
     import shapely
     from shapely.ops import transform
 
-    try:
-        info = pyogrio.read_info(path)
-        _meta, _fids, wkb, _fields = pyogrio.raw.read(path, read_geometry=True)
-    except Exception as exc:  # pyogrio's several DataSource errors
-        raise ConfigError(f"area file {path} cannot be read: {exc}") from None
-    area = shapely.union_all([g for g in shapely.from_wkb(wkb) if g is not None])
-    if area.is_empty:
+    from .pipeline.context import read_context_layers
+
+    ((geoms, area_crs),) = read_context_layers([path]).values()
+    area = shapely.union_all(geoms) if geoms else None
+    if area is None or area.is_empty:
         raise ConfigError(f"area file {path} has no geometry")
     try:
         with rasterio.open(raster) as src:
             raster_crs = src.crs
     except rasterio.errors.RasterioError as exc:
         raise RasterError(f"{raster} cannot be opened as a raster: {exc}") from None
-    if info.get("crs") and raster_crs is not None:
-        source, target = pyproj.CRS.from_user_input(info["crs"]), pyproj.CRS.from_user_input(raster_crs.to_wkt())
+    if area_crs and raster_crs is not None:
+        source, target = pyproj.CRS.from_user_input(area_crs), pyproj.CRS.from_user_input(raster_crs.to_wkt())
         if not source.equals(target):
             area = transform(pyproj.Transformer.from_crs(source, target, always_xy=True).transform, area)
     return area

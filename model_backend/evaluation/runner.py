@@ -15,8 +15,8 @@ skipped (no metric here). An answer is *unparsable* when a region task gets text
 (other than ``None``), or a text task gets an empty answer; it scores as a miss.
 
 The prompt is built by the chosen dialect from the record's task and instruction, and the answer
-parsed by the same dialect, in the frame it uses (``Dialect.model_input_size``), then scaled to pixels
-of the image: the same path the plugin's pipeline takes.
+parsed by the same dialect into pixels of the image (a dialect whose coordinates refer to a resized
+model input maps them back itself): the same path the plugin's pipeline takes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from ..dialects import Dialect, get_dialect
 from ..engines.base import Engine, EngineRequest
 from ..errors import GeoRSMLLMError
-from ..geometry import GeoObject, SegTarget
+from ..geometry import SegTarget
 from ..tasks import Task, split_tag
 from ..data.records import CANONICAL_DIALECT, record_images, record_turns, strip_image_tokens
 from .metrics import (
@@ -138,13 +138,6 @@ def _load_mask(path: Path, size_px: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _to_image_px(objects: list[GeoObject], frame: tuple[int, int], size: tuple[int, int]) -> list[GeoObject]:
-    if tuple(frame) == tuple(size):
-        return objects
-    sx, sy = size[0] / frame[0], size[1] / frame[1]
-    return [o.map_xy(lambda p: (p[0] * sx, p[1] * sy)) for o in objects]
-
-
 def evaluate(
     records: Iterable[dict[str, Any]],
     engine: Engine,
@@ -204,8 +197,7 @@ def evaluate(
             if task is Task.DETECTION and not ref_objects:
                 result.skipped.append((rid, "the reference answer has no region"))
                 continue
-        frame = dia.model_input_size(size)
-        prompt = dia.build_prompt(task, instruction, frame)
+        prompt = dia.build_prompt(task, instruction, size)
         error = None
         try:
             text = engine.generate(EngineRequest(prompt=prompt, images=images, max_new_tokens=max_new_tokens)).text
@@ -218,7 +210,7 @@ def evaluate(
             score = float(exact_match(text, refs))
             group.correct += int(score)
         else:
-            objects = _to_image_px(dia.parse(text, task, frame).objects, frame, size)
+            objects = dia.parse(text, task, size).objects  # the dialect maps its own frame to image pixels
             unparsable = not objects and text.strip() not in ("None", "")
             unparsable = unparsable or error is not None
             score = _score_regions(group, task, objects, ref_objects, ref_mask, size, images[0], segmenter,

@@ -30,7 +30,7 @@ from ..errors import ConfigError, GeoRSMLLMError, RasterError
 from ..geometry import GeoObject, GeoPoint, PolygonRegion, RotatedBox
 from ..merge import Candidate, merge_candidates
 from ..raster import Tile, TileLayout, iter_tile_pairs, iter_tiles, open_pair, open_raster, plan_tiles
-from ..raster.georef import Georef
+from ..raster.georef import Georef, crs_to_string, shapely_params
 from ..tasks import Task
 from ..vector.features import BASE_FIELDS, Feature, RunInfo
 from .config import RunConfig
@@ -305,7 +305,7 @@ class Pipeline:
             objects_map = outcome.tile.objects_to_map(outcome.objects_px)
             run = RunInfo(run_id="live", task=self.choice.task.value)
             fc = feature_collection([Feature(o, tile=str(outcome.tile.index)) for o in objects_map],
-                                    crs=outcome.tile.crs and _crs_text(outcome.tile.crs), run=run)
+                                    crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
             return fc["features"]
         except GeoRSMLLMError:
             return []  # no CRS (pixel-coordinate run): nothing to show on a map
@@ -409,10 +409,10 @@ class Pipeline:
                 if cancel.cancelled:
                     result.partial = True
                     break
-                shape_px = shapely.affinity.affine_transform(geom, _shapely_params(~source.georef.transform))
+                shape_px = shapely.affinity.affine_transform(geom, shapely_params(~source.georef.transform))
                 window = _window_around(shape_px.bounds, source.grid.width, source.grid.height, self.config.tile_size)
                 image, georef = self._overview(source, window)
-                region_img = shapely.affinity.affine_transform(geom, _shapely_params(~georef.transform))
+                region_img = shapely.affinity.affine_transform(geom, shapely_params(~georef.transform))
                 region = _as_region(region_img)
                 if region is None:
                     result.warnings.append(f"region {props.get('id', len(features))} is empty or outside the raster")
@@ -480,11 +480,6 @@ def _safe_name(name: str) -> str:
     return cleaned[:60] or "run"
 
 
-def _crs_text(crs) -> str:
-    from ..raster.georef import crs_to_string
-
-    return crs_to_string(crs)
-
 
 def _classes_from(instruction: str) -> list[str] | None:
     """Candidate classes written in the instruction: "... as forest, farmland or urban" -> 3 classes."""
@@ -512,9 +507,6 @@ def _core_ring(tile: Tile, overlap: int) -> list[tuple[float, float]]:
     m = min(m, w / 4, h / 4)
     return [(m, m), (w - m, m), (w - m, h - m), (m, h - m)]
 
-
-def _shapely_params(transform) -> list[float]:
-    return [transform.a, transform.b, transform.d, transform.e, transform.xoff, transform.yoff]
 
 
 def _window_around(bounds_px, width: int, height: int, tile_size: int) -> tuple[int, int, int, int]:

@@ -63,15 +63,10 @@ class PluginSettings:
         if not self.server_url:
             return False
         from urllib.parse import urlparse
-        import ipaddress
 
-        host = (urlparse(self.server_url).hostname or "").strip("[]")
-        if host == "localhost":
-            return False
-        try:
-            return not ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return True
+        from ...model_backend.server.security import is_loopback  # standard library only
+
+        return not is_loopback((urlparse(self.server_url).hostname or "").strip("[]"))
     def resolved_interpreter(self) -> str:
         """The Python that runs the local backend."""
         if self.interpreter:
