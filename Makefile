@@ -5,7 +5,7 @@ export QT_QPA_PLATFORM ?= offscreen
 PLUGIN_NAME := georsmllm
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 
-.PHONY: setup setup-core test test-unit test-qgis run serve package translations screenshot bench clean
+.PHONY: setup setup-core lint test test-unit test-qgis run serve package translations screenshot bench clean
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,11 @@ setup:
 setup-core:
 	@scripts/setup.sh --no-ml
 
-test: setup
+# Lint first (ruff.toml: real mistakes, not taste), then every test.
+lint: setup
+	$(PY) -m ruff check .
+
+test: setup lint
 	$(PY) -m pytest tests
 
 test-unit: setup

@@ -57,7 +57,7 @@ class GeoRSMLLMPlugin:
         self._quit_connected = False
 
     # -- registration -------------------------------------------------------------------------------
-    def initProcessing(self) -> None:  # noqa: N802 - QGIS API
+    def initProcessing(self) -> None:
         if self.provider is None:
             self.provider = GeoRSMLLMProvider(self.service)
             QgsApplication.processingRegistry().addProvider(self.provider)
@@ -67,7 +67,7 @@ class GeoRSMLLMPlugin:
             app.aboutToQuit.connect(self.service.stop)
             self._quit_connected = True
 
-    def initGui(self) -> None:  # noqa: N802 - QGIS API
+    def initGui(self) -> None:
         self.initProcessing()
         icon = QIcon(str(about.ICON_PATH))
         self.controller = RunController(self.service)
@@ -234,7 +234,7 @@ class GeoRSMLLMPlugin:
         if visible and self.controller is not None:
             self.controller.refresh_status(start=False)
 
-    def _job_finished(self, key: str, summary: str, outcome) -> None:  # noqa: ARG002
+    def _job_finished(self, key: str, summary: str, outcome) -> None:
         if self.dock is not None and self.controller is not None:
             self.dock.job_finished(key, summary)
             self.controller.refresh_status(start=False)

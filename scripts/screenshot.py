@@ -75,49 +75,49 @@ def main(out: str) -> int:
             self.menu = window.menuBar().addMenu("&Raster")
             self.toolbar = window.addToolBar("Plugins")
 
-        def mainWindow(self):  # noqa: N802
+        def mainWindow(self):
             return window
 
-        def mapCanvas(self):  # noqa: N802
+        def mapCanvas(self):
             return canvas
 
-        def messageBar(self):  # noqa: N802
+        def messageBar(self):
             return message_bar
 
-        def activeLayer(self):  # noqa: N802
+        def activeLayer(self):
             return tree_view.currentLayer()
 
-        def addDockWidget(self, area, dock):  # noqa: N802
+        def addDockWidget(self, area, dock):
             window.addDockWidget(area, dock)
 
-        def removeDockWidget(self, dock):  # noqa: N802
+        def removeDockWidget(self, dock):
             window.removeDockWidget(dock)
 
-        def addPluginToRasterMenu(self, name, action):  # noqa: N802
+        def addPluginToRasterMenu(self, name, action):
             sub = next((a.menu() for a in self.menu.actions() if a.text() == name), None) or self.menu.addMenu(name)
             sub.addAction(action)
 
-        def removePluginRasterMenu(self, name, action):  # noqa: N802
+        def removePluginRasterMenu(self, name, action):
             for entry in self.menu.actions():
                 if isinstance(entry.menu(), QMenu) and entry.text() == name:
                     entry.menu().removeAction(action)
 
-        def addToolBarIcon(self, action):  # noqa: N802
+        def addToolBarIcon(self, action):
             self.toolbar.addAction(action)
 
-        def removeToolBarIcon(self, action):  # noqa: N802
+        def removeToolBarIcon(self, action):
             self.toolbar.removeAction(action)
 
-        def addCustomActionForLayerType(self, *args):  # noqa: N802
+        def addCustomActionForLayerType(self, *args):
             pass
 
-        def removeCustomActionForLayerType(self, *args):  # noqa: N802
+        def removeCustomActionForLayerType(self, *args):
             pass
 
-        def registerOptionsWidgetFactory(self, factory):  # noqa: N802
+        def registerOptionsWidgetFactory(self, factory):
             pass
 
-        def unregisterOptionsWidgetFactory(self, factory):  # noqa: N802
+        def unregisterOptionsWidgetFactory(self, factory):
             pass
 
     spec = importlib.util.spec_from_file_location("georsmllm", ROOT / "__init__.py",

@@ -104,7 +104,9 @@ class GisFilter:
         try:
             cls = FILTER_TYPES[d["type"]]
         except KeyError:
-            raise ConfigError(f"unknown GIS filter type {d.get('type')!r}; known: {', '.join(FILTER_TYPES)}")
+            raise ConfigError(
+                f"unknown GIS filter type {d.get('type')!r}; known: {', '.join(FILTER_TYPES)}"
+            ) from None
         return cls._from_fields(d)
 
 

@@ -198,7 +198,7 @@ def extents_m(geoms_metric: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         # GEOS loses ~1e-4 m at UTM-sized coordinates: measure around the origin instead.
         x0, y0 = shapely.get_coordinates(geom)[0]
-        env = shapely.oriented_envelope(shapely.transform(geom, lambda xy: xy - (x0, y0)))
+        env = shapely.oriented_envelope(shapely.transform(geom, lambda xy, origin=(x0, y0): xy - origin))
         if env.geom_type == "Polygon":
             ring = np.asarray(env.exterior.coords)
             sides = np.hypot(*np.diff(ring[:3], axis=0).T)  # two adjacent sides of the rectangle

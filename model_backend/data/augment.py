@@ -148,7 +148,7 @@ def cyclic_augment(records: Iterable[dict[str, Any]], *, ratio: float = 0.5, see
 def _single_turn(record: dict[str, Any]) -> tuple[str, str] | None:
     try:
         turns = record_turns(record)
-    except Exception:  # noqa: BLE001 - malformed records are simply not used as sources
+    except Exception:
         return None
     return turns[0] if len(turns) == 1 else None
 

@@ -96,7 +96,7 @@ def convert_change(
             size_a, size_b = image_size_px(a), image_size_px(b)
             mask = read_mask(mask_path)
             per_class = _class_masks(mask, classes, colors)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report.skip(mask_path, f"unreadable file: {exc}")
             continue
         if size_a != size_b or (mask.shape[1], mask.shape[0]) != size_a:

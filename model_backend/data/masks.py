@@ -80,7 +80,7 @@ def convert_referring(
         try:
             size = image_size_px(image)
             mask = _binary(read_mask(mask_path))
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
+        except Exception as exc:
             report.skip(where, f"unreadable file: {exc}")
             continue
         if (mask.shape[1], mask.shape[0]) != size:
@@ -166,7 +166,7 @@ def convert_instance_masks(
                     report.skip(mask_path, f"missing instance mask: {inst_path}")
                     continue
                 inst = read_mask(inst_path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report.skip(mask_path, f"unreadable file: {exc}")
             continue
         if class_mask.ndim != 2:
@@ -251,7 +251,7 @@ def convert_coco(
         image = images_dir / str(info.get("file_name", ""))
         try:
             size = image_size_px(image)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             for a in anns:
                 report.skip(f"annotation {a.get('id')}", f"unreadable image: {exc}")
             continue

@@ -131,7 +131,7 @@ def convert_rotated(
             continue
         try:
             size = image_size_px(image)
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
+        except Exception as exc:
             report.skip(image, f"unreadable image: {exc}")
             continue
         by_class: dict[str, list[RotatedBox]] = {}

@@ -61,7 +61,7 @@ class Engine(abc.ABC):
     def generate(self, request: EngineRequest) -> EngineResponse:
         """Answer one request."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: engines without resources keep this no-op
         """Release the model and any connections."""
 
     def describe(self) -> dict[str, Any]:

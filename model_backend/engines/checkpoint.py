@@ -146,6 +146,6 @@ def read_config(
             options["revision"] = revision
         config, _ = PretrainedConfig.get_config_dict(source.hub_id, **options)
         return config
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one message
+    except Exception as exc:
         message = hub_error_message(exc, source) or f"cannot read the configuration of {source.ref!r}: {exc}"
     raise EngineError(message)

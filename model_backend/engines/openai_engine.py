@@ -27,7 +27,7 @@ def normalise_base_url(url: str) -> str:
     """``http://host:8000`` -> ``http://host:8000/v1``; a URL with a path is kept (no trailing slash)."""
     try:
         parsed = httpx.URL(str(url).strip())
-    except Exception:  # noqa: BLE001 - httpx raises several types for bad URLs
+    except Exception:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigError(f"server URL {url!r} is not valid; use e.g. http://localhost:8000/v1")

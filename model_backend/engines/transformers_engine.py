@@ -135,7 +135,7 @@ class TransformersEngine(Engine):
                 model, processor = self._load_weights(source, family, device, dtype)
             except EngineError as exc:
                 error = exc.with_traceback(None)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes one message
+            except Exception as exc:
                 error = EngineError(self._load_error_message(exc, source, family, config, device))
             if error is not None:
                 # Raised outside the except block so no traceback keeps a half-built model alive.
@@ -252,7 +252,7 @@ class TransformersEngine(Engine):
             try:
                 with torch.inference_mode():
                     out = model.generate(**inputs, **kwargs)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if is_out_of_memory(exc):
                     del exc
                     release_memory()

@@ -419,7 +419,7 @@ class EnvBuilder:
         finally:
             self.progress_cb = original
         if code != 0:
-            errors = [l for l in lines if l.startswith("ERROR")] or lines[-1:] or ["no output"]
+            errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["no output"]
             raise EnvSetupError(f"pip exited with status {code}: {errors[-1].strip()}")
 
 

@@ -183,7 +183,7 @@ def download_repo(
         if cancel is not None and cancel.cancelled:
             raise DownloadCancelled("download cancelled; partial files are kept and the next download continues")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fetched = _fetch_file(client, repo_id, commit, f, target, cancel, done_bytes, lambda: report(f.path))
+        fetched = _fetch_file(client, repo_id, commit, f, target, cancel, done_bytes, lambda path=f.path: report(path))
         result.downloaded_bytes += fetched
         report(f.path, force=True)
     refs = folder / "refs"

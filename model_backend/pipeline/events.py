@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from ..cancel import CancelToken, Cancelled  # noqa: F401  (re-exported for the pipeline)
+from ..cancel import CancelToken, Cancelled
 
 
 @dataclass

@@ -11,7 +11,9 @@ from ..tasks import Task, split_tag
 _WORDING_RULES: list[tuple[Task, re.Pattern[str]]] = [
     (Task.CHANGE, re.compile(r"\bchang(e|es|ed)\b|\bnew (\w+ )?(buildings?|roads?|structures?)\b|"
                              r"\b(appeared|disappeared|demolished|between (the|these) two)\b|\bbefore and after\b")),
-    (Task.GEOLOCATION, re.compile(r"\bgeolocat|\bwhere (was|is|were) (this|these|the|it)( image| photo| picture| scene| tile)? ?(taken|located|captured)|"
+    (Task.GEOLOCATION, re.compile(r"\bgeolocat|"
+                                  r"\bwhere (was|is|were) (this|these|the|it)( image| photo| picture| scene| tile)? ?"
+                                  r"(taken|located|captured)|"
                                   r"\b(latitude|longitude|coordinates of this (image|scene))\b")),
     (Task.IDENTIFY, re.compile(r"\b(describe|caption) (these|the selected|this|each) (features?|regions?|objects?|boxes?)\b")),
     (Task.CLASSIFY, re.compile(r"\bclassify\b|\bscene (class|type|category)\b|\bwhich (class|category)\b|"

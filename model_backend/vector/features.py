@@ -224,7 +224,7 @@ def layer_geometries(
         if isinstance(feat.geometry, GeoPoint) and not target.equals(WGS84):
             if to_target is None:
                 to_target = pyproj.Transformer.from_crs(WGS84, target, always_xy=True)
-            geom = shapely.transform(geom, lambda xy: _transform_xy(to_target, xy))
+            geom = shapely.transform(geom, lambda xy, tr=to_target: _transform_xy(tr, xy))
         geoms.append(geom)
     return geoms
 

@@ -334,7 +334,7 @@ class GpkgRunWriter:
             return False
         try:
             self.cancel()
-        except Exception:  # noqa: BLE001 - the run's own exception matters more than this one
+        except Exception:
             self.closed = True
         return False
 

@@ -237,7 +237,7 @@ class ModelsDialog(QDialog):
             self.status.setText(tr("Cancelling…"))
             self.task.cancel()
 
-    def _on_line(self, step: str, fraction: float, text: str) -> None:  # noqa: ARG002
+    def _on_line(self, step: str, fraction: float, text: str) -> None:
         if self.task_kind == "download":
             self.progress.setValue(int(round(1000 * fraction)))
         self.log.appendPlainText(text)

@@ -212,6 +212,6 @@ class SettingsPageFactory(QgsOptionsWidgetFactory):
     def icon(self) -> QIcon:
         return QIcon(str(about.ICON_PATH))
 
-    def createWidget(self, parent: QWidget | None = None) -> SettingsPage:  # noqa: N802 - QGIS API
+    def createWidget(self, parent: QWidget | None = None) -> SettingsPage:
         return SettingsPage(parent, self.on_saved, self.open_setup, self.open_models)
 

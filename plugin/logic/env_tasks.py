@@ -66,7 +66,7 @@ class _ProgressTask(QgsTask):
         self.setProgress(100.0 * fraction)
         self.line.emit(step, fraction, text)
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002 - the outcome says more than the flag
+    def finished(self, result: bool) -> None:
         if self.outcome is None:
             self.outcome = TaskOutcome(CANCELLED if self.token.cancelled else FAILED, error=tr("not run"))
         self.done.emit(self.outcome)
@@ -157,7 +157,7 @@ class BackendProbeTask(QgsTask):
         self.result = (done.returncode == 0, last)
         return True
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002
+    def finished(self, result: bool) -> None:
         self.done.emit(*self.result)
 
 
@@ -188,7 +188,7 @@ class CacheScanTask(QgsTask):
                     self.found[entry.id] = snapshot
         return True
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002
+    def finished(self, result: bool) -> None:
         self.done.emit(dict(self.found))
 
 

@@ -133,9 +133,9 @@ class LocalServer:
         env["PYTHONUNBUFFERED"] = "1"
         if os.path.exists(self._port_file):
             os.remove(self._port_file)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing after we return
+        log = open(self.log_path, "ab")
         try:
-            process = subprocess.Popen(  # noqa: S603 - the interpreter is the user's setting
+            process = subprocess.Popen(
                 self.command(), cwd=self.spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=sys.platform != "win32",
             )

@@ -58,7 +58,7 @@ class BackendStatusTask(QgsTask):
             self.status = BackendStatus(None, str(exc))
         return True
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002 - status carries the outcome
+    def finished(self, result: bool) -> None:
         self.done.emit(self.status)
 
 
@@ -86,7 +86,7 @@ class PlanTask(QgsTask):
             self.error = getattr(exc, "detail", None) or str(exc)
         return True
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002
+    def finished(self, result: bool) -> None:
         self.done.emit(self.plan, self.error)
 
 
@@ -123,5 +123,5 @@ class RunJobTask(QgsTask):
                                    is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled())
         return self.outcome.succeeded
 
-    def finished(self, result: bool) -> None:  # noqa: ARG002 - the outcome says more than the flag
+    def finished(self, result: bool) -> None:
         self.completed.emit(self.outcome)

@@ -91,7 +91,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
         self._job: PreparedJob | None = None
 
     # -- identity -------------------------------------------------------------------------------
-    def createInstance(self):  # noqa: N802 - QGIS API
+    def createInstance(self):
         return type(self)(self._service)
 
     def name(self) -> str:
@@ -100,7 +100,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
     def group(self) -> str:
         return tr("Vision-language tasks")
 
-    def groupId(self) -> str:  # noqa: N802
+    def groupId(self) -> str:
         return "tasks"
 
     def icon(self) -> QIcon:
@@ -113,7 +113,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
     def instruction_label(self) -> str:
         return tr("Instruction")
 
-    def initAlgorithm(self, config=None):  # noqa: N802, ARG002
+    def initAlgorithm(self, config=None):
         settings = load_settings()
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster layer")))
         self.add_task_parameters()
@@ -155,7 +155,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
         return {}
 
     # -- execution ------------------------------------------------------------------------------
-    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - main thread: reads layers
+    def prepareAlgorithm(self, parameters, context, feedback):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None or not layer.isValid():
             raise QgsProcessingException(tr("The input raster layer is missing or invalid."))
@@ -213,7 +213,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
                                 title=f"{self.ALG_NAME}: {instruction[:40]}", output_path=output, recipe=recipe)
         return True
 
-    def processAlgorithm(self, parameters, context, feedback: QgsProcessingFeedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback: QgsProcessingFeedback):
         job = self._job
         if job is None:
             raise QgsProcessingException(tr("The algorithm was not prepared."))
@@ -272,13 +272,13 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 class DetectAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "detection", "detect"
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Detect objects")
 
     def instruction_label(self) -> str:
         return tr("Objects to detect (e.g. 'planes', 'storage tanks near the harbour')")
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Finds the objects the instruction names and writes them as rotated boxes (polygons) in the "
                   "raster's CRS, with their label and score.")
 
@@ -286,13 +286,13 @@ class DetectAlgorithm(GeoRSMLLMAlgorithm):
 class SegmentAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "seg", "segment"
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Segment")
 
     def instruction_label(self) -> str:
         return tr("What to segment (e.g. 'buildings north of the river')")
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Outlines the things the instruction names as polygons (the model points at them, SAM2 draws "
                   "the masks).")
 
@@ -300,7 +300,7 @@ class SegmentAlgorithm(GeoRSMLLMAlgorithm):
 class ChangeAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "change", "change"
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Detect changes")
 
     def instruction_label(self) -> str:
@@ -309,7 +309,7 @@ class ChangeAlgorithm(GeoRSMLLMAlgorithm):
     def add_task_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT_B, tr("'After' raster layer")))
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Compares the raster (before) with the 'after' raster and writes the changed areas as polygons.")
 
 
@@ -317,10 +317,10 @@ class CaptionAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "caption", "caption"
     DEFAULT_INSTRUCTION = "Describe this image in detail."
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Describe image")
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Writes a description of the image (the ANSWER output), and the described area as a polygon.")
 
 
@@ -328,7 +328,7 @@ class RegionCaptionAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "identify", "regioncaption"
     DEFAULT_INSTRUCTION = "Describe this region."
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Describe regions")
 
     def add_task_parameters(self) -> None:
@@ -346,7 +346,7 @@ class RegionCaptionAlgorithm(GeoRSMLLMAlgorithm):
         value = parameters.get(self.REGIONS)
         return bool(getattr(value, "selectedFeaturesOnly", False))
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Describes each feature's area of the raster; the answers are in the result layer's "
                   "attributes and the ANSWER output.")
 
@@ -354,13 +354,13 @@ class RegionCaptionAlgorithm(GeoRSMLLMAlgorithm):
 class QuestionAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "vqa", "question"
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Ask a question")
 
     def instruction_label(self) -> str:
         return tr("Question about the image")
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Answers a question about the image (the ANSWER output).")
 
 
@@ -368,7 +368,7 @@ class ClassifyAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "classify", "classify"
     DEFAULT_INSTRUCTION = "What kind of scene is this?"
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Classify scene")
 
     def add_task_parameters(self) -> None:
@@ -380,7 +380,7 @@ class ClassifyAlgorithm(GeoRSMLLMAlgorithm):
         classes = [c.strip() for c in text.split(",") if c.strip()]
         return {"classes": classes} if classes else {}
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Classifies each tile of the raster; the class is the label of the tile polygons.")
 
 
@@ -389,10 +389,10 @@ class GeolocateAlgorithm(GeoRSMLLMAlgorithm):
     DEFAULT_INSTRUCTION = "Where was this image taken?"
     GEOMETRY = QgsWkbTypes.Point
 
-    def displayName(self) -> str:  # noqa: N802
+    def displayName(self) -> str:
         return tr("Geolocate image")
 
-    def shortHelpString(self) -> str:  # noqa: N802
+    def shortHelpString(self) -> str:
         return tr("Asks the model where the image was taken and writes its guess as a point.")
 
 

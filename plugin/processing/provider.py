@@ -29,9 +29,9 @@ class GeoRSMLLMProvider(QgsProcessingProvider):
     def icon(self) -> QIcon:
         return QIcon(str(about.ICON_PATH))
 
-    def versionInfo(self) -> str:  # noqa: N802 - QGIS API
+    def versionInfo(self) -> str:
         return about.VERSION
 
-    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API
+    def loadAlgorithms(self) -> None:
         for algorithm in ALGORITHMS:
             self.addAlgorithm(algorithm(self._service))

@@ -109,7 +109,7 @@ def test_conditional_detection_runs_the_chain_then_gis_filters(tmp_path, data_di
     later = [r for r in engine.requests if "{(" in r.prompt]
     assert later, "the second step was not sent with the first step's objects"
     firsts = [r for r in engine.requests if "{(" not in r.prompt]
-    assert all(any(l.images[0] is f.images[0] for f in firsts) for l in later)  # same image object per tile
+    assert all(any(s.images[0] is f.images[0] for f in firsts) for s in later)  # same image object per tile
 
 
 def test_caption_writes_the_extent_with_the_caption(tmp_path, data_dir):
