@@ -222,10 +222,14 @@ def write_run(
     crs: str | pyproj.CRS | None,
     run: RunInfo,
     partial: bool | None = None,
+    empty_kind: str | None = None,
 ) -> dict[str, str]:
     """Write all features of a run, one layer per geometry kind, in one atomic step.
-    Returns ``{kind: layer name}``; kinds without features get no layer."""
+    Returns ``{kind: layer name}``; kinds without features get no layer, except that a run with no
+    features at all writes an empty layer of ``empty_kind`` (when given) so that its output exists."""
     groups = group_by_kind(features)
+    if not groups and empty_kind is not None:
+        groups = {empty_kind: []}
     layers = [
         build_layer(layer_name(run_name, kind), kind, feats, crs=crs, run=run, partial=partial)
         for kind, feats in groups.items()

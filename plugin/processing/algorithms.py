@@ -239,7 +239,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
             feedback.pushWarning(str(warning))
         if run.cancelled:
             feedback.pushWarning(tr("Cancelled: the output holds what was done before the cancel."))
-        answers = [str(a.get("answer") or a.get("caption") or "") for a in result.get("answers") or []]
+        answers = [str(a.get("text") or "") for a in result.get("answers") or []]
         count = self._write_sink(parameters, context, run.gpkg, result)
         return {self.OUTPUT: self._dest_id, self.ANSWER: "\n".join(a for a in answers if a),
                 self.RUN_ID: str(result.get("run_id", "")), self.GPKG: run.gpkg or "", self.FEATURE_COUNT: count}
