@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an instruction on a raster and write a GeoPackage")
     _add_run_options(run)
+    run.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_ID",
+                     help="go on with an interrupted run of --output from its journal, without redoing finished "
+                          "tiles: RUN_ID's, else the one named --run-name, else the only one; its settings are "
+                          "reused (options given must not change its results)")
     plan = sub.add_parser("plan", help="show how an instruction would run (task, steps, GIS filters)")
     _add_run_options(plan)
     serve = sub.add_parser("serve", help="start the local backend server (HTTP API for the QGIS plugin)")
@@ -95,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "allow_dirs", "work_dir",
-            "max_upload_mb", "port_file", "lazy", "parent_pid"}
+    skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "host", "port", "token",
+            "allow_dirs", "work_dir", "max_upload_mb", "port_file", "lazy", "parent_pid"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
@@ -141,18 +145,32 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.events import CancelToken
     from .pipeline.factory import build_engine, build_parser_engine, build_segmenter
     from .pipeline.inputs import read_area, read_features
+    from .pipeline.resume import check_settings, find_resumable, new_run_id, resumable_settings
     from .pipeline.runner import Pipeline
     from .tasks import Task
 
-    config = RunConfig.load(_overrides(args), config_file=args.config)
+    overrides = _overrides(args)
+    resuming = getattr(args, "resume", None) is not None
+    stored = None
+    if resuming:  # the interrupted run's own settings are the base; options given may only change where it runs
+        probe = RunConfig.load(overrides, config_file=args.config)
+        stored = find_resumable(probe.output, run_id=args.resume or None, run_name=probe.run_name)
+    config = RunConfig.load(overrides, config_file=args.config,
+                            base=resumable_settings(stored) if stored else None)
     if not config.raster:
         raise ConfigError("--raster is required")
     if not config.instruction:
         raise ConfigError("--instruction is required")
+    if stored is not None:
+        check_settings(stored, config)  # before a model is loaded for nothing
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
     regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
     area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
+    geojson = args.geojson
+    if stored is not None:
+        area = area if area is not None else _stored_area(stored.extra.get("area_wkb"))
+        geojson = geojson or stored.extra.get("geojson")
     if plan_only:
         pipeline = Pipeline(config, engine, context_layers=context,
                             parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
@@ -164,24 +182,62 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         print(f"error: {exc}\nhint: {_model_hint(config)}", file=sys.stderr)
         return EXIT_MODEL
     parser_engine = build_parser_engine(config, engine)
-    if parser_engine is not None and parser_engine is not engine:
+    if parser_engine is not None and parser_engine is not engine and not resuming:  # a resumed run keeps its plan
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
-                        area=area, geojson_path=args.geojson)
+                        area=area, geojson_path=geojson)
     if pipeline.choice.task is Task.SEGMENTATION:
         pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
     segmenter = pipeline.segmenter
+    run_id = stored.run_id if stored else new_run_id()
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    # Ctrl-C and SIGTERM stop the run within one tile; what is done is written (marked partial) and stays
+    # resumable. A second signal stops at once (finished tiles are in the journal all the same).
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(signum, _frame) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    for sig in handlers:
+        signal.signal(sig, stop)
     try:
-        result = pipeline.run(on_event=ProgressBar(not args.quiet), cancel=cancel)
+        result = pipeline.run(on_event=ProgressBar(not args.quiet), cancel=cancel, run_id=run_id, resume=resuming)
+    except GeoRSMLLMError as exc:
+        _resume_hint(config.output, run_id, exc)
+        raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)
         engine.close()
         if segmenter is not None:
             segmenter.close()
     _print_summary(result)
+    if result.partial:
+        print(f"resume    python -m model_backend run --resume {result.run_id} -o {config.output}")
     return EXIT_INTERRUPTED if result.partial else EXIT_OK
+
+
+def _stored_area(wkb_hex: str | None):
+    import shapely
+
+    return shapely.from_wkb(wkb_hex) if wkb_hex else None
+
+
+def _resume_hint(output: str, run_id: str, exc: Exception) -> None:
+    """After a failed run: how to go on with it when it finished tiles (they are in the journal)."""
+    from .pipeline.journal import iter_journal_runs
+
+    if isinstance(exc, ConfigError):
+        return
+    try:
+        run = next((r for r in iter_journal_runs(output) if r.run_id == run_id), None)
+    except GeoRSMLLMError:
+        return
+    if run is not None and run.tiles_done:
+        print(f"hint: {run.tiles_done} finished tiles are kept; once the cause is fixed, go on with: "
+              f"python -m model_backend run --resume {run_id} -o {output}", file=sys.stderr)
 
 
 def _print_summary(result) -> None:

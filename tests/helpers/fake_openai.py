@@ -61,6 +61,7 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.gone = False  # set by go_away(): every request, even on an open connection, is dropped
         self._lock = threading.Lock()
         server = self
 
@@ -94,6 +95,9 @@ class FakeOpenAIServer:
                     pass
 
             def _handle(self, body: Any) -> None:
+                if server.gone:
+                    self.close_connection = True
+                    return
                 with server._lock:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -145,6 +149,11 @@ class FakeOpenAIServer:
         """The recorded ``POST /v1/chat/completions`` requests."""
         with self._lock:
             return [r for r in self.requests if r["method"] == "POST"]
+
+    def go_away(self) -> None:
+        """Stop as a crashed model server does: no new connections, and open ones dropped at their next request."""
+        self.gone = True
+        self.__exit__(None, None, None)
 
     def __enter__(self) -> "FakeOpenAIServer":
         self._thread.start()

@@ -2,8 +2,10 @@
 raster pixels -> merge across tiles -> map coordinates -> GIS conditions and area of interest -> features.
 
 Tiles are read lazily on the calling thread and sent to the engine with at most ``concurrency`` in flight
-(``scheduler.pipelined``); results are checkpointed to the output as they arrive, and a cancelled run stops
-within one tile and keeps what is done, marked partial.
+(``scheduler.pipelined``). Each finished tile's candidates go to the run's journal as it finishes (durable
+at once, see ``resume``); the output GeoPackage is rewritten from time to time with what is done, marked
+partial, and at the end. A cancelled or failed run stops within one tile and writes what is done, marked
+partial; a resumed run takes the tiles finished before from the journal and reads only the others.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ...conditions.measure import ContextLayers
 from ...conditions.plan import Plan, Step
 from ...errors import ConfigError, GeoRSMLLMError
 from ...geometry import GeoObject
+from ...geometry.codec import object_from_dict, object_to_dict
 from ...merge import Candidate, merge_candidates
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
@@ -30,33 +33,41 @@ from ..tilework import TileOutcome, process_tile
 from ..wording import counted_objects
 from .base import RunContext
 
-#: How often (seconds) the output is rewritten with what is done so far, marked partial.
+#: How often (seconds, at least) the output is rewritten with what is done so far, marked partial. Every
+#: finished tile is durable in the journal at once; these checkpoints only let other programs see progress.
 CHECKPOINT_SECONDS = 10.0
+#: A checkpoint waits at least this many times as long as the last one took, so rewriting a large run's
+#: layers never takes more than 1/20 of the run.
+CHECKPOINT_COST_FACTOR = 20.0
 
 
 @dataclass
 class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
-    meet the plan's GIS conditions and touch the area of interest."""
+    meet the plan's GIS conditions and touch the area of interest. Candidates are merged in tile order, so
+    the features do not depend on the order tiles finished in (nor on a run being resumed)."""
 
     raster_size: tuple[int, int]
     georef: Georef
     crs: str
-    candidates: list[Candidate] = field(default_factory=list)
-    candidate_tiles: list[int] = field(default_factory=list)
+    by_tile: dict[int, list[Candidate]] = field(default_factory=dict)
 
-    def add(self, outcome: TileOutcome) -> None:
-        self.candidates.extend(outcome.candidates)
-        self.candidate_tiles.extend([outcome.tile.index] * len(outcome.candidates))
+    def add(self, tile_index: int, candidates: list[Candidate]) -> None:
+        self.by_tile[tile_index] = list(candidates)
 
     def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> list[Feature]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
         predicate on a map-coordinate object, e.g. "touches the area of interest"). ``tile`` says which
         tiles saw each object."""
-        merged = merge_candidates(self.candidates, self.raster_size)
+        candidates: list[Candidate] = []
+        candidate_tiles: list[int] = []
+        for index in sorted(self.by_tile):
+            candidates += self.by_tile[index]
+            candidate_tiles += [index] * len(self.by_tile[index])
+        merged = merge_candidates(candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
-        tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
+        tiles = [",".join(str(candidate_tiles[i]) for i in m.sources) for m in merged]
         pairs = list(zip(objects_map, tiles))
         if plan.gis_filters and objects_map:
             kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
@@ -64,6 +75,25 @@ class ObjectCollector:
         if keep is not None:
             pairs = [(o, t) for o, t in pairs if keep(o)]
         return [Feature(o, tile=t) for o, t in pairs]
+
+
+def tile_payload(outcome: TileOutcome) -> dict:
+    """What the journal keeps of a finished tile: its candidates (raster pixels) and warnings."""
+    return {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
+
+
+def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set[int]:
+    """Put the tiles a resumed run finished before into ``collector``; returns their indexes."""
+    done = ctx.finished_tiles()
+    if not done:
+        return set()
+    ctx.log.check_windows({tile.index: tile.window for tile in tile_plan if tile.index in done})
+    for index, payload in done.items():
+        window = ctx.log.done[index].window
+        collector.add(index, [Candidate(object_from_dict(d), window) for d in payload.get("candidates", [])])
+        ctx.result.warnings += payload.get("warnings", [])
+    ctx.result.tiles_done = len(done)
+    return set(done)
 
 
 def counts_of(features: list[Feature]) -> dict[str, int]:
@@ -88,25 +118,24 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     if task is Task.CHANGE:
         pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
         source, closer = pair.first, pair
-        try:
-            tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        except Exception:
-            pair.close()
-            raise
-        tiles: Iterator = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
-                           for tp in iter_tile_pairs(pair, tile_plan, skip_empty=True))
     else:
         source = closer = ctx.open()
-        try:
-            tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        except Exception:
-            source.close()
-            raise
-        tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True))
     try:
+        if task is Task.CHANGE:
+            tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
+        else:
+            tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
+        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string)
+        done = restore_tiles(ctx, tile_plan, collector)
+        tiles: Iterator
+        if task is Task.CHANGE:
+            tiles = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
+                     for tp in iter_tile_pairs(pair, tile_plan, skip_empty=True, skip=done))
+        else:
+            tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True,
+                                                                           skip=done))
         if task is Task.SEGMENTATION and pipeline.segmenter is not None:
             pipeline.segmenter.load()
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string)
         return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
     finally:
         closer.close()
@@ -116,7 +145,7 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
                   collector: ObjectCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
     result.tiles_total = total
-    last_checkpoint = time.monotonic()
+    last_checkpoint, checkpoint_s = time.monotonic(), 0.0
 
     def work(item) -> TileOutcome:
         tile, images, valid = item
@@ -132,17 +161,29 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
 
     try:
         for outcome in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
+            ctx.record_tile(outcome.tile, tile_payload(outcome))
             result.tiles_done += 1
-            collector.add(outcome)
+            collector.add(outcome.tile.index, outcome.candidates)
             result.warnings += outcome.warnings
             ctx.emit(RunEvent("tile", result.tiles_done, total, features=display_features(ctx, outcome),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
-            if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+            if time.monotonic() - last_checkpoint > max(CHECKPOINT_SECONDS, CHECKPOINT_COST_FACTOR * checkpoint_s):
+                began = time.monotonic()
                 finish(partial=True)
                 last_checkpoint = time.monotonic()
+                checkpoint_s = last_checkpoint - began
     except Cancelled:
         result.partial = True
         result.warnings.append(f"cancelled after {result.tiles_done} of {total} tiles: the output is partial")
+    except Exception:
+        # e.g. the model server is gone: write what is done (the journal has it too), then report the error
+        result.partial = True
+        if result.tiles_done:
+            try:
+                finish(partial=True)
+            except Exception:  # the error that stopped the run is the one to report
+                pass
+        raise
     return finish(partial=result.partial)
 
 
