@@ -5,7 +5,7 @@ export QT_QPA_PLATFORM ?= offscreen
 PLUGIN_NAME := georsmllm
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 
-.PHONY: setup setup-core lint test test-unit test-qgis run serve package translations screenshot bench clean
+.PHONY: setup setup-core lint test test-unit test-qgis run serve package capabilities translations screenshot bench clean
 
 setup:
 	@scripts/setup.sh
@@ -34,6 +34,11 @@ serve: setup
 
 translations:
 	@scripts/translations.sh
+
+# The backend's vocabulary (tasks, dialects, engines, defaults, output fields) as the plugin ships it, for when
+# no backend runs; tests/unit/test_vocabulary.py fails when it differs from the backend's.
+capabilities:
+	$(PY) -m model_backend capabilities --json > resources/capabilities.json
 
 # A real QGIS window under Xvfb with the dock and results: docs/screenshot.png (used in the README).
 screenshot: setup
