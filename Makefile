@@ -44,12 +44,11 @@ capabilities:
 screenshot: setup
 	@scripts/screenshot.sh
 
-# A zip the QGIS plugin manager installs: the tracked plugin files under one folder, without tests and dev files
-# (see .gitattributes export-ignore). Uncommitted changes are not included.
+# A zip the QGIS plugin manager installs: the committed plugin files under one folder, without tests and dev files
+# (see .gitattributes export-ignore), checked as plugins.qgis.org checks an upload (scripts/package.py).
+# Uncommitted changes are not included.
 package:
-	@mkdir -p dist
-	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME)-$(VERSION).zip HEAD
-	@echo "dist/$(PLUGIN_NAME)-$(VERSION).zip"
+	python3 scripts/package.py
 
 # Benchmarks that print figures against the targets (bench/README.md); several minutes, a 3.4 GB temp file.
 bench: setup
