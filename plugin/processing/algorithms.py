@@ -15,7 +15,6 @@ from typing import Any
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
     QgsFields,
     QgsMapLayer,
     QgsProcessing,
@@ -40,10 +39,10 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from .. import about
+from ..logic.fields import result_fields
 from ..logic.follow import JobEvent
 from ..logic.prepare import JobInputs, PreparedJob, PrepareError, prepare_job, slug
 from ..logic.results import layer_metadata, style_for
@@ -55,15 +54,6 @@ from ..toolbelt.settings import load_settings
 
 #: The main layer of each task's result, in order of preference (``outputs.layers`` keys).
 _MAIN_KINDS = ("boxes", "polygons", "points")
-
-
-def result_fields() -> QgsFields:
-    """The attributes of a result layer when the backend wrote none (an empty output keeps its schema): the
-    backend's output fields."""
-    fields = QgsFields()
-    for field in vocabulary.current().output_fields:
-        fields.append(QgsField(field.name, QVariant.Double if field.type == "real" else QVariant.String))
-    return fields
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
