@@ -336,7 +336,8 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
     body: dict[str, Any] = {"instruction": instruction, "task": inputs.task, **options}
     if isinstance(source, FileRaster):
         file_bands = bands or layer_bands(layer)
-        if file_bands:
+        # the bands apply to both rasters of a pair: the layer's own choice only when the other has them too
+        if file_bands and (bands or layer_b is None or max(file_bands) <= layer_b.bandCount()):
             body["bands"] = list(file_bands)
         if inputs.bounds is not None:
             b = inputs.bounds
