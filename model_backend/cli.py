@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_backend run|plan|serve|train|eval|convert|setup-env|models``.
+"""Command line: ``python -m model_backend run|plan|serve|capabilities|train|eval|convert|setup-env|models``.
 
 Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
 loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")
+    capabilities = sub.add_parser("capabilities", help="list the names the backend accepts (tasks, dialects, "
+                                  "engines, segmenters, model families, defaults, output fields)")
+    capabilities.add_argument("--json", action="store_true", help="as JSON (what GET /v1/capabilities answers)")
     # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
     from .data.cli import add_convert_parser
     from .envsetup.cli import add_setup_env_parser, cmd_setup_env
@@ -281,6 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, plan_only=True)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "capabilities":
+            from .vocabulary import capabilities_json, describe
+
+            print(capabilities_json().rstrip("\n") if args.json else describe())
+            return EXIT_OK
         if hasattr(args, "handler"):
             return args.handler(args)
     except ConfigError as exc:
