@@ -104,6 +104,7 @@ class GeoRSMLLMPlugin:
         dock.run_requested.connect(self.run)
         dock.plan_requested.connect(controller.request_plan)
         dock.cancel_requested.connect(controller.cancel)
+        dock.resume_requested.connect(controller.resume)
         dock.restart_requested.connect(lambda: controller.refresh_status(restart=True))
         dock.visibilityChanged.connect(self._dock_visible)
         controller.job_started.connect(dock.job_started)
@@ -238,7 +239,7 @@ class GeoRSMLLMPlugin:
 
     def _job_finished(self, key: str, summary: str, outcome) -> None:
         if self.dock is not None and self.controller is not None:
-            self.dock.job_finished(key, summary)
+            self.dock.job_finished(key, summary, resumable=outcome is not None and outcome.resumable)
             self.controller.refresh_status(start=False)
 
     def _message(self, text: str, error: bool) -> None:

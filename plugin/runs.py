@@ -28,6 +28,8 @@ class _Run:
     live: LiveLayers
     title: str
     layer_ids: list[str] = field(default_factory=list)
+    live_task: str = ""  # the task name the live layers are styled for
+    outcome: RunOutcome | None = None
 
 
 class RunController(QObject):
@@ -51,6 +53,7 @@ class RunController(QObject):
         self.settings_loader = settings_loader
         self.project = project or QgsProject.instance()
         self.runs: dict[str, _Run] = {}
+        self.stopped: dict[str, _Run] = {}  # runs that can be resumed: cancelled, failed, their backend stopped
         self._helpers: set[QgsTask] = set()
         self._keys = itertools.count(1)
         self._closed = False
@@ -69,15 +72,29 @@ class RunController(QObject):
             self.message.emit(str(exc), True)
             return None
         key = f"run{next(self._keys)}"
-        task = RunJobTask(self.service, job)
-        run = _Run(task=task, live=LiveLayers(job.title, request.task or "", self.project), title=job.title)
+        self._launch(key, RunJobTask(self.service, job), request.task or "")
+        return key
+
+    def resume(self, key: str) -> None:
+        """Go on with a cancelled or failed run (``key``) from its finished tiles; its partial layers make way
+        for the complete ones."""
+        stopped = self.stopped.pop(key, None)
+        if stopped is None or stopped.outcome is None or not stopped.outcome.resumable:
+            return
+        self.project.removeMapLayers([i for i in stopped.layer_ids if self.project.mapLayer(i) is not None])
+        job = stopped.outcome.job
+        self._launch(key, RunJobTask(self.service, job, resume_job_id=stopped.outcome.job_id), stopped.live_task)
+
+    def _launch(self, key: str, task: RunJobTask, task_name: str) -> None:
+        job = task.job
+        run = _Run(task=task, live=LiveLayers(job.title, task_name, self.project), title=job.title,
+                   live_task=task_name)
         self.runs[key] = run
         task.progress_event.connect(lambda event, k=key: self._on_event(k, event))
         task.status_changed.connect(lambda status, k=key: self.job_status.emit(k, status))
         task.completed.connect(lambda outcome, k=key: self._on_completed(k, outcome))
         self.job_started.emit(key, job.title)
         QgsApplication.taskManager().addTask(task)
-        return key
 
     def cancel(self, key: str = "") -> None:
         """Cancel one run (``key``) or all (``""``). Returns at once; the task asks the backend to stop."""
@@ -106,6 +123,9 @@ class RunController(QObject):
         if outcome is None:  # cancelled before it started
             self.job_finished.emit(key, tr("cancelled"), None)
             return
+        run.outcome = outcome
+        if outcome.resumable:
+            self.stopped[key] = run
         if outcome.error is not None:
             text = tr("GeoRSMLLM run failed: {reason}").format(reason=outcome.error)
             log(text, Qgis.Critical)

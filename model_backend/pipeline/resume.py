@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..conditions.plan import Plan
 from ..errors import ConfigError
+from ..liveness import pid_alive
 from ..tasks import Task
 from .journal import JournalRun, JournalTile, RunJournal, iter_journal_runs, journal_path
 
@@ -286,18 +287,11 @@ def resume_log(pipeline: "Pipeline", run_id: str | None = None) -> RunLog:
 
 
 def _owner_alive(owner: str) -> bool:
-    """Whether the ``host:pid`` that last worked on a run is still alive (only knowable on this host, and on
-    POSIX: elsewhere a run left ``running`` is taken to be dead)."""
+    """Whether the ``host:pid`` that last worked on a run is still alive (only knowable on this host:
+    elsewhere a run left ``running`` is taken to be dead)."""
     host, _, pid_text = owner.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit() or os.name != "posix":
+    if host != socket.gethostname() or not pid_text.isdigit():
         return False
-    pid = int(pid_text)
-    if pid == os.getpid():
+    if int(pid_text) == os.getpid():
         return False  # this process: the in-process guard (RunLog) decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(int(pid_text))

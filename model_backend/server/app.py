@@ -3,7 +3,9 @@
 Endpoints (all under ``/v1``, bearer token required when one is set):
 ``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` · ``GET /jobs`` · ``GET /jobs/{id}`` ·
 ``GET /jobs/{id}/events`` (server-sent events, replayable with ``?start=N``) · ``POST /jobs/{id}/cancel`` ·
-``GET /jobs/{id}/result?format=geojson|gpkg``.
+``POST /jobs/{id}/resume`` · ``GET /jobs/{id}/result?format=geojson|gpkg``.
+
+Jobs are kept on disk (``jobstore``): they survive a restart, the ones then running marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from .. import __version__
 from ..errors import ConfigError, GeoRSMLLMError, RasterError
 from ..pipeline.context import split_context_spec
-from .jobs import JobFn, JobManager
+from .jobs import RESUMABLE, JobFn, JobManager
+from .jobstore import JobStore
 from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
 from .security import PathPolicy, token_matches
 
@@ -70,7 +73,9 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         # a forgotten job's own folder (default outputs) goes too; outputs the client placed elsewhere stay
         shutil.rmtree(work / "jobs" / job.id, ignore_errors=True)
 
-    jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget)
+    jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget,
+                      store=JobStore(work / "jobs.sqlite"))
+    _remove_orphan_job_folders(work / "jobs", {job.id for job in jobs.list()})
     started = time.time()
 
     app = FastAPI(title="GeoRSMLLM backend", version=__version__)
@@ -144,15 +149,22 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         await asyncio.to_thread(_write_upload, png, body.geotransform, body.crs, path)
         return {"raster": f"upload:{upload_id}", "bytes": len(png)}
 
-    @app.post("/v1/jobs", dependencies=[Depends(auth)], status_code=202, response_model=JobCreated)
-    def submit(body: JobRequest) -> JobCreated:
-        body = body.model_copy(update={
+    @app.on_event("shutdown")
+    def _stop_jobs() -> None:
+        jobs.shutdown()  # running jobs write what they have done and are marked interrupted
+
+    def checked_request(body: JobRequest) -> JobRequest:
+        return body.model_copy(update={
             "raster": checked_path(body.raster, "raster"),
             "raster_b": checked_path(body.raster_b, "raster_b") if body.raster_b else None,
             "context_layers": [_named(name, checked_path(path, "context layer"))
                                for name, path in map(split_context_spec, body.context_layers)],
             "output": checked_path(body.output, "output") if body.output else None,
         })
+
+    @app.post("/v1/jobs", dependencies=[Depends(auth)], status_code=202, response_model=JobCreated)
+    def submit(body: JobRequest) -> JobCreated:
+        body = checked_request(body)
         job_id = uuid.uuid4().hex[:16]
         job_dir = work / "jobs" / job_id
         job_dir.mkdir(parents=True)
@@ -185,6 +197,27 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         jobs.cancel(job_id)
         return {"id": job.id, "state": job.state, "cancel_requested": True}
 
+    @app.post("/v1/jobs/{job_id}/resume", dependencies=[Depends(auth)], status_code=202,
+              response_model=JobCreated)
+    def resume(job_id: str) -> JobCreated:
+        """Run an interrupted, cancelled or failed job again under its id; its run goes on from the run journal
+        (finished tiles are not redone). ``events`` points past the events the job already had."""
+        job = get_job(job_id)
+        if job.state not in RESUMABLE:
+            raise HTTPException(status_code=409, detail=f"job {job_id} is {job.state}: only an interrupted, "
+                                "cancelled or failed job can be resumed")
+        job_dir = work / "jobs" / job_id
+        if not job_dir.is_dir():
+            raise HTTPException(status_code=410, detail=f"job {job_id}'s folder is gone: submit it again")
+        body = checked_request(JobRequest.model_validate(job.request))  # the folder rules of now apply
+        fn = backend.job(body, job_dir)  # the run id is the job id: the run is found in its journal
+        try:
+            start = jobs.resume(job_id, fn)
+        except ValueError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return JobCreated(id=job_id, state=job.state, events=f"/v1/jobs/{job_id}/events?start={start}",
+                          result=f"/v1/jobs/{job_id}/result")
+
     @app.get("/v1/jobs/{job_id}/events", dependencies=[Depends(auth)])
     async def events(job_id: str, request: Request, start: int = 0) -> StreamingResponse:
         job = get_job(job_id)
@@ -210,7 +243,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     @app.get("/v1/jobs/{job_id}/result", dependencies=[Depends(auth)])
     def result(job_id: str, format: str = "geojson"):
         job = get_job(job_id)
-        if job.state not in ("done", "cancelled"):
+        if job.state not in ("done", "cancelled", "interrupted"):
             raise HTTPException(status_code=409, detail=f"job {job_id} is {job.state}: no result yet")
         key = {"geojson": "geojson", "gpkg": "gpkg"}.get(format)
         if key is None:
@@ -222,6 +255,14 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return FileResponse(path, media_type=media, filename=os.path.basename(path))
 
     return app
+
+
+def _remove_orphan_job_folders(jobs_dir: Path, known: set[str]) -> None:
+    """Job folders no job owns (left by a server that died between making a folder and recording its job, or
+    by a version that kept jobs in memory only)."""
+    for folder in jobs_dir.iterdir():
+        if folder.is_dir() and folder.name not in known and folder.name.isalnum():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _named(name: str | None, path: str) -> str:

@@ -52,9 +52,11 @@ def _area_labels() -> list[str]:
 
 
 class JobRow(QWidget):
-    """One job in the panel: title, progress bar fed by tile events, and its own cancel button."""
+    """One job in the panel: title, progress bar fed by tile events, its own cancel button, and a resume
+    button once it stopped before the end (cancelled, failed, its backend stopped)."""
 
     cancel_clicked = pyqtSignal(str)
+    resume_clicked = pyqtSignal(str)
 
     def __init__(self, key: str, title: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,9 +73,15 @@ class JobRow(QWidget):
         self.cancel_button.setText("✕")
         self.cancel_button.setToolTip(tr("Cancel this run"))
         self.cancel_button.clicked.connect(lambda: self.cancel_clicked.emit(self.key))
+        self.resume_button = QToolButton()
+        self.resume_button.setText("↻")
+        self.resume_button.setToolTip(tr("Resume this run: go on from the tiles it finished"))
+        self.resume_button.clicked.connect(lambda: self.resume_clicked.emit(self.key))
+        self.resume_button.setVisible(False)
         layout.addWidget(self.label, 2)
         layout.addWidget(self.bar, 3)
         layout.addWidget(self.cancel_button)
+        layout.addWidget(self.resume_button)
 
     def progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
@@ -84,20 +92,23 @@ class JobRow(QWidget):
         if self.bar.maximum() == 0:
             self.bar.setFormat(text)
 
-    def finish(self, text: str) -> None:
+    def finish(self, text: str, resumable: bool = False) -> None:
         self.bar.setRange(0, 1)
         self.bar.setValue(1)
         self.bar.setFormat(text)
         self.cancel_button.setEnabled(False)
+        self.resume_button.setVisible(resumable)
 
 
 class GeoRSMLLMDock(QgsDockWidget):
     """Signals: ``run_requested(RunRequest)``, ``plan_requested(instruction, task or None, n_rasters, context layer names)``,
-    ``cancel_requested(job key, '' for all)``, ``restart_requested()``, ``status_requested()``."""
+    ``cancel_requested(job key, '' for all)``, ``resume_requested(job key)``, ``restart_requested()``,
+    ``status_requested()``."""
 
     run_requested = pyqtSignal(object)
     plan_requested = pyqtSignal(str, object, int, object)
     cancel_requested = pyqtSignal(str)
+    resume_requested = pyqtSignal(str)
     restart_requested = pyqtSignal()
     status_requested = pyqtSignal()
 
@@ -345,8 +356,12 @@ class GeoRSMLLMDock(QgsDockWidget):
         self.plan_view.setPlainText("\n".join(lines))
 
     def job_started(self, key: str, title: str) -> None:
+        old = self._rows.pop(key, None)  # a resumed run takes its row again
+        if old is not None:
+            old.deleteLater()
         row = JobRow(key, title)
         row.cancel_clicked.connect(self.cancel_requested)
+        row.resume_clicked.connect(self.resume_requested)
         self._rows[key] = row
         self.jobs_layout.addWidget(row)
         self.jobs_box.setVisible(True)
@@ -363,12 +378,13 @@ class GeoRSMLLMDock(QgsDockWidget):
         row = self._rows.get(key)
         if row is not None:
             row.status({"starting": tr("starting the backend…"), "uploading": tr("uploading…"),
-                        "submitting": tr("submitting…"), "running": tr("running…")}.get(status, status))
+                        "submitting": tr("submitting…"), "running": tr("running…"),
+                        "resuming": tr("resuming…")}.get(status, status))
 
-    def job_finished(self, key: str, text: str) -> None:
+    def job_finished(self, key: str, text: str, resumable: bool = False) -> None:
         row = self._rows.get(key)
         if row is not None:
-            row.finish(text)
+            row.finish(text, resumable)
         self.cancel_button.setEnabled(any(r.cancel_button.isEnabled() for r in self._rows.values()))
 
     def show_answers(self, title: str, answers: list[str]) -> None:

@@ -51,6 +51,17 @@ class RunOutcome:
     def error(self) -> str | None:
         return self.outcome.message if isinstance(self.outcome, JobFailed) else None
 
+    @property
+    def job_id(self) -> str | None:
+        """The backend's id of the job, once it was submitted."""
+        return getattr(self.outcome, "job_id", None)
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the job can go on from its finished tiles (``execute_job(..., resume_job_id=...)``): it was
+        submitted and did not complete (cancelled, failed, or its backend stopped)."""
+        return self.job_id is not None and not self.succeeded
+
 
 def _raster_ref(client: BackendClient, source: FileRaster | RenderedRaster, feedback=None) -> str:
     if isinstance(source, FileRaster):
@@ -68,29 +79,36 @@ def execute_job(
     is_cancelled: Callable[[], bool] = lambda: False,
     feedback=None,
     limits: FollowLimits = DEFAULT_LIMITS,
+    resume_job_id: str | None = None,
 ) -> RunOutcome:
-    """Run ``job`` to its end (blocking; worker thread only). Never raises for backend problems: they come
-    back as a ``JobFailed`` outcome with a message for the user."""
+    """Run ``job`` to its end (blocking; worker thread only); with ``resume_job_id``, go on with that backend
+    job instead (interrupted, cancelled or failed: its finished tiles are not redone). Never raises for
+    backend problems: they come back as a ``JobFailed`` outcome with a message for the user."""
     try:
         on_status("starting")
         connection = service.ensure(job.needed_dirs)
         client = BackendClient(connection)
         if is_cancelled():
             return RunOutcome(job, JobCancelled("", {}))
-        on_status("uploading" if not isinstance(job.raster, FileRaster) else "submitting")
-        body = dict(job.body)
-        body["raster"] = _raster_ref(client, job.raster, feedback)
-        if job.raster_b is not None:
-            body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
-        created = client.submit(body)
+        if resume_job_id:
+            on_status("resuming")
+            created = client.resume(resume_job_id)
+        else:
+            on_status("uploading" if not isinstance(job.raster, FileRaster) else "submitting")
+            body = dict(job.body)
+            body["raster"] = _raster_ref(client, job.raster, feedback)
+            if job.raster_b is not None:
+                body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
+            created = client.submit(body)
     except BackendHTTPError as exc:
-        return RunOutcome(job, JobFailed(exc.detail))
+        return RunOutcome(job, JobFailed(exc.detail, resume_job_id))
     except (BackendError, RasterSourceError) as exc:
-        return RunOutcome(job, JobFailed(str(exc)))
+        return RunOutcome(job, JobFailed(str(exc), resume_job_id))
     job_id = created["id"]
     on_status("running")
+    start = str(created.get("events", "")).rpartition("start=")[2]
     outcome = follow_job(client, job_id, on_event=on_event, is_cancelled=is_cancelled,
-                         liveness=service.liveness, limits=limits)
+                         liveness=service.liveness, limits=limits, start=int(start) if start.isdigit() else 0)
     if isinstance(outcome, JobFailed):
         return RunOutcome(job, outcome)
     result = outcome.result

@@ -111,10 +111,12 @@ class RunJobTask(QgsTask):
     status_changed = pyqtSignal(str)
     completed = pyqtSignal(object)
 
-    def __init__(self, service: BackendService, job: PreparedJob):
+    def __init__(self, service: BackendService, job: PreparedJob, resume_job_id: str | None = None):
+        """``resume_job_id``: go on with that backend job (see ``execute_job``) instead of submitting ``job``."""
         super().__init__(tr("GeoRSMLLM: {title}").format(title=job.title), QgsTask.CanCancel)
         self.service = service
         self.job = job
+        self.resume_job_id = resume_job_id
         self.outcome: RunOutcome | None = None
         self._cancel_requested = threading.Event()
 
@@ -132,7 +134,8 @@ class RunJobTask(QgsTask):
     def run(self) -> bool:
         self.outcome = execute_job(self.service, self.job, on_event=self._on_event,
                                    on_status=self.status_changed.emit,
-                                   is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled())
+                                   is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled(),
+                                   resume_job_id=self.resume_job_id)
         return self.outcome.succeeded
 
     def finished(self, result: bool) -> None:

@@ -1,0 +1,93 @@
+"""The server's job table on disk (SQLite, ``jobs.sqlite`` in the work folder), so that jobs outlive the server
+process: after a restart they are listed with their state, finished results stay downloadable, and jobs that
+were queued or running are marked ``interrupted`` (resumable from their run journal, see ``pipeline.resume``).
+
+One row per job: its request (JSON, paths already checked), state, times (Unix seconds), result summary,
+error and tile counters. Written with write-ahead logging and ``synchronous=NORMAL``: a committed row survives
+the server being killed at any moment. Events (with their live features) are not kept: a job read back from
+disk has one event, its ending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    finished REAL,
+    result TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    tiles_done INTEGER NOT NULL DEFAULT 0,
+    tiles_total INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass
+class StoredJob:
+    """A job as the table holds it."""
+
+    id: str
+    request: dict[str, Any]
+    state: str
+    created: float
+    finished: float | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    tiles_done: int = 0
+    tiles_total: int = 0
+
+
+class JobStore:
+    """The job table. Thread-safe (one connection, a lock around each call)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def save(self, job: StoredJob) -> None:
+        """Insert or update a job's row (one transaction)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs (id, request, state, created, finished, result, error, tiles_done,"
+                " tiles_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, _dumps(job.request), job.state, job.created, job.finished, _dumps(job.result), job.error,
+                 job.tiles_done, job.tiles_total))
+
+    def progress(self, job_id: str, tiles_done: int, tiles_total: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET tiles_done = ?, tiles_total = ? WHERE id = ?",
+                             (tiles_done, tiles_total, job_id))
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def load(self) -> list[StoredJob]:
+        """Every job, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, request, state, created, finished, result, error, tiles_done,"
+                                    " tiles_total FROM jobs ORDER BY created").fetchall()
+        return [StoredJob(row[0], json.loads(row[1]), row[2], row[3], row[4], json.loads(row[5]), *row[6:])
+                for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
