@@ -23,6 +23,10 @@ class Dialect(abc.ABC):
     name: str = ""
     #: tasks this model family can be prompted for; ``build_prompt`` raises ``ConfigError`` for others
     tasks: frozenset[Task] = frozenset(Task)
+    #: whether a request can carry the objects of an earlier request as regions (the later steps of a
+    #: condition chain); families that cannot are asked again with one referring phrase instead, with a
+    #: warning (``conditions.chain``), and their ``build_prompt`` refuses such regions
+    chain_regions: bool = True
 
     def supports(self, task: Task) -> bool:
         """Whether ``build_prompt`` can write a request for ``task``."""
