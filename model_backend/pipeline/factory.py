@@ -9,6 +9,7 @@ from ..engines import get_engine
 from ..engines.base import Engine
 from ..errors import ConfigError
 from ..models.catalogue import catalogue_dialect, catalogue_repo
+from ..tasks import Task
 from .config import RunConfig
 
 
@@ -50,6 +51,12 @@ def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None
         return get_engine("openai", base_url=config.base_url, model=config.parser_model,
                           api_key=config.api_key, read_timeout=config.timeout_s)
     return get_engine("transformers", model=config.parser_model, device=config.device)
+
+
+def needs_segmenter(config: RunConfig, task: Task) -> bool:
+    """Whether a run of ``task`` uses the segmenter: segmentation, and with SAM2 refinement detection, change
+    and questions (a "how many" question counts detections). Building it is cheap; it loads on first use."""
+    return task is Task.SEGMENTATION or (config.refine != "none" and task in (Task.DETECTION, Task.CHANGE, Task.VQA))
 
 
 def build_segmenter(config: RunConfig):
