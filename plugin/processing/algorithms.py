@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -74,6 +75,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     GSD = "GSD"
+    REFINE = "REFINE"
     OUTPUT = "OUTPUT"
     ANSWER = "ANSWER"
     RUN_ID = "RUN_ID"
@@ -145,6 +147,15 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 
     def add_task_parameters(self) -> None:
         """Extra parameters of a task (second raster, regions, classes)."""
+
+    def add_refine_parameter(self) -> None:
+        """``REFINE``: boxes prompt SAM2, giving outlines and rotated boxes (default: the plugin setting)."""
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.REFINE, tr("Refine boxes with SAM2 (outlines and rotated boxes)"),
+            defaultValue=load_settings().refine == "sam2"))
+
+    def refine_body(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
+        return {"refine": "sam2" if self.parameterAsBool(parameters, self.REFINE, context) else "none"}
 
     def output_type(self) -> int:
         return QgsProcessing.TypeVectorPoint if self.GEOMETRY == QgsWkbTypes.Point else QgsProcessing.TypeVectorPolygon
@@ -275,12 +286,19 @@ class DetectAlgorithm(GeoRSMLLMAlgorithm):
     def displayName(self) -> str:
         return tr("Detect objects")
 
+    def add_task_parameters(self) -> None:
+        self.add_refine_parameter()
+
+    def extra_body(self, parameters, context, layer) -> dict[str, Any]:
+        return self.refine_body(parameters, context)
+
     def instruction_label(self) -> str:
         return tr("Objects to detect (e.g. 'planes', 'storage tanks near the harbour')")
 
     def shortHelpString(self) -> str:
         return tr("Finds the objects the instruction names and writes them as rotated boxes (polygons) in the "
-                  "raster's CRS, with their label and score.")
+                  "raster's CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the "
+                  "outline's minimum rotated rectangle, and the outlines go to the run's polygons layer.")
 
 
 class SegmentAlgorithm(GeoRSMLLMAlgorithm):
@@ -308,6 +326,10 @@ class ChangeAlgorithm(GeoRSMLLMAlgorithm):
 
     def add_task_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT_B, tr("'After' raster layer")))
+        self.add_refine_parameter()
+
+    def extra_body(self, parameters, context, layer) -> dict[str, Any]:
+        return self.refine_body(parameters, context)
 
     def shortHelpString(self) -> str:
         return tr("Compares the raster (before) with the 'after' raster and writes the changed areas as polygons.")
