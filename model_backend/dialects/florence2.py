@@ -81,17 +81,8 @@ class Florence2Dialect(Dialect):
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
         """A Florence-2 task token plus its text input (the caption task takes no text)."""
-        if not self.supports(task):
-            names = ", ".join(sorted(t.value for t in self.tasks))
-            raise ConfigError(
-                f"Florence-2 has no '{task.value}' task (it can do: {names}); choose another model for it"
-            )
         boxes = [r for r in regions if not isinstance(r, GeoPoint)]
-        if boxes and task is not Task.IDENTIFY:
-            raise ConfigError(
-                f"Florence-2 cannot take regions in a {task.value} request (its task tokens take one phrase); "
-                "ask for one referring phrase instead"
-            )
+        self.check_request(task, boxes, "Florence-2")
         phrase = bare_phrase(instruction)
         if task is Task.DETECTION:
             return f"<OPEN_VOCABULARY_DETECTION>{phrase}" if phrase else "<OD>"

@@ -23,7 +23,6 @@ from typing import Sequence
 import shapely
 from shapely.geometry import Polygon
 
-from ..errors import ConfigError
 from ..geometry import GeoObject, GeoPoint, ParseResult, PolygonRegion, RotatedBox, SegTarget
 from ..geometry.types import XY, box_corners
 from ..tasks import Task
@@ -74,21 +73,14 @@ class GeoChatDialect(Dialect):
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        if not self.supports(task):
-            raise ConfigError(
-                f"GeoChat models cannot do the '{task.value}' task; choose a GeoRSMLLM or Qwen model for it"
-            )
         boxes = [r for r in regions if not isinstance(r, GeoPoint)]
+        self.check_request(task, boxes, "GeoChat")
         if task is Task.IDENTIFY:  # the region alone: its name is what is asked
             boxes = [r.with_(label=None) for r in boxes]
         regions_text = " ".join(self._format_one(r, image_size) for r in boxes)
         if task is Task.IDENTIFY:
             text = "What is the object present at" if is_default_region_request(instruction) else instruction.strip()
             return f"[identify] {text} {regions_text}".rstrip()
-        if regions_text:
-            raise ConfigError(
-                f"GeoChat cannot take regions in a {task.value} request; ask for one referring phrase instead"
-            )
         if task in (Task.DETECTION, Task.SEGMENTATION):
             return f"[refer] Give me the location of <p> {instruction_or_default(task, bare_phrase(instruction))} </p>"
         return instruction_or_default(task, instruction)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..errors import ConfigError
 from ..geometry import GeoObject
 from ..tasks import Task
 from ._common import DEFAULT_INSTRUCTION
@@ -67,13 +66,7 @@ class GeoR1Dialect(Qwen25VLDialect):
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        if not self.supports(task):
-            raise ConfigError(
-                f"Geo-R1 checkpoints were trained for detection and referring segmentation only, not "
-                f"'{task.value}'; choose a general model for it"
-            )
-        if regions:
-            raise ConfigError("Geo-R1 cannot take regions in its requests; ask for one referring phrase instead")
+        self.check_request(task, regions, "Geo-R1 (trained for detection and referring segmentation only)")
         if task is Task.DETECTION:
             return OVD_TEMPLATE.format(category=bare_phrase(instruction) or DEFAULT_INSTRUCTION[task])
         return GRES_TEMPLATE.format(question=object_phrase(instruction) or DEFAULT_INSTRUCTION[task])

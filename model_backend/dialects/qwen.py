@@ -233,39 +233,33 @@ class _QwenJsonDialect(Dialect):
         """Size of the coordinate frame of ``bbox_2d`` for an image of ``image_size``."""
         raise NotImplementedError
 
-    def _json_obj(self, obj: GeoObject, image_size: ImageSize) -> str:
+    def _json_obj(self, obj: GeoObject, image_size: ImageSize, *, keypoints: bool = True, label: bool = True) -> str:
+        """``{"bbox_2d": [...], "point_2d": ..., "label": ...}`` in this dialect's frame (the envelope of
+        non-horizontal geometry; ``point_2d`` for a segmentation target's keypoints)."""
         frame = self.frame(image_size)
         env = envelope_px(obj)
         x1, y1 = quantize_xy(env[:2], image_size, frame)
         x2, y2 = quantize_xy(env[2:], image_size, frame)
         parts = [f'"bbox_2d": [{x1}, {y1}, {x2}, {y2}]']
-        if isinstance(obj, SegTarget) and obj.keypoints:
+        if keypoints and isinstance(obj, SegTarget) and obj.keypoints:
             pts = [quantize_xy(p, image_size, frame) for p in obj.keypoints]
             if len(pts) == 1:
                 parts.append(f'"point_2d": [{pts[0][0]}, {pts[0][1]}]')
             else:
                 parts.append('"point_2d": [' + ", ".join(f"[{x}, {y}]" for x, y in pts) + "]")
-        if obj.label:
+        if label and obj.label:
             parts.append('"label": ' + json.dumps(str(obj.label), ensure_ascii=False))
         return "{" + ", ".join(parts) + "}"
-
-    def _region_json(self, obj: GeoObject, image_size: ImageSize, with_label: bool = True) -> str:
-        frame = self.frame(image_size)
-        env = envelope_px(obj)
-        x1, y1 = quantize_xy(env[:2], image_size, frame)
-        x2, y2 = quantize_xy(env[2:], image_size, frame)
-        label = f', "label": {json.dumps(str(obj.label), ensure_ascii=False)}' if with_label and obj.label else ""
-        return f'{{"bbox_2d": [{x1}, {y1}, {x2}, {y2}]{label}}}'
 
     # -- prompts (see ``chat``) ----------------------------------------------------------------
     def find_request(self, task: Task, phrase: str) -> str:
         raise NotImplementedError
 
     def format_regions(self, regions: Sequence[GeoObject], image_size: ImageSize) -> str:
-        return "[" + ", ".join(self._region_json(r, image_size) for r in regions) + "]"
+        return "[" + ", ".join(self._json_obj(r, image_size, keypoints=False) for r in regions) + "]"
 
     def format_region(self, region: GeoObject, image_size: ImageSize) -> str:
-        return self._region_json(region, image_size, with_label=False)
+        return self._json_obj(region, image_size, keypoints=False, label=False)
 
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()

@@ -243,7 +243,7 @@ def test_geo_r1_reads_only_the_answer_and_its_two_keypoints():
     np.testing.assert_allclose(target.bbox, (100.2, 49.6, 299.6, 149.8), atol=0.1)  # 1008 x 504 frame
     assert parsed.text == text
     assert d.parse("None", Task.DETECTION, SIZE).objects == []
-    with pytest.raises(ConfigError, match="trained for detection and referring segmentation"):
+    with pytest.raises(ConfigError, match="trained for detection and referring segmentation only"):
         d.build_prompt(Task.CAPTION, "", SIZE)
 
 
