@@ -84,6 +84,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 
     TASK = ""
     ALG_NAME = ""
+    MAIN_KINDS = _MAIN_KINDS
     DEFAULT_INSTRUCTION = ""  # empty: the instruction is required
     GEOMETRY = QgsWkbTypes.Polygon
 
@@ -257,7 +258,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 
     def _write_sink(self, parameters, context, gpkg: str | None, result: dict[str, Any]) -> int:
         layers = (result.get("outputs") or {}).get("layers") or {}
-        name = next((layers[k] for k in _MAIN_KINDS if k in layers), None)
+        name = next((layers[k] for k in self.MAIN_KINDS if k in layers), None)
         source = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr") if gpkg and name else None
         if source is not None and source.isValid():
             fields = QgsFields()
@@ -317,6 +318,7 @@ class SegmentAlgorithm(GeoRSMLLMAlgorithm):
 
 class ChangeAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "change", "change"
+    MAIN_KINDS = ("polygons", "boxes", "points")  # refined changes also write their rotated boxes
 
     def displayName(self) -> str:
         return tr("Detect changes")
