@@ -13,17 +13,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import shapely
+from shapely.geometry import Polygon
+
 from ...conditions.gis_filters import apply_gis_filters
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import Plan, Step
 from ...errors import ConfigError, GeoRSMLLMError
-from ...geometry import GeoObject
-from ...merge import Candidate, merge_candidates
+from ...geometry import GeoObject, PolygonRegion, RotatedBox
+from ...geometry.shapes import to_shapely
+from ...merge import Candidate, Merged, merge_candidates
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
 from ...vector.features import Feature, RunInfo
 from ..events import Cancelled, RunEvent
+from ..refine import min_rotated_rectangle, refines
 from ..result import Answer
 from ..scheduler import pipelined
 from ..tilework import TileOutcome, process_tile
@@ -38,32 +43,57 @@ CHECKPOINT_SECONDS = 10.0
 class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
-    meet the plan's GIS conditions and touch the area of interest."""
+    meet the plan's GIS conditions and touch the area of interest.
+
+    With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
+    detection its outline (the union of its sources' outlines, ``outlines`` being parallel to ``candidates``),
+    a refined change region (``box_regions``) its minimum rotated rectangle, computed in map coordinates."""
 
     raster_size: tuple[int, int]
     georef: Georef
     crs: str
+    box_regions: bool = False
     candidates: list[Candidate] = field(default_factory=list)
     candidate_tiles: list[int] = field(default_factory=list)
+    outlines: list[PolygonRegion | None] = field(default_factory=list)
 
     def add(self, outcome: TileOutcome) -> None:
         self.candidates.extend(outcome.candidates)
         self.candidate_tiles.extend([outcome.tile.index] * len(outcome.candidates))
+        outlines = outcome.outlines or [None] * len(outcome.candidates)
+        self.outlines.extend(outlines)
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> list[Feature]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
-        predicate on a map-coordinate object, e.g. "touches the area of interest"). ``tile`` says which
-        tiles saw each object."""
+        predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
+        (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
+        object."""
         merged = merge_candidates(self.candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
-        pairs = list(zip(objects_map, tiles))
+        companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
+        rows = list(zip(objects_map, tiles, companions))
         if plan.gis_filters and objects_map:
             kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
-            pairs = [(o, t) for o, t in pairs if id(o) in kept]
+            rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
-            pairs = [(o, t) for o, t in pairs if keep(o)]
-        return [Feature(o, tile=t) for o, t in pairs]
+            rows = [row for row in rows if keep(row[0])]
+        features = [Feature(o, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, tile=t) for _, t, cs in rows for c in cs]
+
+    def _companions(self, merged: Merged, obj_map: GeoObject) -> list[GeoObject]:
+        """A merged object's companion geometries in map coordinates."""
+        if isinstance(obj_map, PolygonRegion) and self.box_regions:
+            corners = min_rotated_rectangle(obj_map)
+            return [RotatedBox(corners, label=obj_map.label, score=obj_map.score)]
+        parts = [self.outlines[i] for i in merged.sources if self.outlines[i] is not None]
+        if not parts:
+            return []
+        union = shapely.union_all([to_shapely(p) for p in parts])
+        polygons = [g for g in getattr(union, "geoms", [union]) if isinstance(g, Polygon) and not g.is_empty]
+        outlines = [PolygonRegion(tuple(g.exterior.coords)[:-1], tuple(tuple(r.coords)[:-1] for r in g.interiors),
+                                  label=merged.obj.label, score=merged.obj.score) for g in polygons]
+        return self.georef.objects_to_map(outlines)
 
 
 def counts_of(features: list[Feature]) -> dict[str, int]:
@@ -104,9 +134,12 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
             raise
         tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True))
     try:
-        if task is Task.SEGMENTATION and pipeline.segmenter is not None:
+        if refines(cfg.refine, task) and pipeline.segmenter is None:
+            raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
+        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
             pipeline.segmenter.load()
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string)
+        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task))
         return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
     finally:
         closer.close()
@@ -121,13 +154,13 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
     def work(item) -> TileOutcome:
         tile, images, valid = item
         return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
-                            engine=pipeline.engine, segmenter=pipeline.segmenter,
+                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
                             max_new_tokens=ctx.config.max_new_tokens)
 
     def finish(partial: bool) -> list[Feature]:
-        features = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
         result.counts = counts_of(features)
-        ctx.write(features, source, partial=partial)
+        ctx.write(features + companions, source, partial=partial)
         return features
 
     try:
