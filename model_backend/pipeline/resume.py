@@ -80,7 +80,10 @@ def recipe_of(pipeline: "Pipeline") -> dict[str, Any]:
         "aoi_bounds": None if pipeline.aoi_bounds is None else [float(v) for v in pipeline.aoi_bounds],
         "regions": _digest(_union(pipeline.regions)),
     }
-    if pipeline.choice.task is Task.SEGMENTATION:
+    refined = cfg.refine != "none"
+    if refined:
+        recipe["refine"] = cfg.refine
+    if pipeline.choice.task is Task.SEGMENTATION or refined:
         recipe.update(segmenter=cfg.segmenter, sam2_checkpoint=cfg.sam2_checkpoint, sam2_size=cfg.sam2_size)
     return json.loads(json.dumps(recipe))  # as the journal gives it back (lists, not tuples)
 

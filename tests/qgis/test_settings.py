@@ -199,7 +199,7 @@ def test_several_model_servers_become_repeated_base_urls(settings_mod, qtbot):
 def test_every_task_the_plugin_sends_is_accepted_by_the_backend(settings_mod, plugin_pkg, qgis_iface, qtbot):
     """The dock's task chooser, the layer menu and every Processing algorithm send task names (and default
     instructions) the backend parses and validates."""
-    from model_backend.pipeline.inference import parse_task_name
+    from model_backend.pipeline.wording import parse_task_name
     from model_backend.server.schemas import JobRequest
 
     from georsmllm.plugin.gui.dock import GeoRSMLLMDock

@@ -15,18 +15,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import shapely
+from shapely.geometry import Polygon
+
 from ...conditions.gis_filters import apply_gis_filters
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import Plan, Step
 from ...errors import ConfigError, GeoRSMLLMError
-from ...geometry import GeoObject
+from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.codec import object_from_dict, object_to_dict
-from ...merge import Candidate, merge_candidates
+from ...geometry.shapes import to_shapely
+from ...merge import Candidate, Merged, merge_candidates
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
 from ...vector.features import Feature, RunInfo
 from ..events import Cancelled, RunEvent
+from ..refine import min_rotated_rectangle, refines
 from ..result import Answer
 from ..scheduler import pipelined
 from ..tilework import TileOutcome, process_tile
@@ -46,40 +51,72 @@ class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
     meet the plan's GIS conditions and touch the area of interest. Candidates are merged in tile order, so
-    the features do not depend on the order tiles finished in (nor on a run being resumed)."""
+    the features do not depend on the order tiles finished in (nor on a run being resumed).
+
+    With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
+    detection its outline (the union of its sources' outlines; a tile's outlines are parallel to its
+    candidates), a refined change region (``box_regions``) its minimum rotated rectangle, computed in map
+    coordinates."""
 
     raster_size: tuple[int, int]
     georef: Georef
     crs: str
-    by_tile: dict[int, list[Candidate]] = field(default_factory=dict)
+    box_regions: bool = False
+    by_tile: dict[int, tuple[list[Candidate], list[PolygonRegion | None]]] = field(default_factory=dict)
 
-    def add(self, tile_index: int, candidates: list[Candidate]) -> None:
-        self.by_tile[tile_index] = list(candidates)
+    def add(self, tile_index: int, candidates: list[Candidate], outlines: list[PolygonRegion | None] = ()) -> None:
+        """A finished tile's candidates and their outlines (raster pixels; ``None`` where there is none)."""
+        self.by_tile[tile_index] = (list(candidates), list(outlines) or [None] * len(candidates))
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> list[Feature]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
-        predicate on a map-coordinate object, e.g. "touches the area of interest"). ``tile`` says which
-        tiles saw each object."""
+        predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
+        (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
+        object."""
         candidates: list[Candidate] = []
         candidate_tiles: list[int] = []
+        outlines: list[PolygonRegion | None] = []
         for index in sorted(self.by_tile):
-            candidates += self.by_tile[index]
-            candidate_tiles += [index] * len(self.by_tile[index])
+            tile_candidates, tile_outlines = self.by_tile[index]
+            candidates += tile_candidates
+            candidate_tiles += [index] * len(tile_candidates)
+            outlines += tile_outlines
         merged = merge_candidates(candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
         tiles = [",".join(str(candidate_tiles[i]) for i in m.sources) for m in merged]
-        pairs = list(zip(objects_map, tiles))
+        companions = [self._companions(m, obj, outlines) for m, obj in zip(merged, objects_map)]
+        rows = list(zip(objects_map, tiles, companions))
         if plan.gis_filters and objects_map:
             kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
-            pairs = [(o, t) for o, t in pairs if id(o) in kept]
+            rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
-            pairs = [(o, t) for o, t in pairs if keep(o)]
-        return [Feature(o, tile=t) for o, t in pairs]
+            rows = [row for row in rows if keep(row[0])]
+        features = [Feature(o, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, tile=t) for _, t, cs in rows for c in cs]
+
+    def _companions(self, merged: Merged, obj_map: GeoObject, outlines: list[PolygonRegion | None]) -> list[GeoObject]:
+        """A merged object's companion geometries in map coordinates (``outlines``: parallel to the candidates
+        merged)."""
+        if isinstance(obj_map, PolygonRegion) and self.box_regions:
+            corners = min_rotated_rectangle(obj_map)
+            return [RotatedBox(corners, label=obj_map.label, score=obj_map.score)]
+        parts = [outlines[i] for i in merged.sources if outlines[i] is not None]
+        if not parts:
+            return []
+        union = shapely.union_all([to_shapely(p) for p in parts])
+        polygons = [g for g in getattr(union, "geoms", [union]) if isinstance(g, Polygon) and not g.is_empty]
+        outlines = [PolygonRegion(tuple(g.exterior.coords)[:-1], tuple(tuple(r.coords)[:-1] for r in g.interiors),
+                                  label=merged.obj.label, score=merged.obj.score) for g in polygons]
+        return self.georef.objects_to_map(outlines)
 
 
 def tile_payload(outcome: TileOutcome) -> dict:
-    """What the journal keeps of a finished tile: its candidates (raster pixels) and warnings."""
-    return {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
+    """What the journal keeps of a finished tile: its candidates, their outlines when refined (raster pixels),
+    and its warnings."""
+    payload = {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
+    if any(o is not None for o in outcome.outlines):
+        payload["outlines"] = [None if o is None else object_to_dict(o) for o in outcome.outlines]
+    return payload
 
 
 def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set[int]:
@@ -90,7 +127,8 @@ def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set
     ctx.log.check_windows({tile.index: tile.window for tile in tile_plan if tile.index in done})
     for index, payload in done.items():
         window = ctx.log.done[index].window
-        collector.add(index, [Candidate(object_from_dict(d), window) for d in payload.get("candidates", [])])
+        outlines = [None if d is None else object_from_dict(d) for d in payload.get("outlines", [])]
+        collector.add(index, [Candidate(object_from_dict(d), window) for d in payload.get("candidates", [])], outlines)
         ctx.result.warnings += payload.get("warnings", [])
     ctx.result.tiles_done = len(done)
     return set(done)
@@ -121,11 +159,14 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     else:
         source = closer = ctx.open()
     try:
+        if refines(cfg.refine, task) and pipeline.segmenter is None:
+            raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
         if task is Task.CHANGE:
             tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
         else:
             tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string)
+        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task))
         done = restore_tiles(ctx, tile_plan, collector)
         tiles: Iterator
         if task is Task.CHANGE:
@@ -134,7 +175,7 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         else:
             tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True,
                                                                            skip=done))
-        if task is Task.SEGMENTATION and pipeline.segmenter is not None:
+        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
             pipeline.segmenter.load()
         return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
     finally:
@@ -150,20 +191,20 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
     def work(item) -> TileOutcome:
         tile, images, valid = item
         return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
-                            engine=pipeline.engine, segmenter=pipeline.segmenter,
+                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
                             max_new_tokens=ctx.config.max_new_tokens)
 
     def finish(partial: bool) -> list[Feature]:
-        features = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
         result.counts = counts_of(features)
-        ctx.write(features, source, partial=partial)
+        ctx.write(features + companions, source, partial=partial)
         return features
 
     try:
         for outcome in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
             ctx.record_tile(outcome.tile, tile_payload(outcome))
             result.tiles_done += 1
-            collector.add(outcome.tile.index, outcome.candidates)
+            collector.add(outcome.tile.index, outcome.candidates, outcome.outlines)
             result.warnings += outcome.warnings
             ctx.emit(RunEvent("tile", result.tiles_done, total, features=display_features(ctx, outcome),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
