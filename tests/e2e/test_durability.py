@@ -339,3 +339,24 @@ def journal_tiles_any(gpkg: Path) -> list[int]:
         return [row[0] for row in db.execute("SELECT tile FROM tiles")]
     finally:
         db.close()
+
+
+def test_refined_outlines_are_journaled_with_their_tiles_and_resumed(tmp_path, scene):
+    from tests.helpers.pipeline_fakes import DiamondSegmenter
+
+    def run(out, **kwargs):
+        config = _config(scene, out, engine="scripted", refine="sam2", segmenter="sam2", concurrency=3)
+        return Pipeline(config, RotatedObjectEngine(label="plane"), segmenter=DiamondSegmenter()).run(**kwargs)
+
+    run(tmp_path / "clean.gpkg")
+    stop = CancelToken()
+    run(tmp_path / "out.gpkg", cancel=stop,
+        on_event=lambda e: stop.cancel() if e.kind == "tile" and e.tiles_done == 9 else None)
+    db = sqlite3.connect(journal_path(tmp_path / "out.gpkg"))
+    payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM tiles")]
+    db.close()
+    assert any(p.get("outlines") for p in payloads)  # the outlines are kept, not recomputed
+    resumed = run(tmp_path / "out.gpkg", resume=True)
+    assert not resumed.partial
+    for layer in (f"{RUN_NAME}_boxes", f"{RUN_NAME}_polygons"):
+        assert features(tmp_path / "out.gpkg", layer) == features(tmp_path / "clean.gpkg", layer)
