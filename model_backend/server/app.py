@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from .. import __version__
 from ..errors import ConfigError, GeoRSMLLMError, RasterError
 from ..pipeline.context import split_context_spec
 from .jobs import RESUMABLE, JobFn, JobManager
-from .jobstore import JobStore
+from .jobstore import JobStore, claim_work_dir
 from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
 from .security import PathPolicy, token_matches
 
@@ -65,7 +66,10 @@ def _rss_mb() -> float:
 
 
 def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
-    work = Path(settings.work_dir or Path.home() / ".cache" / "georsmllm" / "server").resolve()
+    wanted = Path(settings.work_dir or Path.home() / ".cache" / "georsmllm" / "server").resolve()
+    work, work_lock = claim_work_dir(wanted)  # one server per folder: its job table is this server's own
+    if work != wanted:
+        print(f"{wanted} is used by another server: this one works in {work}", file=sys.stderr, flush=True)
     (work / "uploads").mkdir(parents=True, exist_ok=True)
     (work / "jobs").mkdir(parents=True, exist_ok=True)
     policy = PathPolicy([*settings.allowed_dirs, work])
@@ -152,6 +156,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     @app.on_event("shutdown")
     def _stop_jobs() -> None:
         jobs.shutdown()  # running jobs write what they have done and are marked interrupted
+        work_lock.release()
 
     def checked_request(body: JobRequest) -> JobRequest:
         return body.model_copy(update={

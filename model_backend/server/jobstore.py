@@ -6,6 +6,9 @@ One row per job: its request (JSON, paths already checked), state, times (Unix s
 error and tile counters. Written with write-ahead logging and ``synchronous=NORMAL``: a committed row survives
 the server being killed at any moment. Events (with their live features) are not kept: a job read back from
 disk has one event, its ending.
+
+One server per work folder (``claim_work_dir``): a second server started on a folder in use (a second QGIS with
+its own local server) takes a sibling folder instead of marking the first one's running jobs interrupted.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -91,3 +96,45 @@ class JobStore:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+class WorkDirLock:
+    """An exclusive lock on a work folder (``.lock`` in it), held while the server runs; the operating system
+    drops it when the process ends, however it ends."""
+
+    def __init__(self, handle: IO[bytes]):
+        self._handle = handle
+
+    def release(self) -> None:
+        if not self._handle.closed:
+            self._handle.close()  # closing the file releases the lock
+
+
+def _try_lock(path: Path) -> WorkDirLock | None:
+    handle = open(path, "a+b")
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return WorkDirLock(handle)
+
+
+def claim_work_dir(base: Path, tries: int = 50) -> tuple[Path, WorkDirLock]:
+    """``base``, or when another running server holds it, the first free sibling ``<base>-2``, ``<base>-3``...
+    (created as needed), locked for this process."""
+    for n in range(1, tries + 1):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = _try_lock(folder / ".lock")
+        if lock is not None:
+            return folder, lock
+    raise OSError(f"{tries} servers already use {base} and its siblings: give another --work-dir")

@@ -127,3 +127,21 @@ def test_forgotten_jobs_leave_no_row_and_no_folder(tmp_path, data_dir):
     assert [row[0] for row in db.execute("SELECT id FROM jobs")] == [ids[-1]]
     db.close()
     assert sorted(p.name for p in (work / "jobs").iterdir()) == [ids[-1]]
+
+
+def test_a_second_server_on_a_work_folder_in_use_takes_a_sibling_and_leaves_the_first_ones_jobs_alone(
+        tmp_path, data_dir):
+    work = tmp_path / "work"
+    body = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "x"}
+    holding = StoppableBackend(hold=True)
+    with TestClient(app_for(work, holding, data_dir)) as first:
+        running = first.post("/v1/jobs", json=body).json()["id"]
+        assert holding.started.wait(10)
+        with TestClient(app_for(work, StoppableBackend(), data_dir)) as second:
+            assert second.get("/v1/jobs").json() == []
+            assert (tmp_path / "work-2" / "jobs.sqlite").is_file()
+        assert first.get(f"/v1/jobs/{running}").json()["state"] == "running"
+        first.post(f"/v1/jobs/{running}/cancel")
+        assert wait_state(first, running)["state"] == "cancelled"
+    with TestClient(app_for(work, StoppableBackend(), data_dir)) as again:  # the folder is free again
+        assert [j["id"] for j in again.get("/v1/jobs").json()] == [running]
