@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import OutputError
 
@@ -165,17 +165,18 @@ class RunJournal:
 
     # -- runs ----------------------------------------------------------------------------------------
 
-    def begin_run(self, run: JournalRun, *, replace_name: bool = True) -> None:
-        """Record ``run`` as running by this process (insert, or update a resumed run's row). With
-        ``replace_name``, earlier unfinished runs under the same run name that no process is working on
-        are dropped: their layers are about to be replaced by this run's."""
+    def begin_run(self, run: JournalRun, *, replaceable: Callable[[str, str], bool] | None = None) -> None:
+        """Record ``run`` as running by this process (insert, or update a resumed run's row). Earlier runs
+        under the same run name for which ``replaceable(state, owner)`` holds are dropped: their layers are
+        about to be replaced by this run's (give it for a fresh run; e.g. "not running in a live process")."""
         now = time.time()
         with self._lock, self._transaction():
-            if replace_name:
-                for (other,) in self._db.execute(
-                        "SELECT run_id FROM runs WHERE run_name = ? AND run_id != ? AND state != 'running'",
+            if replaceable is not None:
+                for other, state, owner in self._db.execute(
+                        "SELECT run_id, state, owner FROM runs WHERE run_name = ? AND run_id != ?",
                         (run.run_name, run.run_id)).fetchall():
-                    self._db.execute("DELETE FROM runs WHERE run_id = ?", (other,))
+                    if replaceable(state, owner):
+                        self._db.execute("DELETE FROM runs WHERE run_id = ?", (other,))
             self._db.execute(
                 "INSERT INTO runs (run_id, run_name, state, recipe, settings, extra, tiles_total, owner, created,"
                 " updated, message) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, '')"

@@ -205,7 +205,7 @@ class RunLog:
         if self._journal is None:
             self._journal = RunJournal(journal_path(self.output))
             self.run = _with(self.run, tiles_total=tiles_total)
-            self._journal.begin_run(self.run)
+            self._journal.begin_run(self.run, replaceable=_replaceable)
         self._journal.add_tile(self.run_id, index, window, payload)
 
     def check_windows(self, planned: Mapping[int, Sequence[int]]) -> None:
@@ -230,7 +230,7 @@ class RunLog:
                     journal.delete_run(self.run_id)
                     # earlier unfinished runs under this name: their layers were just replaced
                     for other in journal.runs():
-                        if other.run_name == self.run_name and other.state != "running":
+                        if other.run_name == self.run_name and _replaceable(other.state, other.owner):
                             journal.delete_run(other.run_id)
             elif self._journal is not None:
                 self._journal.set_state(self.run_id, "failed" if error is not None else "stopped", error or "")
@@ -281,12 +281,18 @@ def resume_log(pipeline: "Pipeline", run_id: str | None = None) -> RunLog:
     journal = RunJournal(journal_path(cfg.output))
     try:
         tiles = journal.tiles(run.run_id)
-        journal.begin_run(run, replace_name=False)
+        journal.begin_run(run)
         plan = Plan.from_dict(run.extra.get("plan") or {})
     except BaseException:
         journal.close()
         raise
     return RunLog(cfg.output, run, plan, tiles, journal)
+
+
+def _replaceable(state: str, owner: str) -> bool:
+    """Whether an unfinished run may be dropped for a new one of the same name: unless a live process works
+    on it."""
+    return state != "running" or not _owner_alive(owner)
 
 
 def _owner_alive(owner: str) -> bool:

@@ -3,7 +3,10 @@ for resuming, the file gone with its last run, foreign files refused; geometry o
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -68,14 +71,32 @@ def test_the_file_goes_with_its_last_run_but_not_while_another_run_has_it_open(t
     assert not any(p.name.startswith("out.gpkg.georsmllm") for p in tmp_path.iterdir())
 
 
-def test_a_new_run_under_the_same_name_replaces_stopped_ones_only(tmp_path):
+def test_a_new_run_under_the_same_name_replaces_those_nobody_works_on(tmp_path):
+    from model_backend.pipeline.resume import _replaceable
+
     out = tmp_path / "out.gpkg"
     with RunJournal(journal_path(out)) as journal:
         journal.begin_run(_run("old"))
         journal.set_state("old", "stopped", "cancelled")
-        journal.begin_run(_run("busy"))  # running: another process may still be at it
-        journal.begin_run(_run("new"))
-        assert sorted(r.run_id for r in journal.runs()) == ["busy", "new"]
+        journal.begin_run(_run("busy"))
+        journal.begin_run(_run("killed"))
+        journal.begin_run(_run("other", "planes"))
+    db = sqlite3.connect(journal_path(out))
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        host = socket.gethostname()
+        db.execute("UPDATE runs SET owner = ? WHERE run_id = 'busy'", (f"{host}:{child.pid}",))
+        db.execute("UPDATE runs SET owner = ? WHERE run_id = 'killed'", (f"{host}:{dead.stdout.strip()}",))
+        db.commit()
+        with RunJournal(journal_path(out)) as journal:
+            journal.begin_run(_run("new"), replaceable=_replaceable)
+            # the stopped run and the one whose process is gone make way; the one a live process runs stays
+            assert sorted(r.run_id for r in journal.runs()) == ["busy", "new", "other"]
+    finally:
+        child.kill()
+        child.wait()
+        db.close()
 
 
 def test_another_sqlite_file_with_the_journal_name_is_refused_and_left_alone(tmp_path):
