@@ -29,6 +29,7 @@ from ..engines.base import Engine, EngineRequest
 from ..errors import ConfigError, GeoRSMLLMError, RasterError
 from ..geometry import GeoObject, GeoPoint, PolygonRegion, RotatedBox
 from ..merge import Candidate, merge_candidates
+from ..nouns import class_label
 from ..raster import Tile, TileLayout, iter_tile_pairs, iter_tiles, open_pair, open_raster, plan_tiles
 from ..raster.georef import Georef, crs_to_string, shapely_params
 from ..tasks import Task
@@ -46,6 +47,9 @@ DEFAULT_CLASSES = (
     "palace, parking lot, railway, railway station, rectangular farmland, river, roundabout, runway, sea ice, ship, "
     "snowberg, sparse residential, stadium, storage tank, tennis court, terrace, thermal power station, wetland"
 ).split(", ")
+
+#: The ``counts`` key of objects without a label (no class named by the model or the instruction).
+UNLABELLED = "(no label)"
 
 _COUNT = re.compile(r"^\s*(how many|count(?: the| all)?|number of)\s+(?P<what>.+?)(\s+(are|is|can|do|does|there|in|on|"
                     r"within|visible|appear)\b.*)?\??\s*$", re.IGNORECASE)
@@ -217,6 +221,7 @@ class Pipeline:
         last_checkpoint = time.monotonic()
         georef: Georef = source.georef
         raster_size = (source.grid.width, source.grid.height)
+        default_label = class_label(steps[0].text) if steps else None
 
         def work(item):
             tile, images, valid = item
@@ -236,8 +241,9 @@ class Pipeline:
                 pairs = list(zip(objects_map, tile_names))
             if self.area is not None:
                 pairs = [(o, t) for o, t in pairs if _touches_area(o, self.area)]
-            features = [Feature(o, tile=t) for o, t in pairs]
-            result.counts = dict(Counter(o.label or "(no label)" for o, _ in pairs))
+            # Objects the model left unlabelled are of the class the instruction names ("new building").
+            features = [Feature(o, label=o.label or default_label, tile=t) for o, t in pairs]
+            result.counts = dict(Counter(f.label or UNLABELLED for f in features))
             self._write(features, source, result, partial=partial)
 
         try:
@@ -252,8 +258,7 @@ class Pipeline:
                     finish(partial=True)
                     last_checkpoint = time.monotonic()
         except Cancelled:
-            result.partial = True
-            result.warnings.append(f"cancelled after {result.tiles_done} of {total} tiles: the output is partial")
+            result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
         finish(partial=result.partial)
 
     def _pipelined(self, items: Iterable, work: Callable, cancel: CancelToken) -> Iterator[TileOutcome]:
@@ -439,7 +444,8 @@ class Pipeline:
                               "tiles_done": result.tiles_done, "plan": result.plan})
         result.outputs = {"gpkg": None, "layers": {}, "geojson": None}
         if not features:
-            result.warnings.append("nothing found: no layer written")
+            if not partial:  # a cancelled run's result already says it stopped early
+                result.warnings.append("nothing found: no layer written")
             return
         crs = source.crs_string if source.georeferenced else None
         layers = write_run(self.config.output, self._run_name, features, crs=crs, run=run, partial=partial)
