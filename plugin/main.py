@@ -108,6 +108,8 @@ class GeoRSMLLMPlugin:
         controller.job_started.connect(dock.job_started)
         controller.job_progress.connect(dock.job_progress)
         controller.job_status.connect(dock.job_status)
+        controller.job_cancelling.connect(dock.job_cancelling)
+        controller.job_retitled.connect(dock.job_retitled)
         controller.job_finished.connect(self._job_finished)
         controller.answers.connect(dock.show_answers)
         controller.message.connect(self._message)
@@ -231,13 +233,12 @@ class GeoRSMLLMPlugin:
 
     # -- feedback -------------------------------------------------------------------------------------
     def _dock_visible(self, visible: bool) -> None:
-        if visible and self.controller is not None:
-            self.controller.refresh_status(start=False)
+        if self.controller is not None:
+            self.controller.watch_status(visible)  # the status line follows the backend while shown
 
     def _job_finished(self, key: str, summary: str, outcome) -> None:
         if self.dock is not None and self.controller is not None:
-            self.dock.job_finished(key, summary)
-            self.controller.refresh_status(start=False)
+            self.dock.job_finished(key, summary, outcome)
 
     def _message(self, text: str, error: bool) -> None:
         if self.dock is not None:

@@ -100,6 +100,18 @@ class LocalServer:
         process = self._process
         return process is not None and process.poll() is None
 
+    @property
+    def phase(self) -> str:
+        """Where the process is in its life: ``starting`` (launched, not answering yet), ``listening``
+        (answers ``/v1/health``; the model may still be loading), ``exited`` (ended by itself; see
+        ``exit_message``) or ``stopped`` (never started, or stopped on purpose)."""
+        process = self._process
+        if process is None:
+            return "stopped"
+        if process.poll() is not None:
+            return "exited"
+        return "listening" if self._connection is not None else "starting"
+
     def exit_message(self) -> str | None:
         """``None`` while running (or never started); else why it ended, with its log's last lines."""
         process = self._process

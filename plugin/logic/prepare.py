@@ -240,8 +240,6 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
                                      for f in features_geojson(area_layer, layer.crs(), project=project)["features"]]}
     if request.classes:
         body["classes"] = list(request.classes)
-    if request.run_name:
-        body["run_name"] = request.run_name
     needed = [s.folder for s in (source, source_b) if isinstance(s, FileRaster)]
     if request.regions_layer_id:
         regions_layer = project.mapLayer(request.regions_layer_id)
@@ -269,14 +267,18 @@ def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettin
     if context_inline:
         body["context_geojson"] = context_inline
 
-    stamp = time.strftime("%Y%m%d_%H%M%S")
+    # One moment names the run everywhere: the group title, the file and the layers inside it.
+    now = time.localtime()
+    stamp = time.strftime("%Y%m%d_%H%M%S", now)
+    base = f"{slug(instruction)}_{stamp}"
+    body["run_name"] = request.run_name or base
     folder = output_folder(settings, project)
-    title = request.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S')})"
+    title = request.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S', now)})"
     recipe = {"instruction": instruction, "task": request.task or "auto", "raster": layer.name(),
               "raster_b": layer_b.name() if layer_b is not None else "", "area": request.area,
               "tile_size": settings.tile_size, "overlap": settings.overlap, "gsd": settings.gsd or "native"}
     return PreparedJob(body=body, raster=source, raster_b=source_b, needed_dirs=tuple(dict.fromkeys(needed)),
-                       title=title, output_path=str(folder / f"{slug(instruction)}_{stamp}.gpkg"), recipe=recipe)
+                       title=title, output_path=str(folder / f"{base}.gpkg"), recipe=recipe)
 
 
 def _fallback_extent(request: RunRequest, layer: QgsRasterLayer, project: QgsProject) -> QgsRectangle | None:
