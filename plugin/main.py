@@ -15,7 +15,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, pyqtBoundSignal
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
@@ -96,7 +96,26 @@ class GeoRSMLLMPlugin:
         self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False),
                                                    self.backend_tools.open_setup, self.backend_tools.open_models)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
-        self.backend_tools.start_first_run_check(delay_ms=1000)
+        self._after_startup(self._first_run_check)
+
+    def _after_startup(self, callback) -> None:
+        """Call ``callback`` once QGIS has finished starting (its window shown, the project given on the
+        command line opened), or now when the plugin is enabled in a running QGIS."""
+        signal = getattr(self.iface, "initializationCompleted", None)
+        window = self.iface.mainWindow()
+        if not isinstance(signal, pyqtBoundSignal) or window is None or window.isVisible():
+            callback()
+            return
+
+        def once() -> None:
+            signal.disconnect(once)
+            callback()
+
+        signal.connect(once)
+
+    def _first_run_check(self) -> None:
+        if self.backend_tools is not None:  # unloaded before QGIS finished starting: nothing to ask
+            self.backend_tools.start_first_run_check(delay_ms=500)
 
     def _wire_dock(self) -> None:
         dock, controller = self.dock, self.controller
