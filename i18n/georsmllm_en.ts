@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="43"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -24,7 +24,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -34,87 +34,82 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="67"/>
+        <location filename="../plugin/gui/run_list.py" line="105"/>
         <source>starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="71"/>
+        <location filename="../plugin/gui/run_list.py" line="185"/>
         <source>Cancel this run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="80"/>
+        <location filename="../plugin/gui/run_list.py" line="143"/>
         <source>{done}/{total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="105"/>
+        <location filename="../plugin/gui/dock.py" line="66"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="113"/>
-        <source>Backend: not connected</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="115"/>
+        <location filename="../plugin/gui/dock.py" line="75"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="124"/>
+        <location filename="../plugin/gui/dock.py" line="88"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="99"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="254"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="145"/>
+        <location filename="../plugin/gui/dock.py" line="109"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="157"/>
+        <location filename="../plugin/gui/dock.py" line="121"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -124,32 +119,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="164"/>
+        <location filename="../plugin/gui/dock.py" line="128"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="165"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="170"/>
+        <location filename="../plugin/gui/dock.py" line="134"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="171"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="175"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="177"/>
+        <location filename="../plugin/gui/dock.py" line="141"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,12 +154,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="187"/>
+        <location filename="../plugin/gui/run_list.py" line="209"/>
         <source>Runs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="197"/>
+        <location filename="../plugin/gui/dock.py" line="160"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -174,37 +169,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="230"/>
+        <location filename="../plugin/gui/dock.py" line="193"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="246"/>
+        <location filename="../plugin/gui/dock.py" line="209"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="271"/>
+        <location filename="../plugin/gui/dock.py" line="234"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="254"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="313"/>
-        <source>Backend: not connected ({reason})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="327"/>
-        <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="335"/>
+        <location filename="../plugin/gui/dock.py" line="282"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -214,42 +199,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="338"/>
+        <location filename="../plugin/gui/dock.py" line="285"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="346"/>
+        <location filename="../plugin/gui/dock.py" line="293"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -469,7 +454,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="249"/>
+        <location filename="../plugin/logic/prepare.py" line="247"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,27 +479,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="38"/>
+        <location filename="../plugin/logic/tasks.py" line="31"/>
         <source>GeoRSMLLM: connecting to the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="42"/>
+        <location filename="../plugin/logic/env_tasks.py" line="193"/>
         <source>not checked</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="54"/>
-        <source>local backend not started</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/logic/tasks.py" line="72"/>
+        <location filename="../plugin/logic/tasks.py" line="66"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="103"/>
+        <location filename="../plugin/logic/tasks.py" line="98"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -534,12 +514,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="192"/>
+        <location filename="../plugin/main.py" line="213"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="224"/>
+        <location filename="../plugin/main.py" line="245"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -746,32 +726,22 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="107"/>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="110"/>
-        <source>GeoRSMLLM run failed: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="113"/>
+        <location filename="../plugin/gui/run_list.py" line="199"/>
         <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="124"/>
+        <location filename="../plugin/logic/wording.py" line="95"/>
         <source>nothing found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="126"/>
-        <source>cancelled: {summary}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="127"/>
+        <location filename="../plugin/runs.py" line="152"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -808,11 +778,6 @@ Issues: {tracker}</source>
     <message>
         <location filename="../plugin/logic/results.py" line="50"/>
         <source>Run id: {run_id}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
-        <source>Backend: starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -913,13 +878,6 @@ Issues: {tracker}</source>
     <message>
         <location filename="../plugin/gui/backend_tools.py" line="27"/>
         <source>GeoRSMLLM: no backend yet</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/backend_tools.py" line="27"/>
-        <source>GeoRSMLLM needs a backend to run models, and none is configured ({reason}).
-
-Set up the backend&apos;s own Python environment now? You can also do it later from the plugin menu, or enter a server URL in the settings.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1038,92 +996,92 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="71"/>
+        <location filename="../plugin/logic/env_tasks.py" line="82"/>
         <source>not run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: planning the backend set-up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: setting up the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: checking the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: repairing the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="113"/>
+        <location filename="../plugin/logic/env_tasks.py" line="124"/>
         <source>cannot write the environment: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="121"/>
+        <location filename="../plugin/logic/env_tasks.py" line="132"/>
         <source>No PyTorch in this environment&apos;s requirements: no device to verify.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="123"/>
+        <location filename="../plugin/logic/env_tasks.py" line="134"/>
         <source>PyTorch does not import in the environment: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="126"/>
+        <location filename="../plugin/logic/env_tasks.py" line="137"/>
         <source>PyTorch {version} runs on the CPU ONLY: no GPU is used and models will run slowly.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="129"/>
+        <location filename="../plugin/logic/env_tasks.py" line="140"/>
         <source>PyTorch {version} runs on {device}{gpu}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="139"/>
+        <location filename="../plugin/logic/env_tasks.py" line="189"/>
         <source>GeoRSMLLM: looking for the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="148"/>
+        <location filename="../plugin/logic/env_tasks.py" line="198"/>
         <source>the Python interpreter {path} does not exist</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="172"/>
+        <location filename="../plugin/logic/env_tasks.py" line="228"/>
         <source>GeoRSMLLM: looking for downloaded models</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="199"/>
+        <location filename="../plugin/logic/env_tasks.py" line="255"/>
         <source>GeoRSMLLM: downloading {model}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="214"/>
+        <location filename="../plugin/logic/env_tasks.py" line="270"/>
         <source>cannot write the model cache: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="238"/>
+        <location filename="../plugin/logic/env_tasks.py" line="294"/>
         <source>GeoRSMLLM: checking {model}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="253"/>
+        <location filename="../plugin/logic/env_tasks.py" line="309"/>
         <source>check cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="258"/>
+        <location filename="../plugin/logic/env_tasks.py" line="314"/>
         <source>no output</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1148,13 +1106,340 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
-        <source>Backend: connected, but the model {model} could not be loaded: {error}</source>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM runs its models in a backend: a Python environment of its own with PyTorch and the model libraries, apart from QGIS's Python. None is ready yet: {reason}.
+
+Set it up now? Before anything is installed you will see what will be installed and about how much will be downloaded. You can also do it later (Raster &gt; GeoRSMLLM &gt; Set up backend…), or enter the URL of a running backend server in the settings.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="325"/>
-        <source>Backend: connected — loading the model {model}…</source>
+        <location filename="../plugin/gui/status_line.py" line="61"/>
+        <source>Local backend: starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="244"/>
+        <source>Checking the backend…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="116"/>
+        <source>Open folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="144"/>
+        <source>cancelling… ({progress})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="156"/>
+        <source>cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="169"/>
+        <source>Saved in {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="171"/>
+        <source>Open the folder of {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="182"/>
+        <source>Remove from the list (the layers stay)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>running</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>cancelling</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <source>cancelled, partial result kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="215"/>
+        <source>Clear finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="216"/>
+        <source>Remove ended runs from this list (their layers stay)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="21"/>
+        <source>Backend at {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="22"/>
+        <source>Local backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="29"/>
+        <source>using the model server at {url} (model {model})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="32"/>
+        <source>scripted demo answers from {script}, no model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="34"/>
+        <source>on the GPU ({device})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="36"/>
+        <source>on the Apple GPU (MPS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="38"/>
+        <source>on the CPU (slow)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="40"/>
+        <source>on {device}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="41"/>
+        <source>model {model} {where}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="46"/>
+        <source>the model server at {url} is unreachable: is it running, and is the URL right?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="49"/>
+        <source>the model server at {url} refused: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="51"/>
+        <source>the model {model} failed to load: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="113"/>
+        <source>Local backend: not started yet; it starts with the first run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="64"/>
+        <source>{where}: connecting to the model server at {url}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="66"/>
+        <source>{where}: loading the model {model}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="68"/>
+        <source>{where}: ready, {what}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>(1 run going)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>({count} runs going)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="74"/>
+        <source>{where} runs, but {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="76"/>
+        <source>Local backend stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="77"/>
+        <source>{where} is unreachable: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="83"/>
+        <source>Backend server: {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="85"/>
+        <source>Model: {model}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="87"/>
+        <source>Backend memory (peak): {mb} MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="91"/>
+        <source>Log: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="169"/>
+        <source>the Python at {path} has none of the {total} packages the backend needs ({names})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="171"/>
+        <source>the Python at {path} lacks {count} of the {total} packages the backend needs ({names})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="175"/>
+        <source>the Python at {path} lacks the package {name}, and probably others the backend needs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="204"/>
+        <source>the Python at {path} cannot run the backend: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="40"/>
+        <source>{count} {label}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="41"/>
+        <source>{count} {labels}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="52"/>
+        <source>1 other object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="52"/>
+        <source>{count} other objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="55"/>
+        <source>1 object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="55"/>
+        <source>{count} objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="61"/>
+        <source>{label}: 1 tile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="61"/>
+        <source>{label}: {count} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="73"/>
+        <source>image described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="75"/>
+        <source>question answered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="78"/>
+        <source>location found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="78"/>
+        <source>{count} locations found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="81"/>
+        <source>1 region described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="81"/>
+        <source>{count} regions described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="89"/>
+        <source>cancelled before it started</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="91"/>
+        <source>failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="99"/>
+        <source>cancelled: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="99"/>
+        <source>cancelled before the first tile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="101"/>
+        <source>cancelled after {done} of {total} tiles; kept {found}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="103"/>
+        <source>cancelled after {done} of {total} tiles; nothing found before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="134"/>
+        <source>{title} failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="143"/>
+        <source>{title} — demo (scripted answers)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="154"/>
+        <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

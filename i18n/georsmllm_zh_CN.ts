@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="43"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
@@ -24,7 +24,7 @@
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
@@ -34,87 +34,82 @@
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Classify the scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="51"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="67"/>
+        <location filename="../plugin/gui/run_list.py" line="105"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="71"/>
+        <location filename="../plugin/gui/run_list.py" line="185"/>
         <source>Cancel this run</source>
         <translation>取消此次运行</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="80"/>
+        <location filename="../plugin/gui/run_list.py" line="143"/>
         <source>{done}/{total} tiles</source>
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="105"/>
+        <location filename="../plugin/gui/dock.py" line="66"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="113"/>
-        <source>Backend: not connected</source>
-        <translation>后端：未连接</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="115"/>
+        <location filename="../plugin/gui/dock.py" line="75"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="124"/>
+        <location filename="../plugin/gui/dock.py" line="88"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="99"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="254"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="145"/>
+        <location filename="../plugin/gui/dock.py" line="109"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="157"/>
+        <location filename="../plugin/gui/dock.py" line="121"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
@@ -124,32 +119,32 @@
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="164"/>
+        <location filename="../plugin/gui/dock.py" line="128"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="165"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="170"/>
+        <location filename="../plugin/gui/dock.py" line="134"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="171"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="175"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="177"/>
+        <location filename="../plugin/gui/dock.py" line="141"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -159,12 +154,12 @@
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="187"/>
+        <location filename="../plugin/gui/run_list.py" line="209"/>
         <source>Runs</source>
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="197"/>
+        <location filename="../plugin/gui/dock.py" line="160"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
@@ -174,37 +169,27 @@
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="230"/>
+        <location filename="../plugin/gui/dock.py" line="193"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="246"/>
+        <location filename="../plugin/gui/dock.py" line="209"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="271"/>
+        <location filename="../plugin/gui/dock.py" line="234"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="254"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="313"/>
-        <source>Backend: not connected ({reason})</source>
-        <translation>后端：未连接（{reason}）</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="327"/>
-        <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
-        <translation>后端：已连接 — 模型 {model}，设备 {device}，内存 {memory}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="335"/>
+        <location filename="../plugin/gui/dock.py" line="282"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -214,42 +199,42 @@
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="338"/>
+        <location filename="../plugin/gui/dock.py" line="285"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>GIS filter</source>
         <translation>GIS 过滤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="346"/>
+        <location filename="../plugin/gui/dock.py" line="293"/>
         <source>Warning: {text}</source>
         <translation>警告：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="310"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -469,7 +454,7 @@
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="249"/>
+        <location filename="../plugin/logic/prepare.py" line="247"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -494,27 +479,22 @@
         <translation>部分结果：运行已被取消。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="38"/>
+        <location filename="../plugin/logic/tasks.py" line="31"/>
         <source>GeoRSMLLM: connecting to the backend</source>
         <translation>GeoRSMLLM：正在连接后端</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="42"/>
+        <location filename="../plugin/logic/env_tasks.py" line="193"/>
         <source>not checked</source>
         <translation>未检查</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="54"/>
-        <source>local backend not started</source>
-        <translation>本地后端未启动</translation>
-    </message>
-    <message>
-        <location filename="../plugin/logic/tasks.py" line="72"/>
+        <location filename="../plugin/logic/tasks.py" line="66"/>
         <source>GeoRSMLLM: planning</source>
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="103"/>
+        <location filename="../plugin/logic/tasks.py" line="98"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
@@ -534,12 +514,12 @@
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="192"/>
+        <location filename="../plugin/main.py" line="213"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="224"/>
+        <location filename="../plugin/main.py" line="245"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -748,32 +728,22 @@ Issues: {tracker}</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="107"/>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="110"/>
-        <source>GeoRSMLLM run failed: {reason}</source>
-        <translation>GeoRSMLLM 运行失败：{reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="113"/>
+        <location filename="../plugin/gui/run_list.py" line="199"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="124"/>
+        <location filename="../plugin/logic/wording.py" line="95"/>
         <source>nothing found</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="126"/>
-        <source>cancelled: {summary}</source>
-        <translation>已取消：{summary}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="127"/>
+        <location filename="../plugin/runs.py" line="152"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -811,11 +781,6 @@ Issues: {tracker}</source>
         <location filename="../plugin/logic/results.py" line="50"/>
         <source>Run id: {run_id}</source>
         <translation>运行 ID：{run_id}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
-        <source>Backend: starting…</source>
-        <translation>后端：正在启动…</translation>
     </message>
     <message>
         <location filename="../plugin/gui/backend_env_dialog.py" line="53"/>
@@ -916,15 +881,6 @@ Issues: {tracker}</source>
         <location filename="../plugin/gui/backend_tools.py" line="27"/>
         <source>GeoRSMLLM: no backend yet</source>
         <translation>GeoRSMLLM：尚未配置后端</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/backend_tools.py" line="27"/>
-        <source>GeoRSMLLM needs a backend to run models, and none is configured ({reason}).
-
-Set up the backend&apos;s own Python environment now? You can also do it later from the plugin menu, or enter a server URL in the settings.</source>
-        <translation>GeoRSMLLM 需要后端来运行模型，但尚未配置（{reason}）。
-
-现在为后端创建独立的 Python 环境吗？也可以稍后在插件菜单中操作，或在设置中填写服务器 URL。</translation>
     </message>
     <message>
         <location filename="../plugin/gui/options.py" line="92"/>
@@ -1042,92 +998,92 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
         <translation>插件现在使用 {model}（{location}）。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="71"/>
+        <location filename="../plugin/logic/env_tasks.py" line="82"/>
         <source>not run</source>
         <translation>未运行</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: planning the backend set-up</source>
         <translation>GeoRSMLLM：正在规划后端安装</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: setting up the backend</source>
         <translation>GeoRSMLLM：正在配置后端</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: checking the backend</source>
         <translation>GeoRSMLLM：正在检查后端</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: repairing the backend</source>
         <translation>GeoRSMLLM：正在修复后端</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="113"/>
+        <location filename="../plugin/logic/env_tasks.py" line="124"/>
         <source>cannot write the environment: {error}</source>
         <translation>无法写入环境：{error}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="121"/>
+        <location filename="../plugin/logic/env_tasks.py" line="132"/>
         <source>No PyTorch in this environment&apos;s requirements: no device to verify.</source>
         <translation>此环境的依赖中没有 PyTorch：无需验证设备。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="123"/>
+        <location filename="../plugin/logic/env_tasks.py" line="134"/>
         <source>PyTorch does not import in the environment: {error}</source>
         <translation>环境中无法导入 PyTorch：{error}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="126"/>
+        <location filename="../plugin/logic/env_tasks.py" line="137"/>
         <source>PyTorch {version} runs on the CPU ONLY: no GPU is used and models will run slowly.</source>
         <translation>PyTorch {version} 仅在 CPU 上运行：不使用 GPU，模型运行会很慢。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="129"/>
+        <location filename="../plugin/logic/env_tasks.py" line="140"/>
         <source>PyTorch {version} runs on {device}{gpu}.</source>
         <translation>PyTorch {version} 运行在 {device}{gpu} 上。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="139"/>
+        <location filename="../plugin/logic/env_tasks.py" line="189"/>
         <source>GeoRSMLLM: looking for the backend</source>
         <translation>GeoRSMLLM：正在查找后端</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="148"/>
+        <location filename="../plugin/logic/env_tasks.py" line="198"/>
         <source>the Python interpreter {path} does not exist</source>
         <translation>Python 解释器 {path} 不存在</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="172"/>
+        <location filename="../plugin/logic/env_tasks.py" line="228"/>
         <source>GeoRSMLLM: looking for downloaded models</source>
         <translation>GeoRSMLLM：正在查找已下载的模型</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="199"/>
+        <location filename="../plugin/logic/env_tasks.py" line="255"/>
         <source>GeoRSMLLM: downloading {model}</source>
         <translation>GeoRSMLLM：正在下载 {model}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="214"/>
+        <location filename="../plugin/logic/env_tasks.py" line="270"/>
         <source>cannot write the model cache: {error}</source>
         <translation>无法写入模型缓存：{error}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="238"/>
+        <location filename="../plugin/logic/env_tasks.py" line="294"/>
         <source>GeoRSMLLM: checking {model}</source>
         <translation>GeoRSMLLM：正在检查 {model}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="253"/>
+        <location filename="../plugin/logic/env_tasks.py" line="309"/>
         <source>check cancelled</source>
         <translation>检查已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="258"/>
+        <location filename="../plugin/logic/env_tasks.py" line="314"/>
         <source>no output</source>
         <translation>无输出</translation>
     </message>
@@ -1152,14 +1108,343 @@ Set up the backend&apos;s own Python environment now? You can also do it later f
         <translation>方言 / 任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
-        <source>Backend: connected, but the model {model} could not be loaded: {error}</source>
-        <translation>后端：已连接，但无法加载模型 {model}：{error}</translation>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM runs its models in a backend: a Python environment of its own with PyTorch and the model libraries, apart from QGIS's Python. None is ready yet: {reason}.
+
+Set it up now? Before anything is installed you will see what will be installed and about how much will be downloaded. You can also do it later (Raster &gt; GeoRSMLLM &gt; Set up backend…), or enter the URL of a running backend server in the settings.</source>
+        <translation>GeoRSMLLM 在后端中运行模型：后端是一个独立的 Python 环境，包含 PyTorch 和模型库，与 QGIS 自带的 Python 分开。目前还没有可用的后端：{reason}。
+
+现在配置吗？安装任何内容之前，您会看到将要安装什么以及大约需要下载多少。您也可以稍后配置（栅格 &gt; GeoRSMLLM &gt; 配置后端…），或在设置中填写一个正在运行的后端服务器的 URL。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="325"/>
-        <source>Backend: connected — loading the model {model}…</source>
-        <translation>后端：已连接 — 正在加载模型 {model}…</translation>
+        <location filename="../plugin/gui/status_line.py" line="61"/>
+        <source>Local backend: starting…</source>
+        <translation>本地后端：正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="244"/>
+        <source>Checking the backend…</source>
+        <translation>正在检查后端…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="116"/>
+        <source>Open folder</source>
+        <translation>打开文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="144"/>
+        <source>cancelling… ({progress})</source>
+        <translation>正在取消…（{progress}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="156"/>
+        <source>cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="169"/>
+        <source>Saved in {name}</source>
+        <translation>已保存到 {name}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="171"/>
+        <source>Open the folder of {path}</source>
+        <translation>打开 {path} 所在的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="182"/>
+        <source>Remove from the list (the layers stay)</source>
+        <translation>从列表中移除（图层保留）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>cancelling</source>
+        <translation>正在取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <source>cancelled, partial result kept</source>
+        <translation>已取消，保留了部分结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="215"/>
+        <source>Clear finished</source>
+        <translation>清除已结束的</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="216"/>
+        <source>Remove ended runs from this list (their layers stay)</source>
+        <translation>从列表中移除已结束的运行（其图层保留）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="21"/>
+        <source>Backend at {url}</source>
+        <translation>位于 {url} 的后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="22"/>
+        <source>Local backend</source>
+        <translation>本地后端</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="29"/>
+        <source>using the model server at {url} (model {model})</source>
+        <translation>使用位于 {url} 的模型服务器（模型 {model}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="32"/>
+        <source>scripted demo answers from {script}, no model</source>
+        <translation>来自 {script} 的脚本演示答案，未使用模型</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="34"/>
+        <source>on the GPU ({device})</source>
+        <translation>运行于 GPU（{device}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="36"/>
+        <source>on the Apple GPU (MPS)</source>
+        <translation>运行于 Apple GPU（MPS）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="38"/>
+        <source>on the CPU (slow)</source>
+        <translation>运行于 CPU（较慢）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="40"/>
+        <source>on {device}</source>
+        <translation>运行于 {device}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="41"/>
+        <source>model {model} {where}</source>
+        <translation>模型 {model}，{where}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="46"/>
+        <source>the model server at {url} is unreachable: is it running, and is the URL right?</source>
+        <translation>无法连接位于 {url} 的模型服务器：它是否在运行，URL 是否正确？</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="49"/>
+        <source>the model server at {url} refused: {reason}</source>
+        <translation>位于 {url} 的模型服务器拒绝了请求：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="51"/>
+        <source>the model {model} failed to load: {reason}</source>
+        <translation>模型 {model} 加载失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="113"/>
+        <source>Local backend: not started yet; it starts with the first run.</source>
+        <translation>本地后端：尚未启动；将在第一次运行时启动。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="64"/>
+        <source>{where}: connecting to the model server at {url}…</source>
+        <translation>{where}：正在连接位于 {url} 的模型服务器…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="66"/>
+        <source>{where}: loading the model {model}…</source>
+        <translation>{where}：正在加载模型 {model}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="68"/>
+        <source>{where}: ready, {what}</source>
+        <translation>{where}：就绪，{what}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>(1 run going)</source>
+        <translation>（1 个运行进行中）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>({count} runs going)</source>
+        <translation>（{count} 个运行进行中）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="74"/>
+        <source>{where} runs, but {problem}</source>
+        <translation>{where}正在运行，但{problem}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="76"/>
+        <source>Local backend stopped: {reason}</source>
+        <translation>本地后端已停止：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="77"/>
+        <source>{where} is unreachable: {reason}</source>
+        <translation>无法连接{where}：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="83"/>
+        <source>Backend server: {url}</source>
+        <translation>后端服务器：{url}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="85"/>
+        <source>Model: {model}</source>
+        <translation>模型：{model}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="87"/>
+        <source>Backend memory (peak): {mb} MB</source>
+        <translation>后端内存（峰值）：{mb} MB</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="91"/>
+        <source>Log: {path}</source>
+        <translation>日志：{path}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="169"/>
+        <source>the Python at {path} has none of the {total} packages the backend needs ({names})</source>
+        <translation>{path} 处的 Python 没有后端所需的 {total} 个软件包中的任何一个（{names}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="171"/>
+        <source>the Python at {path} lacks {count} of the {total} packages the backend needs ({names})</source>
+        <translation>{path} 处的 Python 缺少后端所需的 {total} 个软件包中的 {count} 个（{names}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="175"/>
+        <source>the Python at {path} lacks the package {name}, and probably others the backend needs</source>
+        <translation>{path} 处的 Python 缺少软件包 {name}，可能还缺少后端所需的其他软件包</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="204"/>
+        <source>the Python at {path} cannot run the backend: {error}</source>
+        <translation>{path} 处的 Python 无法运行后端：{error}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="40"/>
+        <source>{count} {label}</source>
+        <translation>{label} {count} 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="41"/>
+        <source>{count} {labels}</source>
+        <translation>{label} {count} 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="52"/>
+        <source>1 other object</source>
+        <translation>其他对象 1 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="52"/>
+        <source>{count} other objects</source>
+        <translation>其他对象 {count} 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="55"/>
+        <source>1 object</source>
+        <translation>对象 1 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="55"/>
+        <source>{count} objects</source>
+        <translation>对象 {count} 个</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="61"/>
+        <source>{label}: 1 tile</source>
+        <translation>{label}：1 个瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="61"/>
+        <source>{label}: {count} tiles</source>
+        <translation>{label}：{count} 个瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="73"/>
+        <source>image described</source>
+        <translation>已描述图像</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="75"/>
+        <source>question answered</source>
+        <translation>已回答问题</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="78"/>
+        <source>location found</source>
+        <translation>已找到位置</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="78"/>
+        <source>{count} locations found</source>
+        <translation>找到 {count} 个位置</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="81"/>
+        <source>1 region described</source>
+        <translation>已描述 1 个区域</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="81"/>
+        <source>{count} regions described</source>
+        <translation>已描述 {count} 个区域</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="89"/>
+        <source>cancelled before it started</source>
+        <translation>开始前已取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="91"/>
+        <source>failed: {reason}</source>
+        <translation>失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="99"/>
+        <source>cancelled: {reason}</source>
+        <translation>已取消：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="99"/>
+        <source>cancelled before the first tile</source>
+        <translation>在第一个瓦片之前已取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="101"/>
+        <source>cancelled after {done} of {total} tiles; kept {found}</source>
+        <translation>在 {total} 个瓦片中完成 {done} 个后取消；保留了{found}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="103"/>
+        <source>cancelled after {done} of {total} tiles; nothing found before</source>
+        <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="134"/>
+        <source>{title} failed: {reason}</source>
+        <translation>{title} 失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="143"/>
+        <source>{title} — demo (scripted answers)</source>
+        <translation>{title} — 演示（脚本答案）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="154"/>
+        <source>(saved in {path})</source>
+        <translation>（已保存到 {path}）</translation>
     </message>
 </context>
 </TS>

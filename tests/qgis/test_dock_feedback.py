@@ -242,3 +242,19 @@ def test_a_cancel_from_the_task_manager_shows_in_the_panel_too(slow_plugin, proj
         assert dock.runs.rows[key].state == "cancelling"
     qtbot.waitUntil(lambda: bool(ended), timeout=5000)
     assert ended == ["completed"]
+
+
+def test_summaries_and_status_in_chinese(plugin_pkg):
+    from georsmllm.plugin.gui.status_line import status_text
+    from georsmllm.plugin.logic.wording import objects_summary
+    from georsmllm.plugin.toolbelt import i18n
+
+    translator = i18n.install_translator("zh_CN")
+    assert translator is not None, "i18n/georsmllm_zh_CN.qm missing (make translations)"
+    try:
+        # Chinese has no plural: the label stays as the attribute table shows it
+        assert objects_summary({"plane": 6, "(no label)": 1}) == "plane 6 个, 其他对象 1 个"
+        assert status_text(status("starting")) == "本地后端：正在启动…"
+    finally:
+        i18n.remove_translator(translator)
+    assert objects_summary({"plane": 6}) == "6 planes"
