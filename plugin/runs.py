@@ -14,7 +14,7 @@ from .logic.backend_state import BackendStatus, check_status
 from .logic.follow import JobEvent
 from .logic.live_layer import LiveLayers
 from .logic.prepare import PrepareError, RunRequest, prepare_run
-from .logic.results import load_run_layers
+from .logic.results import demo_title, load_run_layers
 from .logic.runner import RunOutcome
 from .logic.service import BackendService
 from .logic.status_poller import StatusPoller
@@ -81,13 +81,15 @@ class RunController(QObject):
             return None
         key = f"run{next(self._keys)}"
         task = RunJobTask(self.service, job)
-        run = _Run(task=task, live=LiveLayers(job.title, request.task or "", self.project), title=job.title)
+        last = self.poller.last
+        title = demo_title(job.title) if last is not None and last.engine == "scripted" else job.title
+        run = _Run(task=task, live=LiveLayers(title, request.task or "", self.project), title=title)
         self.runs[key] = run
         task.progress_event.connect(lambda event, k=key: self._on_event(k, event))
         task.status_changed.connect(lambda status, k=key: self._on_status(k, status))
         task.cancelling.connect(lambda k=key: self._on_cancelling(k))
         task.completed.connect(lambda outcome, k=key: self._on_completed(k, outcome))
-        self.job_started.emit(key, job.title)
+        self.job_started.emit(key, title)
         QgsApplication.taskManager().addTask(task)
         return key
 
@@ -116,6 +118,8 @@ class RunController(QObject):
         run = self.runs.get(key)
         if run is None or self._closed:
             return
+        if event.kind == "plan" and event.data.get("task"):
+            run.live.task = str(event.data["task"])  # the task the backend chose: live layers styled for it
         if event.features:
             run.live.add(event.features)
         self.job_progress.emit(key, event)
@@ -138,13 +142,15 @@ class RunController(QObject):
             self.job_finished.emit(key, summary, outcome)
             return
         result = outcome.result
-        if (outcome.engine or result.get("engine") or {}).get("engine") == "scripted":
+        demo = (outcome.engine or result.get("engine") or {}).get("engine") == "scripted"
+        if demo and run.title == outcome.job.title:
             # canned answers, not a model's: the layers, the group and the row say so
-            run.title = tr("{title} — demo (scripted answers)").format(title=run.title)
+            run.title = demo_title(run.title)
             self.job_retitled.emit(key, run.title)
         layers = []
         if outcome.gpkg:
-            layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project)
+            layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project,
+                                     demo=demo)
         answers = [str(a.get("answer") or a.get("caption") or "") for a in result.get("answers") or []]
         self.answers.emit(run.title, [a for a in answers if a])
         for warning in result.get("warnings") or []:

@@ -154,10 +154,11 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         self.plan_view = QTextBrowser()
         self.plan_view.setVisible(False)
-        self.plan_view.setMaximumHeight(140)
+        self.plan_view.setMaximumHeight(110)
         root.addWidget(self.plan_view)
         self.answers = QTextBrowser()
         self.answers.setPlaceholderText(tr("Captions, answers and messages appear here."))
+        self.answers.setMinimumHeight(90)
         root.addWidget(self.answers, 1)
         self.setWidget(body)
 

@@ -203,7 +203,7 @@ class RunList(QGroupBox):
     """The runs, newest on top, in a scroll area of bounded height. ``cancel_requested(key)``."""
 
     cancel_requested = pyqtSignal(str)
-    MAX_HEIGHT = 230
+    MAX_HEIGHT = 240
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(tr("Runs"), parent)
@@ -235,6 +235,7 @@ class RunList(QGroupBox):
         row.remove_clicked.connect(self.remove)
         self.rows[key] = row
         self.rows_layout.insertWidget(0, row)  # newest first: a new run is always in view
+        row.show()  # now, not at the next event loop pass: refresh() measures the rows shown
         self.scroll.verticalScrollBar().setValue(0)
         self.refresh()
         return row
@@ -263,5 +264,11 @@ class RunList(QGroupBox):
         return any(r.state == "running" for r in self.rows.values())
 
     def refresh(self) -> None:
+        """After rows came, went or changed: visibility, the clear button, and a height that shows every
+        row up to ``MAX_HEIGHT`` (then the list scrolls)."""
         self.setVisible(bool(self.rows))
         self.clear_button.setEnabled(any(r.finished for r in self.rows.values()))
+        inner = self.scroll.widget()
+        inner.layout().activate()
+        wanted = inner.layout().sizeHint().height() + 2 * self.scroll.frameWidth()
+        self.scroll.setFixedHeight(min(wanted, self.MAX_HEIGHT))

@@ -44,7 +44,7 @@ def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, q
     # where it was saved, with one timestamp shared by the group, the file and the layer inside it
     assert row.saved_path == outcome.gpkg and row.saved_box.isVisibleTo(dock)
     stamp = os.path.basename(outcome.gpkg)[-len("20261126_202039.gpkg"):-len(".gpkg")]
-    assert layer.name().endswith(f"{stamp}_boxes")
+    assert layer.name().endswith(f"{stamp}_boxes (demo)")
     assert group.name().startswith(f"detect the ponds ({stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]})")
     assert {f["area_m2"] for f in layer.getFeatures()} and all(f["area_m2"] > 0 for f in layer.getFeatures())
 
