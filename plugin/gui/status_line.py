@@ -4,7 +4,7 @@ with the details (URL, memory, log, full error) in its tooltip."""
 
 from __future__ import annotations
 
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QWidget
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from ..logic.backend_state import BackendStatus
 from ..toolbelt.i18n import tr
@@ -107,6 +107,9 @@ class StatusLine(QWidget):
         self.symbol.setFixedWidth(16)
         self.label = QLabel()
         self.label.setWordWrap(True)
+        # a long word (a path, a URL) must not widen the panel: the label takes the width it is given
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.label.setMinimumWidth(120)
         layout.addWidget(self.symbol)
         layout.addWidget(self.label, 1)
         self.level = "idle"

@@ -97,7 +97,7 @@ class BackendService:
             return ServiceState(remote=False, phase="stopped")
         connection = server.connection
         return ServiceState(remote=False, phase=server.phase, url=connection.url if connection else "",
-                            token=connection.token if connection else "", exit_message=server.exit_message() or "",
+                            token=connection.token if connection else "", exit_message=server.exit_reason() or "",
                             log_path=server.log_path)
 
     def liveness(self) -> str | None:

@@ -40,8 +40,8 @@ def status(state, **kw):
      "error"),
     (dict(state="load_failed", model="/m/qwen", engine="transformers", problem="failed", detail="out of memory"),
      "Local backend runs, but the model qwen failed to load: out of memory", "error"),
-    (dict(state="exited", detail="the local backend exited with status 1; its log ends with:\nImportError"),
-     "Local backend stopped: the local backend exited with status 1; its log ends with:", "error"),
+    (dict(state="exited", detail="the local backend exited with status 1: its Python lacks the package shapely"),
+     "Local backend stopped: the local backend exited with status 1: its Python lacks the package shapely", "error"),
     (dict(state="unreachable", remote=True, url="http://h:8765", detail="cannot reach the backend at http://h:8765"),
      "Backend at http://h:8765 is unreachable: cannot reach the backend at http://h:8765", "error"),
 ])

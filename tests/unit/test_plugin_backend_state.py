@@ -72,3 +72,15 @@ def test_a_local_backend_not_started_is_stopped_and_a_dead_url_unreachable():
 def test_unknown_states_are_refused():
     with pytest.raises(ValueError):
         BackendStatus("sleeping")
+
+
+def test_a_backend_log_is_summed_up_in_words():
+    from plugin.logic.local_server import log_reason
+
+    traceback = ('Traceback (most recent call last):\n  File "/p/model_backend/geometry/rings.py", line 14, in <module>\n'
+                 "    import shapely\nModuleNotFoundError: No module named 'shapely'\n")
+    reason = log_reason(traceback)
+    assert reason.startswith("its Python lacks the package shapely") and "Traceback" not in reason
+    assert log_reason("loading...\nerror: cannot read script /x/answers.json\n") == \
+        "error: cannot read script /x/answers.json"
+    assert log_reason("") == "no output"
