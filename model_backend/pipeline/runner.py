@@ -252,7 +252,7 @@ class Pipeline:
                 candidates.extend(outcome.candidates)
                 cand_tiles.extend([outcome.tile.index] * len(outcome.candidates))
                 result.warnings += outcome.warnings
-                emit(RunEvent("tile", result.tiles_done, total, features=self._display_features(outcome),
+                emit(RunEvent("tile", result.tiles_done, total, features=self._display_features(outcome, default_label),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
                 if time.monotonic() - last_checkpoint > self.checkpoint_seconds:
                     finish(partial=True)
@@ -300,8 +300,9 @@ class Pipeline:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _display_features(self, outcome: TileOutcome) -> list[dict[str, Any]]:
-        """The tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet)."""
+    def _display_features(self, outcome: TileOutcome, default_label: str | None = None) -> list[dict[str, Any]]:
+        """The tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet); unlabelled
+        ones take ``default_label`` as in the written layers."""
         if not outcome.objects_px:
             return []
         from ..vector.geojson import feature_collection
@@ -309,7 +310,8 @@ class Pipeline:
         try:
             objects_map = outcome.tile.objects_to_map(outcome.objects_px)
             run = RunInfo(run_id="live", task=self.choice.task.value)
-            fc = feature_collection([Feature(o, tile=str(outcome.tile.index)) for o in objects_map],
+            fc = feature_collection([Feature(o, label=o.label or default_label, tile=str(outcome.tile.index))
+                                     for o in objects_map],
                                     crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
             return fc["features"]
         except GeoRSMLLMError:

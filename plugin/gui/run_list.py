@@ -27,7 +27,7 @@ from ..toolbelt.i18n import tr
 #: state -> (symbol, colour): what a row shows for each of ``wording.RUN_STATES``.
 STATE_STYLE = {
     "running": ("▶", "#1565c0"),
-    "cancelling": ("⏸", "#b26a00"),
+    "cancelling": ("◌", "#b26a00"),
     "done": ("✔", "#2e7d32"),
     "partial": ("⚠", "#b26a00"),
     "cancelled": ("⊘", "#616161"),

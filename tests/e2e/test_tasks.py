@@ -45,9 +45,11 @@ def test_unlabelled_change_polygons_get_the_changed_class_and_their_measures(tmp
     engine = get_engine("scripted", answers="{(100,100),(400,100),(400,400),(100,400),(100,100)}")
     cfg = config(tmp_path, raster=str(data_dir / "naip_2009.tif"), raster_b=str(data_dir / "naip_2020.tif"),
                  instruction="[change] find all the new buildings", tile_size=512, overlap=0)
-    result = Pipeline(cfg, engine).run()
+    live = []
+    result = Pipeline(cfg, engine).run(on_event=lambda e: live.extend(e.features))
     polys, fields, _meta = read(cfg.output, result.outputs["layers"]["polygons"])
     assert set(fields["label"]) == {"new building"} and result.counts == {"new building": len(polys)}
+    assert live and {f["properties"]["label"] for f in live} == {"new building"}  # shown live as written
     # the raster is in UTM (metres): the measures are the polygons' own planar area and longer side
     assert fields["area_m2"].tolist() == pytest.approx([round(p.area, 2) for p in polys])
     assert all(length > 0 for length in fields["length_m"])
