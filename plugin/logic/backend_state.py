@@ -69,6 +69,9 @@ _REFUSED = re.compile(r"\bHTTP (?:4\d\d)\b|does not serve model|lists no models|
                       re.IGNORECASE)
 
 
+_URL = re.compile(r"https?://[^\s'\"]+")
+
+
 def load_problem(engine: str, error: str) -> str:
     """Classify a model load failure (``load_error`` of ``/v1/health``) into ``PROBLEMS``. Only a model
     server (``openai`` engine) can be unreachable or refuse; a local model that fails is ``failed``."""
@@ -93,6 +96,10 @@ def status_from_health(health: dict[str, Any], service: ServiceState, model_serv
                   memory_mb=float(peak) if isinstance(peak, (int, float)) else None,
                   jobs_running=int((health.get("jobs") or {}).get("running") or 0), log_path=service.log_path)
     error = health.get("load_error")
+    if error and engine == "openai" and not common["model_server"]:
+        # a backend whose model never loaded does not report its model server: the error names it
+        url = _URL.search(str(error))
+        common["model_server"] = url.group(0).rstrip(".,;:)") if url else ""
     if error:
         return BackendStatus("load_failed", problem=load_problem(engine, str(error)), detail=str(error), **common)
     if health.get("model_loaded") is False:

@@ -30,8 +30,14 @@ def load_error(**kw) -> str:
 
 
 def test_an_unreachable_model_server_is_not_a_model_that_failed():
-    error = load_error(base_url=f"http://127.0.0.1:{free_port()}/v1", model="oracle")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    error = load_error(base_url=url, model="oracle")
     assert load_problem("openai", error) == "unreachable"
+    # a backend server that runs the openai engine reports the failure; the status names the model server
+    health = {"model": "oracle", "model_loaded": False, "load_error": error,
+              "engine": {"engine": "openai", "loaded": False}}
+    status = status_from_health(health, LOCAL)
+    assert status.state == "load_failed" and status.problem == "unreachable" and status.model_server == url
 
 
 def test_a_model_server_that_lacks_the_model_refuses():
