@@ -179,12 +179,13 @@ def slow_plugin(qgis_iface, project, monkeypatch, slow_backend_server, tmp_path,
     plugin.unload()
 
 
-def start_slow_run(plugin, project, qtbot):
+def start_slow_run(plugin, project, qtbot, instruction: str = "ponds", timeout_ms: int = 20000):
+    """Start a detection run from the dock on "naip 2009" and return the dock once its first tile is done."""
     dock = plugin.show_dock()
-    dock.instruction.setEditText("ponds")
+    dock.instruction.setEditText(instruction)
     dock.set_task("detection")
     dock.layer_combo.setLayer(project.mapLayersByName("naip 2009")[0])
-    with qtbot.waitSignal(plugin.controller.job_progress, timeout=20000,
+    with qtbot.waitSignal(plugin.controller.job_progress, timeout=timeout_ms,
                           check_params_cb=lambda key, event: event.kind == "tile"):
         dock.request_run()
     return dock

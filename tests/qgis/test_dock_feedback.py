@@ -81,12 +81,7 @@ def test_status_line_follows_the_local_backend_through_the_first_run(local_plugi
     states = []
     plugin.controller.status_changed.connect(lambda s: states.append(s.state))
     qtbot.waitUntil(lambda: "not started yet" in dock.status_line.text(), timeout=10000)
-    dock.instruction.setEditText("detect the ponds")
-    dock.set_task("detection")
-    dock.layer_combo.setLayer(project.mapLayersByName("naip 2009")[0])
-    with qtbot.waitSignal(plugin.controller.job_progress, timeout=60000,
-                          check_params_cb=lambda key, event: event.kind == "tile"):
-        dock.request_run()
+    start_slow_run(plugin, project, qtbot, "detect the ponds", timeout_ms=60000)
     # while the first run's tiles are processed, the line says the backend is ready (not "not connected")
     qtbot.waitUntil(lambda: dock.status_line.level == "ok", timeout=10000)
     text = dock.status_line.text()
