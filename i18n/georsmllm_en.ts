@@ -99,7 +99,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="255"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -169,27 +169,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="193"/>
+        <location filename="../plugin/gui/dock.py" line="194"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="209"/>
+        <location filename="../plugin/gui/dock.py" line="210"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="234"/>
+        <location filename="../plugin/gui/dock.py" line="235"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="255"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="282"/>
+        <location filename="../plugin/gui/dock.py" line="283"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -199,42 +199,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="285"/>
+        <location filename="../plugin/gui/dock.py" line="286"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="289"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="289"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="293"/>
+        <location filename="../plugin/gui/dock.py" line="294"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -741,7 +741,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="152"/>
+        <location filename="../plugin/runs.py" line="158"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1118,7 +1118,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="244"/>
+        <location filename="../plugin/gui/dock.py" line="245"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1243,7 +1243,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/status_line.py" line="113"/>
+        <location filename="../plugin/gui/status_line.py" line="116"/>
         <source>Local backend: not started yet; it starts with the first run.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1428,18 +1428,23 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="134"/>
+        <location filename="../plugin/runs.py" line="138"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="143"/>
+        <location filename="../plugin/logic/results.py" line="72"/>
         <source>{title} — demo (scripted answers)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="154"/>
+        <location filename="../plugin/runs.py" line="160"/>
         <source>(saved in {path})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="85"/>
+        <source>{name} (demo)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

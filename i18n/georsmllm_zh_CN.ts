@@ -99,7 +99,7 @@
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="255"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
@@ -169,27 +169,27 @@
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="193"/>
+        <location filename="../plugin/gui/dock.py" line="194"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="209"/>
+        <location filename="../plugin/gui/dock.py" line="210"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="234"/>
+        <location filename="../plugin/gui/dock.py" line="235"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="255"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="282"/>
+        <location filename="../plugin/gui/dock.py" line="283"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -199,42 +199,42 @@
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="285"/>
+        <location filename="../plugin/gui/dock.py" line="286"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="289"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="288"/>
+        <location filename="../plugin/gui/dock.py" line="289"/>
         <source>GIS filter</source>
         <translation>GIS 过滤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="293"/>
+        <location filename="../plugin/gui/dock.py" line="294"/>
         <source>Warning: {text}</source>
         <translation>警告：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="310"/>
+        <location filename="../plugin/gui/dock.py" line="311"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -743,7 +743,7 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="152"/>
+        <location filename="../plugin/runs.py" line="158"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -1122,7 +1122,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="244"/>
+        <location filename="../plugin/gui/dock.py" line="245"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
@@ -1247,7 +1247,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型 {model} 加载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/status_line.py" line="113"/>
+        <location filename="../plugin/gui/status_line.py" line="116"/>
         <source>Local backend: not started yet; it starts with the first run.</source>
         <translation>本地后端：尚未启动；将在第一次运行时启动。</translation>
     </message>
@@ -1432,19 +1432,24 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="134"/>
+        <location filename="../plugin/runs.py" line="138"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="143"/>
+        <location filename="../plugin/logic/results.py" line="72"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="154"/>
+        <location filename="../plugin/runs.py" line="160"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="85"/>
+        <source>{name} (demo)</source>
+        <translation>{name}（演示）</translation>
     </message>
 </context>
 </TS>
