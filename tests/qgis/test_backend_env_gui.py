@@ -206,7 +206,8 @@ def test_setup_dialog_cancel_resume_check_repair(qtbot, clean_settings, wheel_in
     dialog.setup_button.click()
     outcome = wait_done(qtbot, dialog, "run")
     assert outcome.status == "cancelled", outcome
-    assert plans and "to do" in plans[0][-1] and "no PyTorch" in plans[0][1]
+    assert plans and "  verify: to do" in plans[0] and "no PyTorch" in plans[0][1]
+    assert plans[0][-1].startswith("Download: about ")  # what it will download, before anything is installed
     assert "Cancelled" in dialog.result_label.text()
     assert dialog.setup_button.isEnabled() and not dialog.cancel_button.isEnabled()
     steps = SetupState(env).steps
