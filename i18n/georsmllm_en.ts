@@ -4,37 +4,37 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="276"/>
+        <location filename="../plugin/processing/algorithms.py" line="286"/>
         <source>Detect objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="290"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="304"/>
+        <location filename="../plugin/processing/algorithms.py" line="314"/>
         <source>Detect changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="332"/>
+        <location filename="../plugin/processing/algorithms.py" line="346"/>
         <source>Describe regions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
@@ -44,22 +44,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
@@ -74,77 +74,77 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="143"/>
+        <location filename="../plugin/processing/algorithms.py" line="223"/>
         <source>{done}/{total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="66"/>
+        <location filename="../plugin/gui/dock.py" line="67"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="75"/>
+        <location filename="../plugin/gui/dock.py" line="76"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="88"/>
+        <location filename="../plugin/gui/dock.py" line="89"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="99"/>
+        <location filename="../plugin/gui/dock.py" line="100"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="255"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="109"/>
+        <location filename="../plugin/gui/dock.py" line="110"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="121"/>
+        <location filename="../plugin/gui/dock.py" line="122"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="335"/>
+        <location filename="../plugin/processing/algorithms.py" line="349"/>
         <source>Features to describe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="128"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="129"/>
+        <location filename="../plugin/gui/dock.py" line="130"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="134"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="139"/>
+        <location filename="../plugin/gui/dock.py" line="140"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,37 +159,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="160"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="212"/>
+        <location filename="../plugin/logic/prepare.py" line="314"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="194"/>
+        <location filename="../plugin/gui/dock.py" line="196"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="210"/>
+        <location filename="../plugin/gui/dock.py" line="208"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="235"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="255"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="283"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -199,42 +199,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="286"/>
+        <location filename="../plugin/gui/dock.py" line="284"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="289"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="289"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="294"/>
+        <location filename="../plugin/gui/dock.py" line="292"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -269,192 +269,187 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="70"/>
+        <location filename="../plugin/gui/options.py" line="74"/>
         <source>Backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="75"/>
+        <location filename="../plugin/gui/options.py" line="79"/>
         <source>Python interpreter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="77"/>
+        <location filename="../plugin/gui/options.py" line="81"/>
         <source>empty: start a local backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="78"/>
+        <location filename="../plugin/gui/options.py" line="82"/>
         <source>Server URL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="81"/>
+        <location filename="../plugin/gui/options.py" line="85"/>
         <source>Server token</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="86"/>
+        <location filename="../plugin/gui/options.py" line="90"/>
         <source>Start-up timeout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="89"/>
+        <location filename="../plugin/gui/options.py" line="93"/>
         <source>More backend options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="107"/>
+        <location filename="../plugin/gui/options.py" line="112"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="104"/>
+        <location filename="../plugin/gui/options.py" line="109"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="106"/>
+        <location filename="../plugin/gui/options.py" line="111"/>
         <source>model folder or hub id (empty: the backend&apos;s default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="110"/>
-        <source>Model server (openai engine)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/options.py" line="111"/>
+        <location filename="../plugin/gui/options.py" line="117"/>
         <source>(the model family&apos;s own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="112"/>
+        <location filename="../plugin/gui/options.py" line="118"/>
         <source>Dialect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="114"/>
+        <location filename="../plugin/gui/options.py" line="120"/>
         <source>empty: rule-based; &apos;same&apos;: the main model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="115"/>
+        <location filename="../plugin/gui/options.py" line="121"/>
         <source>Condition parser model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="117"/>
+        <location filename="../plugin/gui/options.py" line="123"/>
         <source>Segmenter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="120"/>
+        <location filename="../plugin/gui/options.py" line="126"/>
         <source>SAM2 checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="122"/>
+        <location filename="../plugin/gui/options.py" line="128"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="125"/>
+        <location filename="../plugin/gui/options.py" line="131"/>
         <source>Tiling</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="130"/>
+        <location filename="../plugin/gui/options.py" line="136"/>
         <source>Tile size (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="134"/>
+        <location filename="../plugin/gui/options.py" line="140"/>
         <source>Overlap (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="139"/>
+        <location filename="../plugin/gui/options.py" line="145"/>
         <source>native</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="140"/>
+        <location filename="../plugin/gui/options.py" line="146"/>
         <source>Target GSD (map units/px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="144"/>
+        <location filename="../plugin/gui/options.py" line="150"/>
         <source>Tiles in flight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="148"/>
+        <location filename="../plugin/gui/options.py" line="154"/>
         <source>Results folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/live_layer.py" line="47"/>
+        <location filename="../plugin/logic/live_layer.py" line="39"/>
         <source>{title} (running)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="112"/>
+        <location filename="../plugin/logic/prepare.py" line="118"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="140"/>
+        <location filename="../plugin/logic/prepare.py" line="146"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="165"/>
+        <location filename="../plugin/logic/prepare.py" line="171"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="176"/>
+        <location filename="../plugin/logic/prepare.py" line="182"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="180"/>
+        <location filename="../plugin/logic/prepare.py" line="186"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="187"/>
+        <location filename="../plugin/logic/prepare.py" line="193"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="213"/>
+        <location filename="../plugin/logic/prepare.py" line="278"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="214"/>
+        <location filename="../plugin/logic/prepare.py" line="279"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="216"/>
+        <location filename="../plugin/logic/prepare.py" line="317"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="247"/>
+        <location filename="../plugin/logic/prepare.py" line="292"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -479,7 +474,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="31"/>
+        <location filename="../plugin/logic/tasks.py" line="41"/>
         <source>GeoRSMLLM: connecting to the backend</source>
         <translation type="unfinished"></translation>
     </message>
@@ -489,129 +484,129 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="66"/>
+        <location filename="../plugin/logic/tasks.py" line="76"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="98"/>
+        <location filename="../plugin/logic/tasks.py" line="108"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="81"/>
+        <location filename="../plugin/main.py" line="82"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="83"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="85"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="213"/>
+        <location filename="../plugin/main.py" line="215"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="245"/>
+        <location filename="../plugin/main.py" line="247"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="101"/>
+        <location filename="../plugin/processing/algorithms.py" line="119"/>
         <source>Vision-language tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="114"/>
+        <location filename="../plugin/processing/algorithms.py" line="132"/>
         <source>Instruction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="118"/>
+        <location filename="../plugin/processing/algorithms.py" line="141"/>
         <source>Raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="123"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="126"/>
+        <location filename="../plugin/processing/algorithms.py" line="149"/>
         <source>Context vector layers the instruction may name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="129"/>
+        <location filename="../plugin/processing/algorithms.py" line="155"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="131"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <location filename="../plugin/processing/algorithms.py" line="159"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="139"/>
+        <location filename="../plugin/processing/algorithms.py" line="165"/>
         <source>Result layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="141"/>
+        <location filename="../plugin/processing/algorithms.py" line="167"/>
         <source>Text answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="142"/>
+        <location filename="../plugin/processing/algorithms.py" line="168"/>
         <source>Run id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="143"/>
+        <location filename="../plugin/processing/algorithms.py" line="169"/>
         <source>GeoPackage with every layer of the run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Number of features</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="161"/>
+        <location filename="../plugin/processing/algorithms.py" line="185"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="165"/>
+        <location filename="../plugin/processing/algorithms.py" line="189"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="195"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="181"/>
+        <location filename="../plugin/processing/algorithms.py" line="325"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="219"/>
+        <location filename="../plugin/processing/algorithms.py" line="218"/>
         <source>The algorithm was not prepared.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -621,107 +616,102 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="236"/>
+        <location filename="../plugin/processing/algorithms.py" line="238"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="241"/>
+        <location filename="../plugin/processing/algorithms.py" line="243"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="279"/>
+        <location filename="../plugin/processing/algorithms.py" line="289"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="282"/>
+        <location filename="../plugin/processing/algorithms.py" line="292"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="293"/>
+        <location filename="../plugin/processing/algorithms.py" line="303"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="296"/>
+        <location filename="../plugin/processing/algorithms.py" line="306"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="317"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="320"/>
         <source>&apos;After&apos; raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="313"/>
+        <location filename="../plugin/processing/algorithms.py" line="329"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="321"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Describe image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="324"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="341"/>
+        <location filename="../plugin/processing/algorithms.py" line="355"/>
         <source>The features to describe are missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="350"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="368"/>
         <source>Ask a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="371"/>
         <source>Question about the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="364"/>
+        <location filename="../plugin/processing/algorithms.py" line="374"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="372"/>
+        <location filename="../plugin/processing/algorithms.py" line="381"/>
         <source>Classify scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="375"/>
-        <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="384"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="400"/>
         <source>Geolocate image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="403"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -736,7 +726,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="95"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>nothing found</source>
         <translation type="unfinished"></translation>
     </message>
@@ -881,12 +871,12 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="96"/>
         <source>Set up backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="96"/>
         <source>Models…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1118,7 +1108,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="245"/>
+        <location filename="../plugin/gui/dock.py" line="243"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1328,102 +1318,102 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="40"/>
+        <location filename="../plugin/logic/wording.py" line="41"/>
         <source>{count} {label}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="41"/>
+        <location filename="../plugin/logic/wording.py" line="42"/>
         <source>{count} {labels}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="52"/>
+        <location filename="../plugin/logic/wording.py" line="53"/>
         <source>1 other object</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="52"/>
+        <location filename="../plugin/logic/wording.py" line="53"/>
         <source>{count} other objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="55"/>
+        <location filename="../plugin/logic/wording.py" line="56"/>
         <source>1 object</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="55"/>
+        <location filename="../plugin/logic/wording.py" line="56"/>
         <source>{count} objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="61"/>
+        <location filename="../plugin/logic/wording.py" line="62"/>
         <source>{label}: 1 tile</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="61"/>
+        <location filename="../plugin/logic/wording.py" line="62"/>
         <source>{label}: {count} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="73"/>
+        <location filename="../plugin/logic/wording.py" line="74"/>
         <source>image described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="75"/>
+        <location filename="../plugin/logic/wording.py" line="76"/>
         <source>question answered</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="78"/>
+        <location filename="../plugin/logic/wording.py" line="79"/>
         <source>location found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="78"/>
+        <location filename="../plugin/logic/wording.py" line="79"/>
         <source>{count} locations found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="81"/>
+        <location filename="../plugin/logic/wording.py" line="82"/>
         <source>1 region described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="81"/>
+        <location filename="../plugin/logic/wording.py" line="82"/>
         <source>{count} regions described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="89"/>
+        <location filename="../plugin/logic/wording.py" line="90"/>
         <source>cancelled before it started</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="91"/>
+        <location filename="../plugin/logic/wording.py" line="92"/>
         <source>failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="99"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>cancelled: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="99"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>cancelled before the first tile</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="101"/>
+        <location filename="../plugin/logic/wording.py" line="102"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="103"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1445,6 +1435,46 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/logic/results.py" line="85"/>
         <source>{name} (demo)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="114"/>
+        <source>http://localhost:8000/v1 (several: one per line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="116"/>
+        <source>Model servers (openai engine)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <source>Give one band or three bands (red, green, blue), not {count}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <source>The layer {name} has no band {band} (it has {count}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
+        <source>Uploading the rendered image…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
+        <source>Running…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
+        <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

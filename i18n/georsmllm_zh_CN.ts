@@ -4,37 +4,37 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="276"/>
+        <location filename="../plugin/processing/algorithms.py" line="286"/>
         <source>Detect objects</source>
         <translation>目标检测</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="290"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Segment</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="304"/>
+        <location filename="../plugin/processing/algorithms.py" line="314"/>
         <source>Detect changes</source>
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="332"/>
+        <location filename="../plugin/processing/algorithms.py" line="346"/>
         <source>Describe regions</source>
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="44"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
@@ -44,22 +44,22 @@
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="51"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
@@ -74,77 +74,77 @@
         <translation>取消此次运行</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="143"/>
+        <location filename="../plugin/processing/algorithms.py" line="223"/>
         <source>{done}/{total} tiles</source>
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="66"/>
+        <location filename="../plugin/gui/dock.py" line="67"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="75"/>
+        <location filename="../plugin/gui/dock.py" line="76"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="88"/>
+        <location filename="../plugin/gui/dock.py" line="89"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="99"/>
+        <location filename="../plugin/gui/dock.py" line="100"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="255"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="109"/>
+        <location filename="../plugin/gui/dock.py" line="110"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="121"/>
+        <location filename="../plugin/gui/dock.py" line="122"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="335"/>
+        <location filename="../plugin/processing/algorithms.py" line="349"/>
         <source>Features to describe</source>
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="128"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="129"/>
+        <location filename="../plugin/gui/dock.py" line="130"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="134"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="139"/>
+        <location filename="../plugin/gui/dock.py" line="140"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -159,37 +159,37 @@
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="160"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="212"/>
+        <location filename="../plugin/logic/prepare.py" line="314"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="194"/>
+        <location filename="../plugin/gui/dock.py" line="196"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="210"/>
+        <location filename="../plugin/gui/dock.py" line="208"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="235"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="255"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="283"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -199,42 +199,42 @@
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="286"/>
+        <location filename="../plugin/gui/dock.py" line="284"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="289"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="289"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>GIS filter</source>
         <translation>GIS 过滤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="294"/>
+        <location filename="../plugin/gui/dock.py" line="292"/>
         <source>Warning: {text}</source>
         <translation>警告：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="311"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -269,192 +269,187 @@
         <translation>描述这些要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="70"/>
+        <location filename="../plugin/gui/options.py" line="74"/>
         <source>Backend</source>
         <translation>后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="75"/>
+        <location filename="../plugin/gui/options.py" line="79"/>
         <source>Python interpreter</source>
         <translation>Python 解释器</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="77"/>
+        <location filename="../plugin/gui/options.py" line="81"/>
         <source>empty: start a local backend</source>
         <translation>留空：启动本地后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="78"/>
+        <location filename="../plugin/gui/options.py" line="82"/>
         <source>Server URL</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="81"/>
+        <location filename="../plugin/gui/options.py" line="85"/>
         <source>Server token</source>
         <translation>服务器令牌</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="86"/>
+        <location filename="../plugin/gui/options.py" line="90"/>
         <source>Start-up timeout</source>
         <translation>启动超时</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="89"/>
+        <location filename="../plugin/gui/options.py" line="93"/>
         <source>More backend options</source>
         <translation>更多后端选项</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="107"/>
+        <location filename="../plugin/gui/options.py" line="112"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="104"/>
+        <location filename="../plugin/gui/options.py" line="109"/>
         <source>Engine</source>
         <translation>引擎</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="106"/>
+        <location filename="../plugin/gui/options.py" line="111"/>
         <source>model folder or hub id (empty: the backend&apos;s default)</source>
         <translation>模型文件夹或 Hub ID（留空：使用后端默认值）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="110"/>
-        <source>Model server (openai engine)</source>
-        <translation>模型服务器（openai 引擎）</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/options.py" line="111"/>
+        <location filename="../plugin/gui/options.py" line="117"/>
         <source>(the model family&apos;s own)</source>
         <translation>（模型系列自带）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="112"/>
+        <location filename="../plugin/gui/options.py" line="118"/>
         <source>Dialect</source>
         <translation>方言</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="114"/>
+        <location filename="../plugin/gui/options.py" line="120"/>
         <source>empty: rule-based; &apos;same&apos;: the main model</source>
         <translation>留空：基于规则；'same'：使用主模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="115"/>
+        <location filename="../plugin/gui/options.py" line="121"/>
         <source>Condition parser model</source>
         <translation>条件解析模型</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="117"/>
+        <location filename="../plugin/gui/options.py" line="123"/>
         <source>Segmenter</source>
         <translation>分割器</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="120"/>
+        <location filename="../plugin/gui/options.py" line="126"/>
         <source>SAM2 checkpoint</source>
         <translation>SAM2 权重</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="122"/>
+        <location filename="../plugin/gui/options.py" line="128"/>
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="125"/>
+        <location filename="../plugin/gui/options.py" line="131"/>
         <source>Tiling</source>
         <translation>分块</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="130"/>
+        <location filename="../plugin/gui/options.py" line="136"/>
         <source>Tile size (px)</source>
         <translation>瓦片大小（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="134"/>
+        <location filename="../plugin/gui/options.py" line="140"/>
         <source>Overlap (px)</source>
         <translation>重叠（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="139"/>
+        <location filename="../plugin/gui/options.py" line="145"/>
         <source>native</source>
         <translation>原始分辨率</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="140"/>
+        <location filename="../plugin/gui/options.py" line="146"/>
         <source>Target GSD (map units/px)</source>
         <translation>目标地面采样距离（地图单位/像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="144"/>
+        <location filename="../plugin/gui/options.py" line="150"/>
         <source>Tiles in flight</source>
         <translation>并行瓦片数</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="148"/>
+        <location filename="../plugin/gui/options.py" line="154"/>
         <source>Results folder</source>
         <translation>结果文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/live_layer.py" line="47"/>
+        <location filename="../plugin/logic/live_layer.py" line="39"/>
         <source>{title} (running)</source>
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="112"/>
+        <location filename="../plugin/logic/prepare.py" line="118"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="140"/>
+        <location filename="../plugin/logic/prepare.py" line="146"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="165"/>
+        <location filename="../plugin/logic/prepare.py" line="171"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="176"/>
+        <location filename="../plugin/logic/prepare.py" line="182"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="180"/>
+        <location filename="../plugin/logic/prepare.py" line="186"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="187"/>
+        <location filename="../plugin/logic/prepare.py" line="193"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="213"/>
+        <location filename="../plugin/logic/prepare.py" line="278"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="214"/>
+        <location filename="../plugin/logic/prepare.py" line="279"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="216"/>
+        <location filename="../plugin/logic/prepare.py" line="317"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="247"/>
+        <location filename="../plugin/logic/prepare.py" line="292"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -479,7 +474,7 @@
         <translation>部分结果：运行已被取消。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="31"/>
+        <location filename="../plugin/logic/tasks.py" line="41"/>
         <source>GeoRSMLLM: connecting to the backend</source>
         <translation>GeoRSMLLM：正在连接后端</translation>
     </message>
@@ -489,37 +484,37 @@
         <translation>未检查</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="66"/>
+        <location filename="../plugin/logic/tasks.py" line="76"/>
         <source>GeoRSMLLM: planning</source>
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="98"/>
+        <location filename="../plugin/logic/tasks.py" line="108"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="81"/>
+        <location filename="../plugin/main.py" line="82"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="83"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="85"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="213"/>
+        <location filename="../plugin/main.py" line="215"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="245"/>
+        <location filename="../plugin/main.py" line="247"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -528,92 +523,92 @@ Issues: {tracker}</source>
 问题反馈：{tracker}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="101"/>
+        <location filename="../plugin/processing/algorithms.py" line="119"/>
         <source>Vision-language tasks</source>
         <translation>视觉语言任务</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="114"/>
+        <location filename="../plugin/processing/algorithms.py" line="132"/>
         <source>Instruction</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="118"/>
+        <location filename="../plugin/processing/algorithms.py" line="141"/>
         <source>Raster layer</source>
         <translation>栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="123"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation>感兴趣区域（留空为整个图层）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="126"/>
+        <location filename="../plugin/processing/algorithms.py" line="149"/>
         <source>Context vector layers the instruction may name</source>
         <translation>指令中可引用的上下文矢量图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="129"/>
+        <location filename="../plugin/processing/algorithms.py" line="155"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation>瓦片大小（发送给模型的像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="131"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Tile overlap (pixels)</source>
         <translation>瓦片重叠（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <location filename="../plugin/processing/algorithms.py" line="159"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation>目标地面采样距离（地图单位/像素，0：原始）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="139"/>
+        <location filename="../plugin/processing/algorithms.py" line="165"/>
         <source>Result layer</source>
         <translation>结果图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="141"/>
+        <location filename="../plugin/processing/algorithms.py" line="167"/>
         <source>Text answer</source>
         <translation>文本回答</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="142"/>
+        <location filename="../plugin/processing/algorithms.py" line="168"/>
         <source>Run id</source>
         <translation>运行 ID</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="143"/>
+        <location filename="../plugin/processing/algorithms.py" line="169"/>
         <source>GeoPackage with every layer of the run</source>
         <translation>包含本次运行所有图层的 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Number of features</source>
         <translation>要素数量</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="161"/>
+        <location filename="../plugin/processing/algorithms.py" line="185"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation>输入栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="165"/>
+        <location filename="../plugin/processing/algorithms.py" line="189"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation>指令为空：请说明要查找什么。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="195"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation>感兴趣区域与栅格不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="181"/>
+        <location filename="../plugin/processing/algorithms.py" line="325"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation>变化检测需要有效的第二个（后时相）栅格。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="219"/>
+        <location filename="../plugin/processing/algorithms.py" line="218"/>
         <source>The algorithm was not prepared.</source>
         <translation>算法尚未准备好。</translation>
     </message>
@@ -623,107 +618,102 @@ Issues: {tracker}</source>
         <translation>正在连接 GeoRSMLLM 后端（必要时启动本地后端）…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="236"/>
+        <location filename="../plugin/processing/algorithms.py" line="238"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation>GeoRSMLLM 后端：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="241"/>
+        <location filename="../plugin/processing/algorithms.py" line="243"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation>已取消：输出包含取消前已完成的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="279"/>
+        <location filename="../plugin/processing/algorithms.py" line="289"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation>要检测的目标（如“飞机”“港口附近的储油罐”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="282"/>
+        <location filename="../plugin/processing/algorithms.py" line="292"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
         <translation>查找指令所述的目标，并以旋转框（多边形）形式写入栅格的坐标参考系，附带标签和得分。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="293"/>
+        <location filename="../plugin/processing/algorithms.py" line="303"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation>要分割的内容（如“河流以北的建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="296"/>
+        <location filename="../plugin/processing/algorithms.py" line="306"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation>将指令所述的对象勾画为多边形（模型给出位置，SAM2 绘制掩膜）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="317"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation>要查找的变化（如“新建建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="320"/>
         <source>&apos;After&apos; raster layer</source>
         <translation>后时相栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="313"/>
+        <location filename="../plugin/processing/algorithms.py" line="329"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation>比较前时相栅格与后时相栅格，并将变化区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="321"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Describe image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="324"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation>生成影像描述（ANSWER 输出），并将描述的区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="341"/>
+        <location filename="../plugin/processing/algorithms.py" line="355"/>
         <source>The features to describe are missing.</source>
         <translation>缺少要描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="350"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation>描述每个要素所覆盖的栅格区域；回答保存在结果图层属性和 ANSWER 输出中。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="368"/>
         <source>Ask a question</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="371"/>
         <source>Question about the image</source>
         <translation>关于影像的问题</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="364"/>
+        <location filename="../plugin/processing/algorithms.py" line="374"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation>回答关于影像的问题（ANSWER 输出）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="372"/>
+        <location filename="../plugin/processing/algorithms.py" line="381"/>
         <source>Classify scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="375"/>
-        <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
-        <translation>候选类别，用逗号分隔（留空：由模型自行描述）</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="384"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation>对栅格的每个瓦片进行分类；类别即瓦片多边形的标签。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="400"/>
         <source>Geolocate image</source>
         <translation>影像地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="403"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
@@ -738,7 +728,7 @@ Issues: {tracker}</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="95"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>nothing found</source>
         <translation>未找到任何结果</translation>
     </message>
@@ -883,12 +873,12 @@ Issues: {tracker}</source>
         <translation>GeoRSMLLM：尚未配置后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="96"/>
         <source>Set up backend…</source>
         <translation>配置后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="96"/>
         <source>Models…</source>
         <translation>模型…</translation>
     </message>
@@ -1122,7 +1112,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="245"/>
+        <location filename="../plugin/gui/dock.py" line="243"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
@@ -1332,102 +1322,102 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>{path} 处的 Python 无法运行后端：{error}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="40"/>
+        <location filename="../plugin/logic/wording.py" line="41"/>
         <source>{count} {label}</source>
         <translation>{label} {count} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="41"/>
+        <location filename="../plugin/logic/wording.py" line="42"/>
         <source>{count} {labels}</source>
         <translation>{label} {count} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="52"/>
+        <location filename="../plugin/logic/wording.py" line="53"/>
         <source>1 other object</source>
         <translation>其他对象 1 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="52"/>
+        <location filename="../plugin/logic/wording.py" line="53"/>
         <source>{count} other objects</source>
         <translation>其他对象 {count} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="55"/>
+        <location filename="../plugin/logic/wording.py" line="56"/>
         <source>1 object</source>
         <translation>对象 1 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="55"/>
+        <location filename="../plugin/logic/wording.py" line="56"/>
         <source>{count} objects</source>
         <translation>对象 {count} 个</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="61"/>
+        <location filename="../plugin/logic/wording.py" line="62"/>
         <source>{label}: 1 tile</source>
         <translation>{label}：1 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="61"/>
+        <location filename="../plugin/logic/wording.py" line="62"/>
         <source>{label}: {count} tiles</source>
         <translation>{label}：{count} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="73"/>
+        <location filename="../plugin/logic/wording.py" line="74"/>
         <source>image described</source>
         <translation>已描述图像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="75"/>
+        <location filename="../plugin/logic/wording.py" line="76"/>
         <source>question answered</source>
         <translation>已回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="78"/>
+        <location filename="../plugin/logic/wording.py" line="79"/>
         <source>location found</source>
         <translation>已找到位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="78"/>
+        <location filename="../plugin/logic/wording.py" line="79"/>
         <source>{count} locations found</source>
         <translation>找到 {count} 个位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="81"/>
+        <location filename="../plugin/logic/wording.py" line="82"/>
         <source>1 region described</source>
         <translation>已描述 1 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="81"/>
+        <location filename="../plugin/logic/wording.py" line="82"/>
         <source>{count} regions described</source>
         <translation>已描述 {count} 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="89"/>
+        <location filename="../plugin/logic/wording.py" line="90"/>
         <source>cancelled before it started</source>
         <translation>开始前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="91"/>
+        <location filename="../plugin/logic/wording.py" line="92"/>
         <source>failed: {reason}</source>
         <translation>失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="99"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>cancelled: {reason}</source>
         <translation>已取消：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="99"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>cancelled before the first tile</source>
         <translation>在第一个瓦片之前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="101"/>
+        <location filename="../plugin/logic/wording.py" line="102"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；保留了{found}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="103"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
@@ -1450,6 +1440,46 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/logic/results.py" line="85"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="114"/>
+        <source>http://localhost:8000/v1 (several: one per line)</source>
+        <translation>http://localhost:8000/v1（多个时每行一个）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="116"/>
+        <source>Model servers (openai engine)</source>
+        <translation>模型服务器（openai 引擎）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <source>Give one band or three bands (red, green, blue), not {count}.</source>
+        <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <source>The layer {name} has no band {band} (it has {count}).</source>
+        <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
+        <translation>发送给模型的波段（一个，或红、绿、蓝；留空：图层当前显示的波段）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
+        <source>Uploading the rendered image…</source>
+        <translation>正在上传渲染的影像…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
+        <source>Running…</source>
+        <translation>正在运行…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
+        <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
+        <translation>候选类别，以逗号分隔（留空：使用指令中提到的类别，否则使用 NWPU-RESISC45 的 45 个场景类别）</translation>
     </message>
 </context>
 </TS>

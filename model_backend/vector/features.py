@@ -34,6 +34,14 @@ BASE_FIELDS = (
     "run_id",
     "created",
 )
+#: Measures in metres on polygon layers (boxes, polygons), right after ``score``: see ``vector.measures``.
+MEASURE_FIELDS = ("area_m2", "length_m")
+#: Fields holding numbers (written as reals); every other field is text.
+NUMERIC_FIELDS = ("score", *MEASURE_FIELDS)
+#: Extra text fields the pipeline adds for text tasks (a caption, or the model's answer).
+ANSWER_FIELDS = ("caption", "answer")
+#: Added when the writer is told whether the run finished: "true" for a cancelled run's partial output.
+PARTIAL_FIELD = "partial"
 #: Run-level fields a feature may override through ``Feature.extra``.
 RUN_FIELDS = ("task", "instruction", "model", "dialect", "source", "run_id", "created")
 
@@ -173,12 +181,6 @@ def field_names(features: Iterable[Feature]) -> list[str]:
                 seen.add(key)
                 names.append(key)
     return names
-
-
-#: Numeric fields of polygon layers (boxes, polygons), right after ``score``: see ``vector.measures``.
-MEASURE_FIELDS = ("area_m2", "length_m")
-#: Fields written as floating-point numbers (the others are text).
-NUMERIC_FIELDS = ("score", *MEASURE_FIELDS)
 
 
 def with_measure_fields(names: list[str]) -> list[str]:

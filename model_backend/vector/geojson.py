@@ -24,6 +24,7 @@ from ..errors import OutputError
 from ..geometry.types import GeoPoint
 from .atomic import atomic_replace
 from .features import (
+    PARTIAL_FIELD,
     WGS84,
     FeatureLike,
     RunInfo,
@@ -70,8 +71,8 @@ def feature_collection(
     measured = any(g.geom_type in ("Polygon", "MultiPolygon") for g in geoms_map)
     if measured:
         names = with_measure_fields(names)
-    if partial is not None and "partial" not in names:
-        names.append("partial")
+    if partial is not None and PARTIAL_FIELD not in names:
+        names.append(PARTIAL_FIELD)
     rows = [properties(f, run, names) for f in feats]
     if measured:
         add_measures(rows, geoms_map, crs_obj)  # measured in the map CRS, before reprojecting
@@ -87,7 +88,7 @@ def feature_collection(
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             geom = shapely.orient_polygons(geom, exterior_cw=False)
         if partial is not None:
-            props["partial"] = "true" if partial else "false"
+            props[PARTIAL_FIELD] = "true" if partial else "false"
         if props["score"] is not None and not math.isfinite(props["score"]):
             props["score"] = None  # JSON has no NaN
         out_features.append(

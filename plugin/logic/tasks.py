@@ -10,6 +10,7 @@ from typing import Any
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
 from .backend_state import BackendStatus, check_status
 from .client import BackendClient, BackendError
@@ -17,6 +18,15 @@ from .follow import JobEvent
 from .prepare import PreparedJob
 from .runner import RunOutcome, execute_job
 from .service import BackendService
+
+
+def adopt_vocabulary(client: BackendClient) -> vocabulary.Vocabulary | None:
+    """Use the backend's own names from now on (worker thread); an older backend without
+    ``/v1/capabilities`` leaves the plugin's shipped copy in use."""
+    try:
+        return vocabulary.adopt(client.capabilities(), client.connection.url)
+    except (BackendError, vocabulary.VocabularyError):
+        return None
 
 
 class BackendStatusTask(QgsTask):
@@ -39,9 +49,9 @@ class BackendStatusTask(QgsTask):
         error = None
         try:
             if self.restart:
-                self.service.restart()
+                adopt_vocabulary(BackendClient(self.service.restart()))
             elif self.start:
-                self.service.ensure()
+                adopt_vocabulary(BackendClient(self.service.ensure()))
         except BackendError as exc:
             error = str(exc)
         status = check_status(self.service, model_server=self.model_server, timeout_s=10.0)

@@ -29,8 +29,9 @@ def run_state(outcome: RunOutcome | None) -> str:
         return "cancelled"
     if outcome.error is not None:
         return "failed"
-    if outcome.cancelled:
-        return "partial" if outcome.gpkg else "cancelled"
+    if outcome.cancelled:  # kept something, or only an empty layer (the backend writes one)
+        found = any(int(n or 0) for n in (outcome.result.get("counts") or {}).values())
+        return "partial" if outcome.gpkg and found else "cancelled"
     return "done"
 
 
