@@ -23,6 +23,7 @@ from ...errors import ConfigError, GeoRSMLLMError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
+from ...nouns import class_label, plural
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
@@ -63,11 +64,13 @@ class ObjectCollector:
         outlines = outcome.outlines or [None] * len(outcome.candidates)
         self.outlines.extend(outlines)
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> tuple[list[Feature], list[Feature]]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
+                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
         predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
         (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
-        object."""
+        object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
+        names, "new building")."""
         merged = merge_candidates(self.candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
@@ -78,8 +81,8 @@ class ObjectCollector:
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
-        features = [Feature(o, tile=t) for o, t, _ in rows]
-        return features, [Feature(c, tile=t) for _, t, cs in rows for c in cs]
+        features = [Feature(o, label=o.label or default_label, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, label=c.label or default_label, tile=t) for _, t, cs in rows for c in cs]
 
     def _companions(self, merged: Merged, obj_map: GeoObject) -> list[GeoObject]:
         """A merged object's companion geometries in map coordinates."""
@@ -96,13 +99,24 @@ class ObjectCollector:
         return self.georef.objects_to_map(outlines)
 
 
+#: The ``counts`` key of objects without a label (no class named by the model or the instruction).
+UNLABELLED = "(no label)"
+
+
 def counts_of(features: list[Feature]) -> dict[str, int]:
     """Objects per label."""
-    return dict(Counter(_label(f.geometry) for f in features))
+    return dict(Counter(_label(f) for f in features))
 
 
-def _label(obj: GeoObject) -> str:
-    return getattr(obj, "label", None) or "(no label)"
+def _label(feature: Feature) -> str:
+    return feature.label or getattr(feature.geometry, "label", None) or UNLABELLED
+
+
+def found_phrase(count: int, label: str) -> str:
+    """``"1 ship"``, ``"6 ships"``, ``"2 objects"`` (unlabelled)."""
+    if label == UNLABELLED:
+        label = "object"
+    return f"{count} {label if count == 1 else plural(label)}"
 
 
 def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = None) -> list[Feature]:
@@ -157,8 +171,11 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
                             engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
                             max_new_tokens=ctx.config.max_new_tokens)
 
+    default_label = class_label(steps[0].text) if steps else None
+
     def finish(partial: bool) -> list[Feature]:
-        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
+                                                  default_label=default_label)
         result.counts = counts_of(features)
         ctx.write(features + companions, source, partial=partial)
         return features
@@ -168,19 +185,20 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
             result.tiles_done += 1
             collector.add(outcome)
             result.warnings += outcome.warnings
-            ctx.emit(RunEvent("tile", result.tiles_done, total, features=display_features(ctx, outcome),
+            ctx.emit(RunEvent("tile", result.tiles_done, total,
+                              features=display_features(ctx, outcome, default_label),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
             if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
                 finish(partial=True)
                 last_checkpoint = time.monotonic()
     except Cancelled:
-        result.partial = True
-        result.warnings.append(f"cancelled after {result.tiles_done} of {total} tiles: the output is partial")
+        result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
     return finish(partial=result.partial)
 
 
-def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
-    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet)."""
+def display_features(ctx: RunContext, outcome: TileOutcome, default_label: str | None = None) -> list[dict]:
+    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet); unlabelled ones
+    take ``default_label`` as in the written layers."""
     if not outcome.objects_px:
         return []
     from ...vector.geojson import feature_collection
@@ -188,7 +206,8 @@ def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
     try:
         objects_map = outcome.tile.objects_to_map(outcome.objects_px)
         run = RunInfo(run_id="live", task=ctx.task.value)
-        fc = feature_collection([Feature(o, tile=str(outcome.tile.index)) for o in objects_map],
+        fc = feature_collection([Feature(o, label=o.label or default_label, tile=str(outcome.tile.index))
+                                 for o in objects_map],
                                 crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
         return fc["features"]
     except GeoRSMLLMError:
@@ -201,7 +220,7 @@ def run_found_objects(ctx: RunContext) -> None:
     features = run_objects(ctx)
     question = ctx.pipeline.choice.question
     if question:
-        found = ", ".join(f"{n} {label}" for label, n in sorted(counts_of(features).items())) or "none"
+        found = ", ".join(found_phrase(n, label) for label, n in sorted(counts_of(features).items())) or "none"
         ctx.result.answers.append(Answer("answer", f"found: {found} (see the layer)", question=question,
                                          how=f"{ctx.task.value} of {ctx.instruction!r}"))
 
