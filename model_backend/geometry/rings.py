@@ -124,8 +124,8 @@ def sanitize_ring(points_xy: Sequence[XY]) -> tuple[list[XY] | None, str | None]
     return new_ring, "; ".join(notes)
 
 
-def repair_polygon(poly: Polygon):
-    """A valid geometry covering ``poly``'s shape: GEOS's "structure" repair (the union of its shells minus
+def repair_polygon(poly):
+    """A valid geometry covering ``poly``'s shape (any shapely geometry): GEOS's "structure" repair (the union of its shells minus
     its holes), which unlike the default "linework" method stays fast on rings that cross themselves many
     times. Cost still grows with the number of crossings: thin long rings first (``thin_ring``)."""
     return shapely.make_valid(poly, method="structure", keep_collapsed=False)

@@ -178,7 +178,8 @@ class Pipeline:
     # -- object tasks (detection, segmentation, change) ---------------------------------------------
 
     def _layout(self) -> TileLayout:
-        return TileLayout(tile_size=self.config.tile_size, overlap=self.config.overlap, gsd=self.config.gsd)
+        return TileLayout(tile_size=self.config.tile_size, overlap=self.config.overlap, gsd=self.config.gsd,
+                          max_tiles=self.config.max_tiles)
 
     def _open(self):
         cfg = self.config
