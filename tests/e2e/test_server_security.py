@@ -338,3 +338,44 @@ def test_run_piped_into_head_prints_no_traceback(tmp_path, data_dir):
     stderr = proc.stderr.read().decode()
     assert proc.wait(120) == 0, stderr
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_concurrent_jobs_all_complete(server, data_dir):
+    client, _tmp, _proc = server
+    ids: list[str] = []
+
+    def one():
+        ids.append(submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds",
+                          tile_size=1024, overlap=0))
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(ids) == 12
+    assert [wait_end(client, job)["state"] for job in ids] == ["done"] * 12
+
+
+def test_kill_9_mid_job_never_corrupts_the_geopackage(tmp_path, data_dir):
+    out = tmp_path / "kept.gpkg"
+    pyogrio.raw.write(str(out), shapely.to_wkb([shapely.Point(600000, 5200000)]), [np.array(["earlier"], dtype=object)],
+                      fields=["note"], geometry_type="Point", driver="GPKG", layer="earlier_run", crs="EPSG:26914")
+    proc, url = start_server(tmp_path, "--token", TOKEN, "--allow-dir", str(data_dir), "--allow-dir", str(tmp_path),
+                             script={"answers": [POND], "latency": 0.1})
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    try:
+        job = submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds", tile_size=128,
+                     overlap=0, concurrency=1, output=str(out))
+        deadline = time.monotonic() + 30
+        while client.get(f"/v1/jobs/{job}").json()["tiles_done"] < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL: no clean-up runs
+        proc.wait(10)
+        client.close()
+    with sqlite3.connect(out) as conn:
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+    _meta, _fids, _geoms, fields = pyogrio.raw.read(str(out), layer="earlier_run")
+    assert list(fields[0]) == ["earlier"]
