@@ -214,10 +214,7 @@ class SourcePolicy:
         return location
 
     def _raster_file(self, path: Path, what: str, *, given: str, depth: int, seen: frozenset[Path]) -> None:
-        if depth > MAX_VRT_DEPTH:
-            raise SourceRefused(f"{what}: VRTs nested more than {MAX_VRT_DEPTH} deep")
-        if path in seen:
-            raise SourceRefused(f"{what}: the VRT {given} refers back to itself")
+        _check_nesting(path, what, given, depth, seen)
         fmt = self._format(path, _RASTER_FORMATS, what, given)
         if fmt.name == "VRT":
             self._vrt(path, what, depth=depth, seen=seen | {path})
@@ -289,10 +286,7 @@ class SourcePolicy:
         return location + bar + layer
 
     def _vector_file(self, path: Path, what: str, *, given: str, depth: int, seen: frozenset[Path]) -> None:
-        if depth > MAX_VRT_DEPTH:
-            raise SourceRefused(f"{what}: VRTs nested more than {MAX_VRT_DEPTH} deep")
-        if path in seen:
-            raise SourceRefused(f"{what}: the VRT {given} refers back to itself")
+        _check_nesting(path, what, given, depth, seen)
         fmt = self._format(path, _VECTOR_FORMATS, what, given)
         if fmt.name != "OGR_VRT":
             return
@@ -345,6 +339,14 @@ class SourcePolicy:
         elif not path.parent.is_dir():
             raise SourceRefused(f"output: the folder of {text} does not exist")
         return location
+
+
+def _check_nesting(path: Path, what: str, given: str, depth: int, seen: frozenset[Path]) -> None:
+    """VRTs referencing VRTs: refuse cycles and nesting deeper than ``MAX_VRT_DEPTH``."""
+    if depth > MAX_VRT_DEPTH:
+        raise SourceRefused(f"{what}: VRTs nested more than {MAX_VRT_DEPTH} deep")
+    if path in seen:
+        raise SourceRefused(f"{what}: the VRT {given} refers back to itself")
 
 
 def _head(path: Path, size: int = 4096) -> bytes:
