@@ -19,6 +19,7 @@ import logging
 import os
 import resource
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -92,13 +93,15 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     uploads = UploadStore(work / "uploads", work, max_pixels=settings.max_upload_pixels,
                           max_work_bytes=int(settings.max_work_mb * 2**20), ttl_s=settings.upload_ttl_s)
     uploads_of: dict[str, set[str]] = {}  # job id -> ids of the uploads it reads
+    uploads_lock = threading.Lock()  # endpoints run in worker threads
 
     def forget(job) -> None:
         # a forgotten job's own folder (default outputs) goes too, and the uploads no remembered job uses;
         # outputs the client placed elsewhere stay
         shutil.rmtree(work / "jobs" / job.id, ignore_errors=True)
-        mine = uploads_of.pop(job.id, set())
-        still_used = set().union(*uploads_of.values()) if uploads_of else set()
+        with uploads_lock:
+            mine = uploads_of.pop(job.id, set())
+            still_used = set().union(*uploads_of.values())
         uploads.delete(mine - still_used)
 
     jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget)
@@ -106,7 +109,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
 
     def active_uploads() -> set[str]:
         active = {j.id for j in jobs.list() if j.state in ("queued", "running")}
-        return set().union(*(ids for job_id, ids in uploads_of.items() if job_id in active))
+        with uploads_lock:
+            return set().union(*(ids for job_id, ids in uploads_of.items() if job_id in active))
 
     app = FastAPI(title="GeoRSMLLM backend", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.jobs = jobs
@@ -212,7 +216,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         except Exception:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
-        uploads_of[job_id] = used
+        with uploads_lock:
+            uploads_of[job_id] = used
         job = jobs.submit(body.summary(), fn, job_id=job_id)
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")

@@ -85,9 +85,11 @@ class PipelineBackend:
         try:
             import sys
 
-            if "torch" in sys.modules:
-                import torch
-
+            # Not ``import torch``: while the model thread is still importing it, that would wait on the
+            # import lock for as long as the import takes (seconds), and health checks would time out.
+            torch = sys.modules.get("torch")
+            importing = getattr(getattr(torch, "__spec__", None), "_initializing", False)
+            if torch is not None and not importing:
                 if torch.cuda.is_available():
                     memory["cuda_allocated_mb"] = round(torch.cuda.memory_allocated() / 2**20, 1)
                     memory["cuda_total_mb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**20, 1)
