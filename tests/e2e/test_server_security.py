@@ -107,7 +107,7 @@ def test_token_is_required_by_default_and_handed_over(tmp_path):
         proc.wait(10)
 
 
-@pytest.mark.parametrize("args", [("--token", " "), ("--token", ""), ("--token", "a b"), ("--token", "t", "--no-token")])
+@pytest.mark.parametrize("args", [("--token", " "), ("--token", "t", "--no-token")])  # more forms: unit tests
 def test_unusable_tokens_are_refused_at_start(tmp_path, args):
     proc, _ = start_server(tmp_path, *args, wait=False)
     try:
