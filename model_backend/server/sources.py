@@ -14,7 +14,9 @@ queued, ``SourcePolicy`` checks every file GDAL would open for it:
   picks that format's driver and no other;
 * a VRT (raster or OGR) is read as XML and every file it references is checked by the same rules, nested
   VRTs included; kinds of VRT that can run code, SQL or open arbitrary files are refused;
-* overview and mask side files (``.ovr``, ``.msk``) must be GeoTIFFs; ``.aux`` side files are refused.
+* overview and mask side files (``.ovr``, ``.msk``) must be GeoTIFFs; ``.aux`` side files are refused;
+* GeoJSON with a linked CRS (``"crs": {"type": "link", "properties": {"href": …}}``) is refused: GDAL fetches
+  the link.
 
 Refusals raise ``SourceRefused`` (a ``PermissionError``) with a message naming the path the client gave or
 the reference inside its file, and never saying whether a path outside the allowed folders exists.
@@ -288,6 +290,9 @@ class SourcePolicy:
     def _vector_file(self, path: Path, what: str, *, given: str, depth: int, seen: frozenset[Path]) -> None:
         _check_nesting(path, what, given, depth, seen)
         fmt = self._format(path, _VECTOR_FORMATS, what, given)
+        if fmt.name == "GeoJSON" and _contains(path, b'"href"'):
+            raise SourceRefused(f"{what}: {given} has a linked CRS (\"href\"), which GDAL would fetch: the "
+                                "server reads GeoJSON with named CRSs only")
         if fmt.name != "OGR_VRT":
             return
         root = _parse_xml(path, what)
@@ -347,6 +352,20 @@ def _check_nesting(path: Path, what: str, given: str, depth: int, seen: frozense
         raise SourceRefused(f"{what}: VRTs nested more than {MAX_VRT_DEPTH} deep")
     if path in seen:
         raise SourceRefused(f"{what}: the VRT {given} refers back to itself")
+
+
+def _contains(path: Path, needle: bytes, chunk: int = 2**20) -> bool:
+    """Whether the file holds ``needle`` anywhere (read in chunks: GeoJSON files can be large)."""
+    tail = b""
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(chunk):
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle):]
+    except OSError:
+        return False
+    return False
 
 
 def _head(path: Path, size: int = 4096) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import struct
 import threading
@@ -132,7 +133,8 @@ class UploadStore:
                                      f"limit of {self.max_pixels:,} pixels: send smaller chunks")
         crs_obj = _parse_crs(crs)
         if crs_obj is None:
-            raise ConfigError(f"upload CRS {crs!r} is not recognised")
+            raise ConfigError(f"upload CRS {crs[:80]!r} is not recognised: give an authority code (EPSG:4326), "
+                              "WKT, a PROJ string or PROJJSON")
         tiff = _encode_geotiff(_decode_png(png), geotransform, crs_obj)
         with self._lock:
             self.sweep(in_use)
@@ -186,9 +188,17 @@ def _unlink(path: Path) -> None:
         pass
 
 
+# What a CRS may be written as: an authority code (EPSG:32633, ESRI:102100, OGC:CRS84), WKT, a PROJ string or
+# PROJJSON. GDAL would also take a URL (and fetch it: request forgery) or a file name (and read it).
+_CRS_FORMS = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.]+\s*$|[A-Za-z][A-Za-z0-9_]*\s*\[|\+proj=|\{)")
+
+
 def _parse_crs(crs: str):
+    """A rasterio CRS, or ``None`` when ``crs`` is not an accepted form or not a CRS GDAL knows."""
     from rasterio.crs import CRS
 
+    if not _CRS_FORMS.match(crs) or "+init" in crs:
+        return None
     try:
         return CRS.from_user_input(crs)
     except Exception:  # rasterio raises CRSError and, for odd input, others

@@ -3,6 +3,7 @@ other file, VRTs whose every source (nested too) obeys the same rules, URLs only
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -153,6 +154,18 @@ def test_ogr_vrt_context_layers_follow_the_same_rules(folders):
     (allowed / "sql.vrt").write_text(ogr_vrt(str(allowed / "roads.gpkg"), "<SrcSQL>SELECT * FROM pts</SrcSQL>"))
     with pytest.raises(SourceRefused, match="SQL"):
         policy.vector(str(allowed / "sql.vrt"))
+
+
+def test_geojson_with_a_linked_crs_is_refused(folders):
+    allowed, _outside, policy = folders
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}}
+    (allowed / "plain.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [feature] * 3}))
+    assert policy.vector(str(allowed / "plain.geojson")).endswith("plain.geojson")
+    linked = {"type": "FeatureCollection", "features": [feature] * 3,  # the link after the features: found anyway
+              "crs": {"type": "link", "properties": {"href": "http://127.0.0.1:9/crs", "type": "proj4"}}}
+    (allowed / "linked.geojson").write_text(json.dumps(linked))
+    with pytest.raises(SourceRefused, match="linked CRS"):
+        policy.vector(str(allowed / "linked.geojson"))
 
 
 def test_outputs_are_new_files_or_existing_geopackages(folders):

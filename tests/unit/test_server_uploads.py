@@ -178,3 +178,23 @@ def test_uploads_go_with_the_jobs_that_used_them(tmp_path):
         # the next submission forgets the finished job (keep_jobs=0), and its upload with it
         client.post("/v1/jobs", json={"raster": other, "instruction": "x"})
         assert client.post("/v1/jobs", json={"raster": raster, "instruction": "x"}).status_code == 404
+
+
+def test_crs_given_as_a_url_or_file_is_refused_without_fetching_it(server, tmp_path):
+    import socket
+
+    client, folder = server
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/crs"
+        for crs in (url, "/etc/hostname", "+init=epsg:4326"):
+            response = post(client, png_bytes(), crs=crs)
+            assert response.status_code == 400 and "CRS" in response.json()["detail"], crs
+        with pytest.raises(OSError):  # nobody connected: GDAL was never asked to fetch the URL
+            listener.accept()
+    finally:
+        listener.close()
+    assert leftovers(folder) == []
