@@ -61,8 +61,8 @@ from .features import (
     safe_layer_name,
     with_measure_fields,
 )
+from .gpkgfile import is_geopackage_header, is_sqlite_header, read_header
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _GEOMETRY_TYPES = {"boxes": "Polygon", "polygons": "Polygon", "points": "Point", "lines": "LineString"}
 #: layer kinds whose features carry ``area_m2`` and ``length_m``
 MEASURED_KINDS = ("boxes", "polygons")
@@ -84,16 +84,19 @@ class LayerData:
 
 
 def _check_existing_gpkg(path: str) -> bool:
-    """Whether ``path`` exists; ``OutputError`` when it exists but is not a SQLite/GeoPackage file
-    (GDAL would otherwise overwrite it)."""
+    """Whether ``path`` exists; ``OutputError`` when it exists but is not a GeoPackage (GDAL would otherwise
+    overwrite it). A plain SQLite database is refused too: its header lacks the GeoPackage application id,
+    and adding layers would rewrite someone else's database."""
     if not os.path.exists(path):
         return False
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
+        head = read_header(path)
     except OSError as exc:
         raise OutputError(f"cannot read {path} ({exc.strerror or exc}): choose another file") from exc
-    if head != _SQLITE_MAGIC:
+    if is_sqlite_header(head) and not is_geopackage_header(head):
+        raise OutputError(f"{path} is a SQLite database but not a GeoPackage (no GeoPackage application id): "
+                          "choose another file name")
+    if not is_geopackage_header(head):
         raise OutputError(f"{path} exists but is not a GeoPackage: choose another file name")
     return True
 

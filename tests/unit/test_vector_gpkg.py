@@ -222,6 +222,19 @@ def test_output_errors(tmp_path):
     assert folder_listing(tmp_path) == ["notes.gpkg", "plain.txt"]
 
 
+def test_a_plain_sqlite_database_is_never_rewritten(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "places.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("create table visits (url text)")
+        conn.commit()
+    before = db.read_bytes()
+    with pytest.raises(OutputError, match="SQLite database but not a GeoPackage"):
+        write_run(db, "r", [map_box(0)], crs=UTM, run=run_info())
+    assert db.read_bytes() == before
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
 def test_unwritable_folder(tmp_path):
     folder = tmp_path / "ro"
