@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -44,6 +45,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gsd", type=float, help="target ground sample distance (CRS units per pixel sent)")
     p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
     p.add_argument("--concurrency", type=int, help="tiles in flight at once")
+    p.add_argument("--max-tiles", dest="max_tiles", type=int, help="refuse runs planning more tiles (default 10000)")
     p.add_argument("--context-layer", dest="context_layers", action="append",
                    help="vector layer the instruction may name (repeatable; FILE or FILE|LAYER)")
     p.add_argument("--classes", help="candidate classes for classification, comma separated")
@@ -71,17 +73,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the local backend server (HTTP API for the QGIS plugin)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 picks a free one)")
-    serve.add_argument("--token", default=None, help="bearer token clients must send (required off loopback)")
+    serve.add_argument("--token", default=None,
+                       help="bearer token clients must send (default: a random one, printed at start or written "
+                            "to --token-file)")
+    serve.add_argument("--token-file", dest="token_file", default=None,
+                       help="write the token to this file (readable by you only) instead of printing it")
+    serve.add_argument("--no-token", dest="no_token", action="store_true",
+                       help="accept requests without a token (loopback only; any local program can then use it)")
     serve.add_argument("--allow-dir", dest="allow_dirs", action="append", default=None,
                        help="folder whose rasters and layers clients may name (repeatable)")
+    serve.add_argument("--allow-url", dest="allow_urls", action="append", default=None,
+                       help="http(s) URL prefix jobs may read rasters and layers from (repeatable; none by default)")
+    serve.add_argument("--allow-host", dest="allow_hosts", action="append", default=None,
+                       help="extra Host name (NAME or NAME:PORT) clients may use, e.g. behind a tunnel (repeatable)")
     serve.add_argument("--work-dir", dest="work_dir", default=None, help="where uploads and job outputs go")
-    serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None)
+    serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None,
+                       help="largest upload request (default 256)")
+    serve.add_argument("--max-upload-mpx", dest="max_upload_mpx", type=float, default=None,
+                       help="largest uploaded image in megapixels (default 64)")
+    serve.add_argument("--max-body-mb", dest="max_body_mb", type=float, default=None,
+                       help="largest JSON request other than uploads (default 16)")
+    serve.add_argument("--max-work-mb", dest="max_work_mb", type=float, default=None,
+                       help="cap on the work folder (uploads and job outputs, default 8192)")
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
     for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
     serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")
@@ -105,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "host", "port", "token",
-            "allow_dirs", "work_dir", "max_upload_mb", "port_file", "lazy", "parent_pid"}
+            "token_file", "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb",
+            "max_upload_mpx", "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
@@ -178,7 +199,7 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     if plan_only:
         pipeline = Pipeline(config, engine, context_layers=context,
                             parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
-        print(json.dumps(pipeline.describe_plan(), indent=2))
+        _print_out(json.dumps(pipeline.describe_plan(), indent=2))
         return EXIT_OK
     try:
         engine.load()
@@ -266,7 +287,23 @@ def _print_summary(result) -> None:
     lines += [f"warning   {w}" for w in shown]
     if len(result.warnings) > len(shown):
         lines.append(f"warning   ... and {len(result.warnings) - len(shown)} more")
-    print("\n".join(lines))
+    _print_out("\n".join(lines))
+
+
+def _print_out(text: str) -> None:
+    """Print ``text`` on stdout. A reader that went away (``run … | head -3``) is no failure of the run:
+    what is left is dropped, silently, like other command-line tools do."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    # Python flushes stdout again at exit and would print a traceback there: point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -276,6 +313,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = EXIT_FAIL
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must be caught like any other write
+        return code
+    except BrokenPipeError:  # the reader of stdout went away (``… | head``): stop quietly
+        _drop_stdout()
+        return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

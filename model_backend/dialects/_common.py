@@ -9,6 +9,8 @@ right/bottom edge), builds valid geometry and records warnings instead of raisin
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from typing import Iterable, Sequence
@@ -269,10 +271,16 @@ class Collector:
 
     def warn_leftovers(self, marker_re: re.Pattern, covered: Sequence[Span]) -> None:
         """Warn about geometry markup that no complete object consumed (truncated or malformed)."""
+        # A position is covered when some span starting at or before it ends after it: with spans sorted
+        # by start, that is the running maximum of their ends (one bisect per marker, not a scan: long
+        # answers have thousands of markers and spans).
         spans = sorted(covered)
+        starts = [s for s, _e in spans]
+        reach = list(itertools.accumulate((e for _s, e in spans), max))
         for m in marker_re.finditer(self.text):
             pos = m.start()
-            if not any(s <= pos < e for s, e in spans):
+            i = bisect.bisect_right(starts, pos)
+            if i == 0 or reach[i - 1] <= pos:
                 self.warn(pos, f"incomplete or malformed markup {m.group()!r} ignored (answer cut off?)")
 
 

@@ -48,6 +48,7 @@ class RunConfig:
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
     concurrency: int = 2
+    max_tiles: int = 10_000  # a run planning more tiles is refused (a tiny gsd can plan hundreds of thousands)
     gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
@@ -69,6 +70,8 @@ class RunConfig:
             raise ConfigError(f"gsd must be positive, got {self.gsd}")
         if self.gdal_cache_mb < 8:
             raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
+        if self.max_tiles < 1:
+            raise ConfigError(f"max_tiles must be at least 1, got {self.max_tiles}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):

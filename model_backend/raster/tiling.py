@@ -37,11 +37,12 @@ WindowTuple = tuple[int, int, int, int]  # (col_off, row_off, width, height) in 
 class TileLayout:
     """How to cut tiles. ``tile_size`` and ``overlap`` are in pixels of the image sent to the model
     (square tiles). ``gsd``: map units (of the raster's CRS) per image pixel; ``None`` reads raster
-    pixels one to one."""
+    pixels one to one. ``max_tiles``: plans with more tiles are refused (``None``: no cap)."""
 
     tile_size: int = 1024
     overlap: int = 128
     gsd: float | None = None
+    max_tiles: int | None = None
 
     def __post_init__(self):
         if isinstance(self.tile_size, bool) or int(self.tile_size) != self.tile_size or self.tile_size < 1:
@@ -201,6 +202,14 @@ class TilePlan:
         self.overlap_px = (ov_w, ov_h)
         self.col_starts = axis_starts(grid.width, self.win_w, self.win_w - ov_w, (rc, rc + rw))
         self.row_starts = axis_starts(grid.height, self.win_h, self.win_h - ov_h, (rr, rr + rh))
+        if layout.max_tiles is not None and len(self) > layout.max_tiles:
+            # a tiny gsd or tile size can plan hundreds of thousands of model calls: say so before any
+            gsd = f", gsd {layout.gsd:g}" if layout.gsd is not None else ""
+            raise ConfigError(
+                f"the run would cut {len(self):,} tiles ({len(self.row_starts):,} rows x {len(self.col_starts):,} "
+                f"columns at tile size {layout.tile_size} px{gsd}), more than the cap of {layout.max_tiles:,}: "
+                "use a coarser gsd, larger tiles or a smaller area, or raise max_tiles (--max-tiles)"
+            )
         self._image_to_raster_scale = Affine.scale(self.win_w / self.img_w, self.win_h / self.img_h)
 
     def __len__(self) -> int:

@@ -85,9 +85,11 @@ class PipelineBackend:
         try:
             import sys
 
-            if "torch" in sys.modules:
-                import torch
-
+            # Not ``import torch``: while the model thread is still importing it, that would wait on the
+            # import lock for as long as the import takes (seconds), and health checks would time out.
+            torch = sys.modules.get("torch")
+            importing = getattr(getattr(torch, "__spec__", None), "_initializing", False)
+            if torch is not None and not importing:
                 if torch.cuda.is_available():
                     memory["cuda_allocated_mb"] = round(torch.cuda.memory_allocated() / 2**20, 1)
                     memory["cuda_total_mb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**20, 1)
@@ -142,18 +144,29 @@ class PipelineBackend:
         return run
 
 
-def _regions(collection: dict[str, Any]):
+#: Most vertices an invalid (self-intersecting) area geometry may have to be repaired here: repair time grows
+#: with the number of crossings, up to vertices squared (about 1 s at 256 for the worst case). Larger invalid
+#: areas are refused with a message instead of stalling the server.
+AREA_REPAIR_MAX_VERTICES = 256
+
+
+def _shape(geometry: Any, what: str):
+    """A shapely geometry from a GeoJSON geometry (structure already checked by the request schema)."""
     import shapely.geometry
 
     from ..errors import ConfigError
 
+    try:
+        return shapely.geometry.shape(geometry)
+    except Exception as exc:  # shapely raises ValueError, TypeError, GeometryTypeError, GEOSException...
+        raise ConfigError(f"{what} is not valid GeoJSON: {exc}") from None
+
+
+def _regions(collection: dict[str, Any]):
     features = collection.get("features", []) if collection.get("type") == "FeatureCollection" else [collection]
     regions = []
     for i, feature in enumerate(features):
-        try:
-            geom = shapely.geometry.shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"feature {i} is not valid GeoJSON: {exc}") from None
+        geom = _shape(feature.get("geometry"), f"feature {i}")
         props = dict(feature.get("properties") or {})
         props.setdefault("id", str(feature.get("id", i)))
         regions.append((geom, props))
@@ -161,11 +174,12 @@ def _regions(collection: dict[str, Any]):
 
 
 def _area(geojson: dict[str, Any]):
-    """The union of a GeoJSON geometry, Feature or FeatureCollection (raster CRS) as one shapely geometry."""
+    """The union of a GeoJSON geometry, Feature or FeatureCollection (raster CRS) as one shapely geometry;
+    self-intersecting parts are repaired when small enough (``AREA_REPAIR_MAX_VERTICES``), else refused."""
     import shapely
-    import shapely.geometry
 
     from ..errors import ConfigError
+    from ..geometry.rings import repair_polygon
 
     if geojson.get("type") == "FeatureCollection":
         parts = [f.get("geometry") for f in geojson.get("features", [])]
@@ -173,11 +187,18 @@ def _area(geojson: dict[str, Any]):
         parts = [geojson.get("geometry")]
     else:
         parts = [geojson]
-    try:
-        geoms = [shapely.geometry.shape(g) for g in parts if g]
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"area is not valid GeoJSON: {exc}") from None
-    area = shapely.union_all([shapely.make_valid(g) for g in geoms]) if geoms else None
+    geoms = []
+    for i, part in enumerate(p for p in parts if p):
+        geom = _shape(part, "area")
+        if not geom.is_valid:
+            vertices = shapely.get_num_coordinates(geom)
+            if vertices > AREA_REPAIR_MAX_VERTICES:
+                raise ConfigError(f"area geometry {i} is not valid ({shapely.is_valid_reason(geom)}) and has "
+                                  f"{vertices} vertices, too many to repair here: fix it before sending "
+                                  "(QGIS: Vector > Geometry Tools > Fix Geometries)")
+            geom = repair_polygon(geom)
+        geoms.append(geom)
+    area = shapely.union_all(geoms) if geoms else None
     if area is None or area.is_empty:
         raise ConfigError("area has no geometry")
     return area

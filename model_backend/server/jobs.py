@@ -3,13 +3,17 @@ follow them through an append-only event log (replayable, so a reconnecting clie
 
 With a ``JobStore`` the job table outlives the process: jobs are read back at start, those that were queued
 or running then marked ``interrupted``. A job that was interrupted, cancelled or failed can be resumed: it runs
-again under the same id, and its run goes on from the run journal (finished tiles are not redone)."""
+again under the same id, and its run goes on from the run journal (finished tiles are not redone).
+
+Event streams wait for new events on the event loop (``wait_events_async``), not in a thread each: idle
+streams cost nothing, so however many clients watch, none delays another job's events."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,11 +31,14 @@ INTERRUPTED_MESSAGE = ("the server stopped while this job was queued or running:
 #: States a job can be resumed from (``interrupted``: the server stopped while it was queued or running).
 RESUMABLE = ("interrupted", "cancelled", "error")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Job:
     id: str
-    request: dict[str, Any]
+    request: dict[str, Any]  # a summary of what was asked (no large inputs): shown in listings
+    spec: dict[str, Any] = field(default_factory=dict)  # the whole checked request, to resume the job with
     state: str = "queued"  # queued | running | done | cancelled | error | interrupted
     created: float = field(default_factory=time.time)
     finished: float | None = None
@@ -42,19 +49,48 @@ class Job:
     tiles_done: int = 0
     tiles_total: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=set, repr=False)
 
     def emit(self, event: RunEvent) -> None:
         with self._cond:
             self.events.append(event)
             if event.tiles_total:
                 self.tiles_done, self.tiles_total = event.tiles_done, event.tiles_total
-            self._cond.notify_all()
+            self._notify()
+
+    def _notify(self) -> None:
+        """Wake threads and event-loop waiters (called with ``_cond`` held, from any thread)."""
+        self._cond.notify_all()
+        for loop, flag in self._waiters:
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # that loop has closed: its waiter is gone
+                pass
 
     def wait_events(self, start: int, timeout: float) -> tuple[list[RunEvent], bool]:
         """Events from index ``start`` on, waiting up to ``timeout`` s for new ones; also whether the job ended."""
         with self._cond:
             if len(self.events) <= start and self.state not in TERMINAL:
                 self._cond.wait(timeout)
+            return list(self.events[start:]), self.state in TERMINAL
+
+    async def wait_events_async(self, start: int, timeout: float) -> tuple[list[RunEvent], bool]:
+        """``wait_events`` for the event loop: waits on an ``asyncio.Event`` set by ``emit``, holding no thread."""
+        loop = asyncio.get_running_loop()
+        flag = asyncio.Event()
+        waiter = (loop, flag)
+        with self._cond:
+            if len(self.events) > start or self.state in TERMINAL:
+                return list(self.events[start:]), self.state in TERMINAL
+            self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(flag.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            with self._cond:
+                self._waiters.discard(waiter)
+        with self._cond:
             return list(self.events[start:]), self.state in TERMINAL
 
     def summary(self) -> dict[str, Any]:
@@ -92,7 +128,8 @@ class JobManager:
 
     def _restore(self, store: JobStore) -> None:
         for stored in store.load():
-            job = Job(id=stored.id, request=stored.request, state=stored.state, created=stored.created,
+            job = Job(id=stored.id, request=stored.request, spec=stored.spec, state=stored.state,
+                      created=stored.created,
                       finished=stored.finished, result=stored.result, error=stored.error,
                       tiles_done=stored.tiles_done, tiles_total=stored.tiles_total)
             if job.state not in TERMINAL:  # the server stopped (or died) while it was queued or running
@@ -110,10 +147,13 @@ class JobManager:
     def _save(self, job: Job) -> None:
         if self._store is not None:
             self._store.save(StoredJob(job.id, job.request, job.state, job.created, job.finished, job.result,
-                                       job.error, job.tiles_done, job.tiles_total))
+                                       job.error, job.tiles_done, job.tiles_total, job.spec))
 
-    def submit(self, request: dict[str, Any], fn: JobFn, job_id: str | None = None) -> Job:
-        job = Job(id=job_id or uuid.uuid4().hex[:16], request=request)
+    def submit(self, request: dict[str, Any], fn: JobFn, job_id: str | None = None,
+               spec: dict[str, Any] | None = None) -> Job:
+        """Queue ``fn`` as a job; ``request``: what listings show of it; ``spec``: what it needs to be resumed
+        (kept with the job, never shown)."""
+        job = Job(id=job_id or uuid.uuid4().hex[:16], request=request, spec=dict(spec or {}))
         with self._lock:
             self._jobs[job.id] = job
             self._save(job)
@@ -190,9 +230,10 @@ class JobManager:
                 self._finish(job, "error", RunEvent("error", message=str(exc)), error=str(exc))
                 return
             except Exception as exc:  # a bug must not kill the server: report it on the job
-                message = f"{type(exc).__name__}: {exc}"
-                self._finish(job, "error", RunEvent("error", message=message,
-                                                     data={"traceback": traceback.format_exc()}), error=message)
+                # The traceback goes to the server's log only: clients get the one-line reason.
+                log.exception("job %s failed unexpectedly", job.id)
+                message = f"internal error ({type(exc).__name__}: {exc}); the server log has the details"
+                self._finish(job, "error", RunEvent("error", message=message), error=message)
                 return
             state = "cancelled" if job.result.get("partial") and job.cancel_token.cancelled else "done"
             message = job.result.get("message", "")
@@ -206,7 +247,7 @@ class JobManager:
         with job._cond:
             job.state = state
             job.events.append(event)
-            job._cond.notify_all()
+            job._notify()
         self._save(job)
 
     def _forget_old(self) -> None:

@@ -2,10 +2,10 @@
 process: after a restart they are listed with their state, finished results stay downloadable, and jobs that
 were queued or running are marked ``interrupted`` (resumable from their run journal, see ``pipeline.resume``).
 
-One row per job: its request (JSON, paths already checked), state, times (Unix seconds), result summary,
-error and tile counters. Written with write-ahead logging and ``synchronous=NORMAL``: a committed row survives
-the server being killed at any moment. Events (with their live features) are not kept: a job read back from
-disk has one event, its ending.
+One row per job: the summary of its request that listings show, state, times (Unix seconds), result summary,
+error, tile counters, and the whole checked request it is resumed with (JSON). Written with write-ahead logging
+and ``synchronous=NORMAL``: a committed row survives the server being killed at any moment. Events (with their
+live features) are not kept: a job read back from disk has one event, its ending.
 
 One server per work folder (``claim_work_dir``): a second server started on a folder in use (a second QGIS with
 its own local server) takes a sibling folder instead of marking the first one's running jobs interrupted.
@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     tiles_done INTEGER NOT NULL DEFAULT 0,
-    tiles_total INTEGER NOT NULL DEFAULT 0
+    tiles_total INTEGER NOT NULL DEFAULT 0,
+    spec TEXT NOT NULL DEFAULT '{}'
 );
 """
 
@@ -50,6 +51,7 @@ class StoredJob:
     error: str | None = None
     tiles_done: int = 0
     tiles_total: int = 0
+    spec: dict[str, Any] = field(default_factory=dict)
 
 
 class JobStore:
@@ -68,9 +70,9 @@ class JobStore:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO jobs (id, request, state, created, finished, result, error, tiles_done,"
-                " tiles_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tiles_total, spec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job.id, _dumps(job.request), job.state, job.created, job.finished, _dumps(job.result), job.error,
-                 job.tiles_done, job.tiles_total))
+                 job.tiles_done, job.tiles_total, _dumps(job.spec)))
 
     def progress(self, job_id: str, tiles_done: int, tiles_total: int) -> None:
         with self._lock:
@@ -85,9 +87,9 @@ class JobStore:
         """Every job, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT id, request, state, created, finished, result, error, tiles_done,"
-                                    " tiles_total FROM jobs ORDER BY created").fetchall()
-        return [StoredJob(row[0], json.loads(row[1]), row[2], row[3], row[4], json.loads(row[5]), *row[6:])
-                for row in rows]
+                                    " tiles_total, spec FROM jobs ORDER BY created").fetchall()
+        return [StoredJob(row[0], json.loads(row[1]), row[2], row[3], row[4], json.loads(row[5]), row[6], row[7],
+                          row[8], json.loads(row[9])) for row in rows]
 
     def close(self) -> None:
         with self._lock:

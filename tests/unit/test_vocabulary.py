@@ -60,7 +60,7 @@ class _NoModel:
 
 def test_the_server_serves_the_vocabulary_behind_its_token(tmp_path):
     app = create_app(_NoModel(), ServerSettings(token="t0k", work_dir=str(tmp_path / "work")))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:  # the Host the server is bound to
         assert client.get("/v1/capabilities").status_code == 401
         answer = client.get("/v1/capabilities", headers={"Authorization": "Bearer t0k"})
     assert answer.status_code == 200 and answer.json() == capabilities()

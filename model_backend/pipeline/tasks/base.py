@@ -65,7 +65,7 @@ class RunContext:
 
     def layout(self) -> TileLayout:
         cfg = self.config
-        return TileLayout(tile_size=cfg.tile_size, overlap=cfg.overlap, gsd=cfg.gsd)
+        return TileLayout(tile_size=cfg.tile_size, overlap=cfg.overlap, gsd=cfg.gsd, max_tiles=cfg.max_tiles)
 
     def open(self) -> RasterSource:
         cfg = self.config

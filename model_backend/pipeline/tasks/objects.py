@@ -26,6 +26,7 @@ from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.codec import object_from_dict, object_to_dict
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
+from ...nouns import class_label, plural
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
@@ -68,11 +69,13 @@ class ObjectCollector:
         """A finished tile's candidates and their outlines (raster pixels; ``None`` where there is none)."""
         self.by_tile[tile_index] = (list(candidates), list(outlines) or [None] * len(candidates))
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> tuple[list[Feature], list[Feature]]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
+                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
         predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
         (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
-        object."""
+        object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
+        names, "new building")."""
         candidates: list[Candidate] = []
         candidate_tiles: list[int] = []
         outlines: list[PolygonRegion | None] = []
@@ -91,8 +94,8 @@ class ObjectCollector:
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
-        features = [Feature(o, tile=t) for o, t, _ in rows]
-        return features, [Feature(c, tile=t) for _, t, cs in rows for c in cs]
+        features = [Feature(o, label=o.label or default_label, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, label=c.label or default_label, tile=t) for _, t, cs in rows for c in cs]
 
     def _companions(self, merged: Merged, obj_map: GeoObject, outlines: list[PolygonRegion | None]) -> list[GeoObject]:
         """A merged object's companion geometries in map coordinates (``outlines``: parallel to the candidates
@@ -134,13 +137,24 @@ def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set
     return set(done)
 
 
+#: The ``counts`` key of objects without a label (no class named by the model or the instruction).
+UNLABELLED = "(no label)"
+
+
 def counts_of(features: list[Feature]) -> dict[str, int]:
     """Objects per label."""
-    return dict(Counter(_label(f.geometry) for f in features))
+    return dict(Counter(_label(f) for f in features))
 
 
-def _label(obj: GeoObject) -> str:
-    return getattr(obj, "label", None) or "(no label)"
+def _label(feature: Feature) -> str:
+    return feature.label or getattr(feature.geometry, "label", None) or UNLABELLED
+
+
+def found_phrase(count: int, label: str) -> str:
+    """``"1 ship"``, ``"6 ships"``, ``"2 objects"`` (unlabelled)."""
+    if label == UNLABELLED:
+        label = "object"
+    return f"{count} {label if count == 1 else plural(label)}"
 
 
 def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = None) -> list[Feature]:
@@ -194,8 +208,11 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
                             engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
                             max_new_tokens=ctx.config.max_new_tokens)
 
+    default_label = class_label(steps[0].text) if steps else None
+
     def finish(partial: bool) -> list[Feature]:
-        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
+                                                  default_label=default_label)
         result.counts = counts_of(features)
         ctx.write(features + companions, source, partial=partial)
         return features
@@ -206,7 +223,8 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
             result.tiles_done += 1
             collector.add(outcome.tile.index, outcome.candidates, outcome.outlines)
             result.warnings += outcome.warnings
-            ctx.emit(RunEvent("tile", result.tiles_done, total, features=display_features(ctx, outcome),
+            ctx.emit(RunEvent("tile", result.tiles_done, total,
+                              features=display_features(ctx, outcome, default_label),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
             if time.monotonic() - last_checkpoint > max(CHECKPOINT_SECONDS, CHECKPOINT_COST_FACTOR * checkpoint_s):
                 began = time.monotonic()
@@ -214,8 +232,7 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
                 last_checkpoint = time.monotonic()
                 checkpoint_s = last_checkpoint - began
     except Cancelled:
-        result.partial = True
-        result.warnings.append(f"cancelled after {result.tiles_done} of {total} tiles: the output is partial")
+        result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
     except Exception:
         # e.g. the model server is gone: write what is done (the journal has it too), then report the error
         result.partial = True
@@ -228,8 +245,9 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
     return finish(partial=result.partial)
 
 
-def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
-    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet)."""
+def display_features(ctx: RunContext, outcome: TileOutcome, default_label: str | None = None) -> list[dict]:
+    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet); unlabelled ones
+    take ``default_label`` as in the written layers."""
     if not outcome.objects_px:
         return []
     from ...vector.geojson import feature_collection
@@ -237,7 +255,8 @@ def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
     try:
         objects_map = outcome.tile.objects_to_map(outcome.objects_px)
         run = RunInfo(run_id="live", task=ctx.task.value)
-        fc = feature_collection([Feature(o, tile=str(outcome.tile.index)) for o in objects_map],
+        fc = feature_collection([Feature(o, label=o.label or default_label, tile=str(outcome.tile.index))
+                                 for o in objects_map],
                                 crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
         return fc["features"]
     except GeoRSMLLMError:
@@ -250,7 +269,7 @@ def run_found_objects(ctx: RunContext) -> None:
     features = run_objects(ctx)
     question = ctx.pipeline.choice.question
     if question:
-        found = ", ".join(f"{n} {label}" for label, n in sorted(counts_of(features).items())) or "none"
+        found = ", ".join(found_phrase(n, label) for label, n in sorted(counts_of(features).items())) or "none"
         ctx.result.answers.append(Answer("answer", f"found: {found} (see the layer)", question=question,
                                          how=f"{ctx.task.value} of {ctx.instruction!r}"))
 
