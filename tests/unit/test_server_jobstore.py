@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 
 from model_backend.pipeline.events import RunEvent
 from model_backend.server.app import ServerSettings, create_app
+from model_backend.server.jobstore import JobStore
+
+BASE = "http://127.0.0.1:8765"  # the Host the server's settings expect (no token: ServerSettings' default)
 
 
 class StoppableBackend:
@@ -48,6 +51,10 @@ def app_for(work: Path, backend, data_dir: Path, keep_jobs: int = 200):
     return create_app(backend, ServerSettings(work_dir=str(work), keep_jobs=keep_jobs, allowed_dirs=[str(data_dir)]))
 
 
+def serve(work: Path, backend, data_dir: Path, keep_jobs: int = 200) -> TestClient:
+    return TestClient(app_for(work, backend, data_dir, keep_jobs), base_url=BASE)
+
+
 def wait_state(client, job_id, states=("done", "error", "cancelled", "interrupted")) -> dict:
     deadline = time.monotonic() + 10
     while (job := client.get(f"/v1/jobs/{job_id}").json())["state"] not in states:
@@ -59,17 +66,17 @@ def wait_state(client, job_id, states=("done", "error", "cancelled", "interrupte
 def test_jobs_and_results_survive_a_restart_and_an_interrupted_job_resumes(tmp_path, data_dir):
     work = tmp_path / "work"
     body = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "x"}
-    with TestClient(app_for(work, StoppableBackend(), data_dir)) as c:
+    with serve(work, StoppableBackend(), data_dir) as c:
         done = c.post("/v1/jobs", json=body).json()["id"]
         wait_state(c, done)
     holding = StoppableBackend(hold=True)
-    with TestClient(app_for(work, holding, data_dir)) as c:
+    with serve(work, holding, data_dir) as c:
         assert c.get(f"/v1/jobs/{done}").json()["state"] == "done"
         running = c.post("/v1/jobs", json=body).json()["id"]
         assert holding.started.wait(10)
     # leaving the client shut the app down: the running job was stopped, wrote its partial result
     backend = StoppableBackend()
-    with TestClient(app_for(work, backend, data_dir)) as c:
+    with serve(work, backend, data_dir) as c:
         listed = {j["id"]: j for j in c.get("/v1/jobs").json()}
         assert listed[done]["state"] == "done" and listed[done]["result"]["gpkg"]
         assert c.get(f"/v1/jobs/{done}/result", params={"format": "gpkg"}).content == b"complete"
@@ -86,25 +93,24 @@ def test_jobs_and_results_survive_a_restart_and_an_interrupted_job_resumes(tmp_p
         assert resumed.status_code == 202 and resumed.json()["events"].endswith("?start=1")
         assert wait_state(c, running)["state"] == "done" and backend.runs == 1
         assert c.post(f"/v1/jobs/{running}/resume").status_code == 409
-    with TestClient(app_for(work, StoppableBackend(), data_dir)) as c:
+    with serve(work, StoppableBackend(), data_dir) as c:
         assert c.get(f"/v1/jobs/{running}").json()["state"] == "done"
 
 
 def test_a_job_queued_or_running_when_the_server_died_is_interrupted(tmp_path, data_dir):
     work = tmp_path / "work"
     work.mkdir()
-    db = sqlite3.connect(work / "jobs.sqlite")  # as a server killed with -9 left it
-    db.executescript("CREATE TABLE jobs (id TEXT PRIMARY KEY, request TEXT NOT NULL, state TEXT NOT NULL, "
-                     "created REAL NOT NULL, finished REAL, result TEXT NOT NULL DEFAULT '{}', error TEXT, "
-                     "tiles_done INTEGER NOT NULL DEFAULT 0, tiles_total INTEGER NOT NULL DEFAULT 0);")
+    JobStore(work / "jobs.sqlite").close()
+    db = sqlite3.connect(work / "jobs.sqlite")  # rows as a server killed with -9 left them
     request = '{"raster": "%s", "instruction": "x"}' % (data_dir / "naip_2020.tif")
-    db.execute("INSERT INTO jobs (id, request, state, created, tiles_done, tiles_total) VALUES "
-               "('aaaa1111', ?, 'running', 1.0, 3, 9), ('bbbb2222', ?, 'queued', 2.0, 0, 0)", (request, request))
+    db.execute("INSERT INTO jobs (id, request, state, created, tiles_done, tiles_total, spec) VALUES "
+               "('aaaa1111', ?, 'running', 1.0, 3, 9, ?), ('bbbb2222', ?, 'queued', 2.0, 0, 0, ?)",
+               (request, request, request, request))
     db.commit()
     db.close()
     (work / "jobs" / "aaaa1111").mkdir(parents=True)
     (work / "jobs" / "cccc3333").mkdir()  # no job owns it
-    with TestClient(app_for(work, StoppableBackend(), data_dir)) as c:
+    with serve(work, StoppableBackend(), data_dir) as c:
         states = {j["id"]: (j["state"], j["tiles_done"]) for j in c.get("/v1/jobs").json()}
         assert states == {"aaaa1111": ("interrupted", 3), "bbbb2222": ("interrupted", 0)}
         assert sorted(p.name for p in (work / "jobs").iterdir()) == ["aaaa1111"]
@@ -116,12 +122,12 @@ def test_a_job_queued_or_running_when_the_server_died_is_interrupted(tmp_path, d
 def test_forgotten_jobs_leave_no_row_and_no_folder(tmp_path, data_dir):
     work = tmp_path / "work"
     body = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "x"}
-    with TestClient(app_for(work, StoppableBackend(), data_dir, keep_jobs=1)) as c:
+    with serve(work, StoppableBackend(), data_dir, keep_jobs=1) as c:
         ids = []
         for _ in range(3):
             ids.append(c.post("/v1/jobs", json=body).json()["id"])
             wait_state(c, ids[-1])
-    with TestClient(app_for(work, StoppableBackend(), data_dir, keep_jobs=1)) as c:
+    with serve(work, StoppableBackend(), data_dir, keep_jobs=1) as c:
         assert [j["id"] for j in c.get("/v1/jobs").json()] == [ids[-1]]
     db = sqlite3.connect(work / "jobs.sqlite")
     assert [row[0] for row in db.execute("SELECT id FROM jobs")] == [ids[-1]]
@@ -134,14 +140,14 @@ def test_a_second_server_on_a_work_folder_in_use_takes_a_sibling_and_leaves_the_
     work = tmp_path / "work"
     body = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "x"}
     holding = StoppableBackend(hold=True)
-    with TestClient(app_for(work, holding, data_dir)) as first:
+    with serve(work, holding, data_dir) as first:
         running = first.post("/v1/jobs", json=body).json()["id"]
         assert holding.started.wait(10)
-        with TestClient(app_for(work, StoppableBackend(), data_dir)) as second:
+        with serve(work, StoppableBackend(), data_dir) as second:
             assert second.get("/v1/jobs").json() == []
             assert (tmp_path / "work-2" / "jobs.sqlite").is_file()
         assert first.get(f"/v1/jobs/{running}").json()["state"] == "running"
         first.post(f"/v1/jobs/{running}/cancel")
         assert wait_state(first, running)["state"] == "cancelled"
-    with TestClient(app_for(work, StoppableBackend(), data_dir)) as again:  # the folder is free again
+    with serve(work, StoppableBackend(), data_dir) as again:  # the folder is free again
         assert [j["id"] for j in again.get("/v1/jobs").json()] == [running]
