@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 status=0
-for bench in overhead concurrency memory sam2_calls; do
+for bench in open_time overhead concurrency memory sam2_calls; do
     "$PY" "bench/$bench.py" || status=1
     echo
 done

@@ -44,7 +44,7 @@ class RunConfig:
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
     concurrency: int = 2
-    gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
+    gdal_cache_mb: int = 128  # GDAL block cache during a run (MiB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
     context_layers: list[str] = field(default_factory=list)
