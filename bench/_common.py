@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -171,3 +172,38 @@ def detection_answers(n: int = 7) -> list[str]:
             lines.append(f"<ref>building</ref>{{({x},{y}),({x + w},{y}),({x + w},{y + h}),({x},{y + h})}}")
         answers.append("\n".join(lines) if lines else "None")
     return answers
+
+
+FAKE_SERVER = Path(__file__).resolve().parent / "fake_server.py"
+
+
+def start_server(slots: int, latency: float) -> tuple[subprocess.Popen, str]:
+    """Start ``fake_server.py`` in its own process (its work does not share our interpreter lock);
+    returns the process and its ``/v1`` base URL once it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, str(FAKE_SERVER), "--slots", str(slots), "--latency", str(latency)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening "):
+        proc.kill()
+        raise RuntimeError(f"the benchmark server did not start (said {line!r})")
+    return proc, line.split(" ", 1)[1]
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def server_stats(url: str) -> dict[str, Any]:
+    """``fake_server.py``'s counters (``GET /stats``) for the server at base URL ``url``."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url.rsplit("/v1", 1)[0] + "/stats", timeout=10) as response:
+        return json.load(response)

@@ -28,7 +28,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", help="force a task: detection, seg, change, caption, identify, vqa, classify, geolocation")
     p.add_argument("--engine", help="transformers (default, in-process), openai (model server) or scripted")
     p.add_argument("--model", help="model folder or hub id (transformers), or the model name a server expects")
-    p.add_argument("--base-url", dest="base_url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    p.add_argument("--base-url", dest="base_url", action="append",
+                   help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (repeatable: several servers of "
+                        "the same model share the tiles)")
+    p.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int,
+                   help="most requests in flight per model server (default: no limit of its own)")
     p.add_argument("--api-key", dest="api_key", help="bearer token for the model server")
     p.add_argument("--dialect", help="answer format; default: the model family's own")
     p.add_argument("--device", help="auto (default), cuda, mps or cpu")
@@ -71,10 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None)
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
-    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter",
+    for flag in ("--engine", "--model", "--api-key", "--dialect", "--device", "--segmenter",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
+    serve.add_argument("--base-url", dest="base_url", action="append", default=None,
+                       help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")

@@ -19,8 +19,11 @@ def build_engine(config: RunConfig) -> Engine:
     elif config.engine == "openai":
         if not config.base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")
+        # Each server takes at most endpoint_concurrency requests; without that limit any one of them may
+        # hold every tile in flight (when the others rest).
         settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
-                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": config.dialect}
+                    "concurrency": config.endpoint_concurrency or config.concurrency,
+                    "read_timeout": config.timeout_s, "dialect": config.dialect}
     elif config.engine == "scripted":
         if not config.script:
             raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
