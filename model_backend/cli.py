@@ -45,6 +45,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gsd", type=float, help="target ground sample distance (CRS units per pixel sent)")
     p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
     p.add_argument("--concurrency", type=int, help="tiles in flight at once")
+    p.add_argument("--max-batch", dest="max_batch", type=int,
+                   help="transformers engine: most tiles run together in one generate call (default 4; 1: one at a time)")
     p.add_argument("--context-layer", dest="context_layers", action="append",
                    help="vector layer the instruction may name (repeatable; FILE or FILE|LAYER)")
     p.add_argument("--classes", help="candidate classes for classification, comma separated")
@@ -82,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
     serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
+    serve.add_argument("--max-batch", dest="max_batch", type=int, default=None,
+                       help="transformers engine: most requests run together in one generate call")
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")

@@ -47,6 +47,7 @@ class RunConfig:
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
     concurrency: int = 2  # tiles in flight in all
+    max_batch: int = 4  # transformers engine: most requests (tiles in flight) run together in one generate call
     endpoint_concurrency: int | None = None  # openai engine: most requests in flight per server (None: no own limit)
     gdal_cache_mb: int = 128  # GDAL block cache during a run (MiB); bounds memory on huge rasters
     max_new_tokens: int = 512
@@ -76,6 +77,8 @@ class RunConfig:
             raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_batch < 1:
+            raise ConfigError(f"max_batch must be at least 1, got {self.max_batch}")
         if self.endpoint_concurrency is not None and self.endpoint_concurrency < 1:
             raise ConfigError(f"endpoint_concurrency must be at least 1, got {self.endpoint_concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):

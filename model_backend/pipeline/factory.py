@@ -15,7 +15,7 @@ def build_engine(config: RunConfig) -> Engine:
     settings: dict[str, Any]
     if config.engine == "transformers":
         settings = {"model": config.model, "device": config.device, "dialect": config.dialect,
-                    "trust_remote_code": config.trust_remote_code}
+                    "trust_remote_code": config.trust_remote_code, "max_batch": config.max_batch}
     elif config.engine == "openai":
         if not config.base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")

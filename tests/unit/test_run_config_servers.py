@@ -1,4 +1,4 @@
-"""Settings for several model servers: ``base_url`` is a list, and one URL as text still works from a TOML
+"""Settings for several model servers and batched local generation: ``base_url`` is a list, and one URL as text still works from a TOML
 file, the environment, older clients and the command line; the factory hands the list to the engine."""
 
 from __future__ import annotations
@@ -44,3 +44,13 @@ def test_factory_gives_the_engine_every_server_and_the_per_server_limit():
     assert engine.base_urls == [A, B] and engine.concurrency == 3
     engine = build_engine(RunConfig(engine="openai", base_url=A, concurrency=8))
     assert engine.base_urls == [A] and engine.concurrency == 8  # no own limit: any server may hold all 8
+
+
+def test_max_batch_reaches_the_transformers_engine_from_the_command_line():
+    for command in ("run", "serve"):
+        values = _overrides(build_parser().parse_args([command, "--max-batch", "8"]))
+        assert RunConfig.load(values, environ={}).max_batch == 8
+    engine = build_engine(RunConfig(engine="transformers", model="/nonexistent/checkpoint", max_batch=8))
+    assert engine.max_batch == 8  # not loaded: the folder is only read by load()
+    with pytest.raises(ConfigError, match="max_batch must be at least 1"):
+        RunConfig(max_batch=0)
