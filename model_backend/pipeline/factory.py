@@ -62,5 +62,5 @@ def build_segmenter(config: RunConfig):
     if config.segmenter == "sam2-onnx":
         if not config.sam2_checkpoint:
             raise ConfigError("the sam2-onnx segmenter needs --sam2-checkpoint set to the exported model folder")
-        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint)
+        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint, device=config.device)
     return create_segmenter(config.segmenter)
