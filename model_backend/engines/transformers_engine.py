@@ -109,6 +109,22 @@ class TransformersEngine(Engine):
         self._drop_ids: frozenset[int] = frozenset()
         self._eos_ids: frozenset[int] = frozenset()
 
+    @classmethod
+    def from_loaded(
+        cls, model, processor, *, name: str = "in-memory model", dialect: str | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> "TransformersEngine":
+        """An engine around a model and processor already in memory, e.g. built from a configuration with
+        random weights for a benchmark. The family comes from ``model.config.model_type``; the device and
+        dtype are the model's own."""
+        first = next(model.parameters())
+        engine = cls(name, dialect=dialect, device=first.device.type, max_batch=max_batch)
+        engine._model, engine._processor = model.eval(), processor
+        engine._family = family_for(model.config.model_type)
+        engine._device, engine._dtype = str(first.device), first.dtype
+        engine._drop_ids, engine._eos_ids = _control_ids(processor, model)
+        return engine
+
     # -- loading -----------------------------------------------------------------------------
 
     @property
