@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_backend run|plan|serve|train|eval|convert|setup-env|models``.
+"""Command line: ``python -m model_backend run|plan|serve|capabilities|train|eval|convert|setup-env|models``.
 
 Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
 loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
@@ -8,13 +8,14 @@ is kept, marked partial).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
 import time
 from typing import Any, Sequence
 
-from .errors import ConfigError, EngineError, GeoRSMLLMError, RasterError
+from .errors import ConfigError, EngineError, GeoRSMLLMError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")
+    capabilities = sub.add_parser("capabilities", help="list the names the backend accepts (tasks, dialects, "
+                                  "engines, segmenters, model families, defaults, output fields)")
+    capabilities.add_argument("--json", action="store_true", help="as JSON (what GET /v1/capabilities answers)")
     # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
     from .data.cli import add_convert_parser
     from .envsetup.cli import add_setup_env_parser, cmd_setup_env
@@ -150,7 +154,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.context import read_context_layers
     from .pipeline.events import CancelToken
     from .pipeline.factory import build_engine, build_parser_engine, build_segmenter
+    from .pipeline.inputs import read_area, read_features
     from .pipeline.runner import Pipeline
+    from .tasks import Task
 
     config = RunConfig.load(_overrides(args), config_file=args.config)
     if not config.raster:
@@ -159,8 +165,8 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         raise ConfigError("--instruction is required")
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
-    regions = _read_regions(args.regions) if getattr(args, "regions", None) else None
-    area = _read_area(args.area, config.raster) if getattr(args, "area", None) else None
+    regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
+    area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
     if plan_only:
         pipeline = Pipeline(config, engine, context_layers=context,
                             parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
@@ -176,10 +182,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
                         area=area, geojson_path=args.geojson)
-    from .tasks import Task
-
-    segmenter = build_segmenter(config) if pipeline.choice.task is Task.SEGMENTATION else None
-    pipeline.segmenter = segmenter
+    if pipeline.choice.task is Task.SEGMENTATION:
+        pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
+    segmenter = pipeline.segmenter
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
@@ -191,45 +196,6 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
             segmenter.close()
     _print_summary(result)
     return EXIT_INTERRUPTED if result.partial else EXIT_OK
-
-
-def _read_regions(path: str):
-    import pyogrio
-    import shapely
-
-    _meta, _fids, wkb, field_data = pyogrio.raw.read(path, read_geometry=True)
-    names = list(_meta["fields"])
-    regions = []
-    for i, geom in enumerate(shapely.from_wkb(wkb)):
-        props = {name: (None if values[i] is None else str(values[i])) for name, values in zip(names, field_data)}
-        props.setdefault("id", str(i))
-        regions.append((geom, props))
-    return regions
-
-
-def _read_area(path: str, raster: str):
-    """The union of a vector file's features, reprojected to the raster's CRS when they differ."""
-    import pyproj
-    import rasterio
-    import shapely
-    from shapely.ops import transform
-
-    from .pipeline.context import read_context_layers
-
-    ((geoms, area_crs),) = read_context_layers([path]).values()
-    area = shapely.union_all(geoms) if geoms else None
-    if area is None or area.is_empty:
-        raise ConfigError(f"area file {path} has no geometry")
-    try:
-        with rasterio.open(raster) as src:
-            raster_crs = src.crs
-    except rasterio.errors.RasterioError as exc:
-        raise RasterError(f"{raster} cannot be opened as a raster: {exc}") from None
-    if area_crs and raster_crs is not None:
-        source, target = pyproj.CRS.from_user_input(area_crs), pyproj.CRS.from_user_input(raster_crs.to_wkt())
-        if not source.equals(target):
-            area = transform(pyproj.Transformer.from_crs(source, target, always_xy=True).transform, area)
-    return area
 
 
 def _print_summary(result) -> None:
@@ -244,8 +210,8 @@ def _print_summary(result) -> None:
         f"device    {engine.get('device')}",
     ]
     for answer in result.answers:
-        text = answer.get("answer") or answer.get("caption") or ""
-        lines.append(f"answer    {text}")
+        where = f" (region {answer.region})" if answer.region is not None else ""
+        lines.append(f"{answer.kind.replace('_', ' '):<10}{answer.text}{where}")
     if result.outputs.get("gpkg"):
         lines.append(f"output    {result.outputs['gpkg']} layers {', '.join(result.outputs['layers'].values())}")
     if result.outputs.get("geojson"):
@@ -273,6 +239,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, plan_only=True)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "capabilities":
+            from .vocabulary import capabilities_json, describe
+
+            print(capabilities_json().rstrip("\n") if args.json else describe())
+            return EXIT_OK
         if hasattr(args, "handler"):
             return args.handler(args)
     except ConfigError as exc:

@@ -25,18 +25,19 @@ from .gui.dock import GeoRSMLLMDock
 from .gui.layer_actions import LayerActions
 from .gui.options import SettingsPageFactory
 from .logic.prepare import RunRequest
-from .logic.service import BackendConfig, BackendService
+from .logic.service import BackendConfig, BackendService, backend_config
 from .processing.provider import GeoRSMLLMProvider
 from .runs import RunController
+from .toolbelt import vocabulary
 from .toolbelt.i18n import install_translator, remove_translator, tr
 from .toolbelt.settings import load_history, load_settings, save_history
 
 MENU = "&GeoRSMLLM"
 
 
-def backend_config() -> BackendConfig:
+def current_backend_config() -> BackendConfig:
     """Read on each job (worker threads too: QgsSettings is thread-safe), so new settings apply at once."""
-    return load_settings().backend_config()
+    return backend_config(load_settings())
 
 
 class GeoRSMLLMPlugin:
@@ -45,7 +46,7 @@ class GeoRSMLLMPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.translator = install_translator()
-        self.service = BackendService(backend_config)
+        self.service = BackendService(current_backend_config)
         self.provider: GeoRSMLLMProvider | None = None
         self.actions: list[QAction] = []
         self.dock: GeoRSMLLMDock | None = None
@@ -149,6 +150,7 @@ class GeoRSMLLMPlugin:
             self._quit_connected = False
         atexit.unregister(self.service.stop)
         self.service.stop()
+        vocabulary.forget_backend()
         self.controller = None
         remove_translator(self.translator)
         self.translator = None
@@ -174,8 +176,8 @@ class GeoRSMLLMPlugin:
         dock.layer_combo.setLayer(layer)
         if kind == "caption":
             dock.set_task("caption")
-            self.run(RunRequest(instruction="Describe this image in detail.", task="caption", layer_id=layer.id(),
-                                **self._canvas_view()))
+            self.run(RunRequest(instruction=vocabulary.current().task("caption").default_instruction,
+                                task="caption", layer_id=layer.id(), **self._canvas_view()))
             return
         dock.set_task(None if kind == "ask" else kind)
         if kind == "change":
@@ -193,8 +195,8 @@ class GeoRSMLLMPlugin:
                 name=layer.name()), True)
             return
         self.show_dock().set_task("identify")
-        self.run(RunRequest(instruction="Describe this region.", task="identify", layer_id=raster.id(),
-                            regions_layer_id=layer.id(), **self._canvas_view()))
+        self.run(RunRequest(instruction=vocabulary.current().task("identify").default_instruction, task="identify",
+                            layer_id=raster.id(), regions_layer_id=layer.id(), **self._canvas_view()))
 
     def _canvas_view(self) -> dict:
         """The map view, which sets the area and resolution of layers that must be rendered (web layers)."""

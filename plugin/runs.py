@@ -116,7 +116,7 @@ class RunController(QObject):
         layers = []
         if outcome.gpkg:
             layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project)
-        answers = [str(a.get("answer") or a.get("caption") or "") for a in result.get("answers") or []]
+        answers = [str(a.get("text") or "") for a in result.get("answers") or []]
         self.answers.emit(run.title, [a for a in answers if a])
         for warning in result.get("warnings") or []:
             log(str(warning), Qgis.Warning)

@@ -20,9 +20,10 @@ ENV_PREFIX = "GEORSMLLM_"
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything one run needs. Sizes are pixels of the image sent to the model unless a name says otherwise."""
+    """Everything one run needs, frozen once validated (``dataclasses.replace`` makes a changed copy). Sizes are
+    pixels of the image sent to the model unless a name says otherwise."""
 
     raster: str | None = None
     raster_b: str | None = None

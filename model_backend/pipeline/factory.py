@@ -9,6 +9,9 @@ from ..engines.base import Engine
 from ..errors import ConfigError
 from .config import RunConfig
 
+#: The ``segmenter`` setting that turns segmentation masks off (targets' boxes become the polygons).
+NO_SEGMENTER = "none"
+
 
 def build_engine(config: RunConfig) -> Engine:
     """The (not yet loaded) engine named by ``config.engine``."""
@@ -50,7 +53,7 @@ def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None
 def build_segmenter(config: RunConfig):
     """The SAM2 segmenter for segmentation runs, or ``None`` when ``segmenter == "none"`` (the
     targets' boxes are then written as polygons, with a warning)."""
-    if config.segmenter in ("none", "", None):
+    if config.segmenter in (NO_SEGMENTER, "", None):
         return None
     from ..segmenters import create_segmenter
 

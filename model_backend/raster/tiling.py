@@ -358,9 +358,31 @@ def iter_tiles(
         yield TileImage(tile, img.rgb, img.valid)
 
 
-def iter_tile_pairs(
+def plan_pair_tiles(
     pair,
     layout: TileLayout,
+    *,
+    aoi_window: WindowTuple | Window | None = None,
+    aoi_bounds: Sequence[float] | None = None,
+    aoi_crs=None,
+) -> TilePlan:
+    """Plan tiles of a ``pair.RasterPair`` over the two rasters' overlap, intersected with an optional area
+    of interest (see ``plan_tiles``), on the first raster's grid. Raises ``RasterError`` when the area of
+    interest misses the overlap."""
+    region = pair.overlap
+    if aoi_window is not None or aoi_bounds is not None:
+        aoi = resolve_aoi(pair.first.grid, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
+        region = _intersect(region, aoi)
+        if region is None:
+            raise RasterError(
+                f"the area of interest does not overlap the common area of {pair.first.path} and {pair.second.path}"
+            )
+    return TilePlan(pair.first.grid, layout, region)
+
+
+def iter_tile_pairs(
+    pair,
+    layout: TileLayout | TilePlan,
     *,
     aoi_window: WindowTuple | Window | None = None,
     aoi_bounds: Sequence[float] | None = None,
@@ -370,17 +392,13 @@ def iter_tile_pairs(
     resampling: Resampling | None = None,
 ) -> Iterator[TilePair]:
     """Tiles of a ``pair.RasterPair`` over the two rasters' overlap (intersected with an optional
-    area of interest, see ``plan_tiles``), both read with the same window. ``skip_empty`` drops tiles
-    where either raster is entirely nodata (recorded in ``report``)."""
-    region = pair.overlap
-    if aoi_window is not None or aoi_bounds is not None:
-        aoi = resolve_aoi(pair.first.grid, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
-        region = _intersect(region, aoi)
-        if region is None:
-            raise RasterError(
-                f"the area of interest does not overlap the common area of {pair.first.path} and {pair.second.path}"
-            )
-    plan = TilePlan(pair.first.grid, layout, region)
+    area of interest, see ``plan_pair_tiles``; or the tiles of a ``TilePlan`` already made), both read with
+    the same window. ``skip_empty`` drops tiles where either raster is entirely nodata (recorded in
+    ``report``)."""
+    if isinstance(layout, TilePlan):
+        plan = layout
+    else:
+        plan = plan_pair_tiles(pair, layout, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
     report = report if report is not None else TileReport()
     report.planned += len(plan)
     for tile in plan:

@@ -109,6 +109,13 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             **info,
         }
 
+    @app.get("/v1/capabilities", dependencies=[Depends(auth)])
+    def capabilities() -> dict[str, Any]:
+        """The names clients may send (tasks, dialects, engines...): ``model_backend.vocabulary``."""
+        from ..vocabulary import capabilities as vocabulary
+
+        return vocabulary()
+
     @app.post("/v1/plan", dependencies=[Depends(auth)])
     def plan(body: PlanRequest) -> dict[str, Any]:
         return backend.plan(body)

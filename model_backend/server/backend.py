@@ -120,14 +120,15 @@ class PipelineBackend:
             context[name] = ([geom for geom, _props in _regions(collection)], None)  # None: the raster's CRS
         regions = _regions(request.regions) if request.regions else None
         area = _area(request.area) if request.area else None
-        pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
-                            aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
+        # Built now to refuse a bad request before it is queued; built again once the model is loaded, since
+        # the dialect (answer format) is the loaded model's own unless the request's settings name one.
+        checked = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
+                           aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
 
         def run(emit, cancel) -> dict[str, Any]:
             self._ensure_loaded()
-            pipeline.parser_engine = self.parser_engine
-            if pipeline.choice.task is Task.SEGMENTATION:
-                pipeline.segmenter = self.segmenter()
+            segmenter = self.segmenter() if checked.choice.task is Task.SEGMENTATION else None
+            pipeline = dataclasses.replace(checked, parser_engine=self.parser_engine, segmenter=segmenter)
             result = pipeline.run(on_event=emit, cancel=cancel)
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")

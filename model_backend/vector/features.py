@@ -34,6 +34,12 @@ BASE_FIELDS = (
     "run_id",
     "created",
 )
+#: Fields holding numbers (written as reals); every other field is text.
+NUMERIC_FIELDS = ("score",)
+#: Extra text fields the pipeline adds for text tasks (a caption, or the model's answer).
+ANSWER_FIELDS = ("caption", "answer")
+#: Added when the writer is told whether the run finished: "true" for a cancelled run's partial output.
+PARTIAL_FIELD = "partial"
 #: Run-level fields a feature may override through ``Feature.extra``.
 RUN_FIELDS = ("task", "instruction", "model", "dialect", "source", "run_id", "created")
 

@@ -23,6 +23,7 @@ from ..errors import OutputError
 from ..geometry.types import GeoPoint
 from .atomic import atomic_replace
 from .features import (
+    PARTIAL_FIELD,
     WGS84,
     FeatureLike,
     RunInfo,
@@ -63,8 +64,8 @@ def feature_collection(
         if not crs_obj.equals(WGS84):
             transformer = pyproj.Transformer.from_crs(crs_obj, WGS84, always_xy=True)
     names = field_names(feats)
-    if partial is not None and "partial" not in names:
-        names.append("partial")
+    if partial is not None and PARTIAL_FIELD not in names:
+        names.append(PARTIAL_FIELD)
     out_features = []
     for feat in feats:
         geom = to_shapely(feat.geometry)
@@ -79,7 +80,7 @@ def feature_collection(
             geom = shapely.orient_polygons(geom, exterior_cw=False)
         props = properties(feat, run, names)
         if partial is not None:
-            props["partial"] = "true" if partial else "false"
+            props[PARTIAL_FIELD] = "true" if partial else "false"
         if props["score"] is not None and not math.isfinite(props["score"]):
             props["score"] = None  # JSON has no NaN
         out_features.append(

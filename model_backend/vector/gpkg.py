@@ -41,6 +41,8 @@ from pyogrio.raw import write as _pyogrio_write
 from ..errors import OutputError
 from .atomic import atomic_replace, check_target
 from .features import (
+    NUMERIC_FIELDS,
+    PARTIAL_FIELD,
     Feature,
     FeatureLike,
     RunInfo,
@@ -129,15 +131,15 @@ def build_layer(
     if any(g.geom_type.startswith("Multi") for g in geoms):
         geometry_type = "Multi" + geometry_type
     names = field_names(feats)
-    if partial is not None and "partial" not in names:
-        names.append("partial")
+    if partial is not None and PARTIAL_FIELD not in names:
+        names.append(PARTIAL_FIELD)
     rows = [properties(f, run, names) for f in feats]
     if partial is not None:
         for row in rows:
-            row["partial"] = "true" if partial else "false"
+            row[PARTIAL_FIELD] = "true" if partial else "false"
     columns = []
     for fname in names:
-        if fname == "score":
+        if fname in NUMERIC_FIELDS:
             columns.append(np.array([np.nan if r[fname] is None else r[fname] for r in rows], dtype=float))
         else:
             columns.append(np.array([r[fname] for r in rows] if rows else [], dtype=object))
@@ -222,10 +224,14 @@ def write_run(
     crs: str | pyproj.CRS | None,
     run: RunInfo,
     partial: bool | None = None,
+    empty_kind: str | None = None,
 ) -> dict[str, str]:
     """Write all features of a run, one layer per geometry kind, in one atomic step.
-    Returns ``{kind: layer name}``; kinds without features get no layer."""
+    Returns ``{kind: layer name}``; kinds without features get no layer, except that a run with no
+    features at all writes an empty layer of ``empty_kind`` (when given) so that its output exists."""
     groups = group_by_kind(features)
+    if not groups and empty_kind is not None:
+        groups = {empty_kind: []}
     layers = [
         build_layer(layer_name(run_name, kind), kind, feats, crs=crs, run=run, partial=partial)
         for kind, feats in groups.items()

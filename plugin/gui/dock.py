@@ -30,19 +30,20 @@ from qgis.PyQt.QtWidgets import (
 from ..logic.follow import JobEvent
 from ..logic.prepare import RunRequest
 from ..logic.tasks import BackendStatus
+from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
 
-#: Backend task values in the task chooser (``None``: let the backend infer it from the instruction).
-TASKS: tuple[str | None, ...] = (None, "detection", "seg", "change", "caption", "identify", "vqa", "classify",
-                                 "geolocation")
 AREAS = ("layer", "extent", "selection")
 
 
-def _task_labels() -> list[str]:
-    """Labels of ``TASKS``, in order (literal strings so pylupdate5 finds them)."""
-    return [tr("Automatic (from the instruction)"), tr("Detect objects"), tr("Segment"), tr("Detect changes"),
-            tr("Describe the image"), tr("Describe regions"), tr("Answer a question"), tr("Classify the scene"),
-            tr("Geolocate")]
+def task_choices() -> list[tuple[str | None, str]]:
+    """The task chooser's entries: ``None`` (let the backend infer the task), then the backend's tasks with
+    a label each (a task this plugin has no words for shows its name)."""
+    labels = {"detection": tr("Detect objects"), "seg": tr("Segment"), "change": tr("Detect changes"),
+              "caption": tr("Describe the image"), "identify": tr("Describe regions"), "vqa": tr("Answer a question"),
+              "classify": tr("Classify the scene"), "geolocation": tr("Geolocate")}
+    return [(None, tr("Automatic (from the instruction)"))] + [
+        (name, labels.get(name, name)) for name in vocabulary.current().task_names]
 
 
 def _area_labels() -> list[str]:
@@ -129,7 +130,7 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         form = QFormLayout()
         self.task_combo = QComboBox()
-        for value, text in zip(TASKS, _task_labels(), strict=True):
+        for value, text in task_choices():
             self.task_combo.addItem(text, value)
         self.task_combo.currentIndexChanged.connect(self._task_changed)
         form.addRow(tr("Task"), self.task_combo)
@@ -223,16 +224,13 @@ class GeoRSMLLMDock(QgsDockWidget):
         instruction = self.instruction.currentText().strip()
         layer = self.layer_combo.currentLayer()
         task = self.current_task()
-        if not instruction and task not in ("caption", "identify", "classify", "geolocation"):
+        instruction = vocabulary.current().instruction_for(task, instruction)
+        if not instruction:
             self.show_message(tr("Write an instruction first."), error=True)
             return None
         if layer is None:
             self.show_message(tr("Add a raster layer to the project and choose it."), error=True)
             return None
-        instruction = instruction or {"caption": "Describe this image in detail.",
-                                      "identify": "Describe this region.",
-                                      "classify": "What kind of scene is this?",
-                                      "geolocation": "Where was this image taken?"}[task]
         layer_b = self.layer_b_combo.currentLayer() if task in (None, "change") else None
         area = self.area_combo.currentData()
         extent, extent_crs, units_per_px = None, "", None

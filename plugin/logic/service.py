@@ -4,12 +4,18 @@ must read change). Pure Python, thread-safe; ``ensure`` blocks, so call it from 
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 
 from .client import BackendClient, Connection
 from .local_server import LaunchSpec, LocalServer
+
+if TYPE_CHECKING:  # the settings module reads QgsSettings; this one stays plain Python
+    from ..toolbelt.settings import PluginSettings
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,18 @@ class BackendConfig:
     token: str = ""
     launch: LaunchSpec | None = None
     startup_timeout_s: float = 300.0
+
+
+def backend_config(settings: PluginSettings, allow_dirs: Sequence[str] = ()) -> BackendConfig:
+    """How to reach a backend with ``settings``: their server URL, or a local process to start (running
+    ``model_backend serve`` from the plugin folder, allowing the home and temp folders plus ``allow_dirs``)."""
+    if settings.server_url:
+        return BackendConfig(url=settings.server_url, token=settings.token,
+                             startup_timeout_s=settings.startup_timeout_s)
+    plugin_dir = Path(__file__).resolve().parents[2]
+    launch = LaunchSpec(interpreter=settings.resolved_interpreter(), cwd=str(plugin_dir),
+                        serve_args=settings.serve_args(), allow_dirs=(str(Path.home()), tempfile.gettempdir()))
+    return BackendConfig(launch=launch.with_dirs(allow_dirs), startup_timeout_s=settings.startup_timeout_s)
 
 
 def _same_launch(a: LaunchSpec, b: LaunchSpec) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
 from .client import BackendClient, BackendError
 from .follow import JobEvent
@@ -26,6 +27,15 @@ class BackendStatus:
     health: dict[str, Any] | None
     error: str | None = None
     url: str = ""
+
+
+def adopt_vocabulary(client: BackendClient) -> vocabulary.Vocabulary | None:
+    """Use the backend's own names from now on (worker thread); an older backend without
+    ``/v1/capabilities`` leaves the plugin's shipped copy in use."""
+    try:
+        return vocabulary.adopt(client.capabilities(), client.connection.url)
+    except (BackendError, vocabulary.VocabularyError):
+        return None
 
 
 class BackendStatusTask(QgsTask):
@@ -53,7 +63,9 @@ class BackendStatusTask(QgsTask):
                 if connection is None:
                     self.status = BackendStatus(None, tr("local backend not started"))
                     return True
-            self.status = BackendStatus(BackendClient(connection).health(timeout=10.0), None, connection.url)
+            client = BackendClient(connection)
+            self.status = BackendStatus(client.health(timeout=10.0), None, connection.url)
+            adopt_vocabulary(client)
         except BackendError as exc:
             self.status = BackendStatus(None, str(exc))
         return True

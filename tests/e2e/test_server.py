@@ -280,3 +280,40 @@ def test_plan_with_layer_names_and_a_named_context_layer_file(server, data_dir, 
     done = events(client, job)[-1]
     assert done["kind"] == "done", done
     assert 0 < done["data"]["counts"]["pond"] < 20
+
+
+@pytest.mark.slow
+def test_job_sent_while_the_model_loads_runs_in_the_loaded_models_dialect(tmp_path, data_dir):
+    """A tiny Qwen2-VL checkpoint: a job submitted before the model has loaded must still be prompted and
+    parsed as qwen2-vl (not the default georsmllm), and its result must say so."""
+    from tests.helpers.tiny_models import build_qwen2_vl
+
+    folder = build_qwen2_vl(tmp_path / "qwen2vl")
+    port_file = tmp_path / "port"
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "model_backend", "serve", "--model", str(folder), "--device", "cpu", "--token", TOKEN,
+         "--port", "0", "--port-file", str(port_file), "--work-dir", str(tmp_path / "work"),
+         "--allow-dir", str(data_dir), "--allow-dir", str(tmp_path)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not port_file.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.05)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port_file.read_text()}",
+                              headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+        assert client.get("/v1/health").json()["model_loaded"] is False  # the case under test: still loading
+        job = submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds", tile_size=512,
+                     overlap=0)
+        deadline = time.monotonic() + 240
+        while (status := client.get(f"/v1/jobs/{job}").json())["state"] not in ("done", "error", "cancelled"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert status["state"] == "done", status
+        engine_dialect = client.get("/v1/health").json()["engine"]["dialect"]
+        assert engine_dialect == status["result"]["dialect"] == "qwen2-vl"
+        assert status["result"]["plan"]  # and the plan was made in that run
+    finally:
+        proc.terminate()
+        proc.wait(10)

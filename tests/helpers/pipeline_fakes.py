@@ -42,3 +42,22 @@ class BrightObjectEngine(Engine):
 
     def describe(self):
         return {"engine": self.name, "model": "bright-object finder", "device": "cpu", "dialect": "georsmllm"}
+
+
+class RotatedObjectEngine(BrightObjectEngine):
+    """Like ``BrightObjectEngine``, but answers each bright blob's minimum rotated rectangle, as a model of
+    rotated boxes does: an object cut by the tile's edge comes back as a box around the part it sees."""
+
+    name = "rotated-objects"
+
+    def generate(self, request: EngineRequest) -> EngineResponse:
+        self.calls += 1
+        image = request.images[0]
+        h, w = image.shape[:2]
+        bright = (image >= self.threshold).all(axis=2)
+        boxes = []
+        if bright.any():
+            for geom, _ in features.shapes(bright.astype("uint8"), mask=bright, connectivity=8):
+                rect = shape(geom).minimum_rotated_rectangle
+                boxes.append(RotatedBox(tuple(rect.exterior.coords)[:4], label=self.label))
+        return EngineResponse(self.dialect.format_objects(boxes, Task.DETECTION, (w, h)))

@@ -123,3 +123,20 @@ def remote_service(plugin_pkg, backend_server):
     from georsmllm.plugin.logic.service import BackendConfig, BackendService
 
     return BackendService(lambda: BackendConfig(url=backend_server.url, token=backend_server.token))
+
+
+@pytest.fixture
+def provider(qgis_processing, plugin_pkg, remote_service):
+    """The plugin's Processing provider, registered with a service connected to the session backend."""
+    from qgis.core import QgsApplication
+
+    from georsmllm.plugin.processing.provider import GeoRSMLLMProvider
+
+    registry = QgsApplication.processingRegistry()
+    existing = registry.providerById("georsmllm")
+    if existing is not None:
+        registry.removeProvider(existing)
+    provider = GeoRSMLLMProvider(remote_service)
+    assert registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)

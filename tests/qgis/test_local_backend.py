@@ -35,10 +35,10 @@ def local_settings(plugin_pkg, script, tmp_path):
 @pytest.fixture
 def make_service(tmp_path):
     """A BackendService for some settings, with the server logs in the test's folder."""
-    from georsmllm.plugin.logic.service import BackendService
+    from georsmllm.plugin.logic.service import BackendService, backend_config
 
     def make(settings):
-        config = settings.backend_config()
+        config = backend_config(settings)
         config = replace(config, launch=replace(config.launch, log_dir=str(tmp_path / "logs")))
         return BackendService(lambda: config)
 

@@ -13,20 +13,6 @@ NAIP_2020 = str(DATA / "naip_2020.tif")
 SMALL = {"TILE_SIZE": 512, "OVERLAP": 0}
 
 
-@pytest.fixture
-def provider(qgis_processing, plugin_pkg, remote_service):
-    from georsmllm.plugin.processing.provider import GeoRSMLLMProvider
-
-    registry = QgsApplication.processingRegistry()
-    existing = registry.providerById("georsmllm")
-    if existing is not None:
-        registry.removeProvider(existing)
-    provider = GeoRSMLLMProvider(remote_service)
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
-
-
 def run(alg: str, params: dict):
     import processing
 
