@@ -60,11 +60,10 @@ class RunConfig:
     script: str | None = None  # answers file for the "scripted" engine
 
     def __post_init__(self):
-        if isinstance(self.base_url, str):  # older clients and TOML files give one URL as text
-            self.base_url = _split_urls(self.base_url)
-        elif self.base_url is not None:
-            self.base_url = [u for item in self.base_url for u in _split_urls(str(item))]
-        self.base_url = self.base_url or None
+        # Older clients and TOML files give one URL as text; a list may hold "URL1,URL2" items too.
+        items = [self.base_url] if isinstance(self.base_url, str) else list(self.base_url or [])
+        urls = [u for item in items for u in _split_urls(str(item))]
+        object.__setattr__(self, "base_url", urls or None)  # frozen: normalised once, here
         self.validate()
 
     def validate(self) -> None:
