@@ -6,9 +6,11 @@ time ratio is printed as a figure without a target: on a tiny model it shows the
 batch shares, not what a real model gains on a GPU (see ``bench/gpu.py`` for that).
 
 Images differ in size (each request keeps its own), prompts in length; ``--tokens`` new tokens each
-(random weights seldom stop earlier). Timing: ``--repeat`` rounds, the median of each way.
+(random weights seldom stop earlier). Timing: ``--repeat`` rounds, the median of each way, with
+``--threads`` torch threads (default 1: on a small shared machine two OpenMP threads spin against other
+processes and one tiny-model step then swings from 10 to 100 ms; one thread measures the work itself).
 
-    .venv/bin/python bench/batching.py [--tokens 32] [--repeat 5]
+    .venv/bin/python bench/batching.py [--tokens 32] [--repeat 5] [--threads 1]
 """
 
 from __future__ import annotations
@@ -47,10 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tokens", type=int, default=32, help="max_new_tokens per request")
     ap.add_argument("--repeat", type=int, default=5, help="timing rounds (median)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = ap.parse_args(argv)
 
     import torch
     import transformers
+
+    torch.set_num_threads(args.threads)
 
     print_header("batching (CPU, tiny models)", {**vars(args), "torch": torch.__version__,
                                                    "transformers": transformers.__version__,
