@@ -38,6 +38,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", help="answer format; default: the model family's own")
     p.add_argument("--device", help="auto (default), cuda, mps or cpu")
     p.add_argument("--segmenter", help="sam2 (default), sam2-onnx or none")
+    p.add_argument("--refine", help="none (default) or sam2: boxes of detection and change prompt the segmenter, "
+                                    "giving outlines and rotated boxes")
     p.add_argument("--sam2-checkpoint", dest="sam2_checkpoint", help="SAM2 checkpoint file or hub id")
     p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
     p.add_argument("--parser-model", dest="parser_model", help="text LLM that splits multi-condition instructions")
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None)
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
-    for flag in ("--engine", "--model", "--api-key", "--dialect", "--device", "--segmenter",
+    for flag in ("--engine", "--model", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
     serve.add_argument("--base-url", dest="base_url", action="append", default=None,
@@ -153,10 +155,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.config import RunConfig
     from .pipeline.context import read_context_layers
     from .pipeline.events import CancelToken
-    from .pipeline.factory import build_engine, build_parser_engine, build_segmenter
+    from .pipeline.factory import build_engine, build_parser_engine, build_segmenter, needs_segmenter
     from .pipeline.inputs import read_area, read_features
     from .pipeline.runner import Pipeline
-    from .tasks import Task
 
     config = RunConfig.load(_overrides(args), config_file=args.config)
     if not config.raster:
@@ -182,7 +183,7 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
                         area=area, geojson_path=args.geojson)
-    if pipeline.choice.task is Task.SEGMENTATION:
+    if needs_segmenter(config, pipeline.choice.task):
         pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
     segmenter = pipeline.segmenter
     cancel = CancelToken()

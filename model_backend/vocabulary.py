@@ -21,7 +21,14 @@ from .pipeline.factory import NO_SEGMENTER
 from .segmenters import SEGMENTERS
 from .segmenters.sam2_loading import SIZE_CONFIGS
 from .tasks import Task
-from .vector.features import ANSWER_FIELDS, BASE_FIELDS, KINDS, NUMERIC_FIELDS, PARTIAL_FIELD
+from .vector.features import (
+    ANSWER_FIELDS,
+    BASE_FIELDS,
+    KINDS,
+    NUMERIC_FIELDS,
+    PARTIAL_FIELD,
+    with_measure_fields,
+)
 
 #: Run settings whose defaults a client shows (the others are command-line or server concerns).
 _DEFAULT_SETTINGS = ("engine", "model", "dialect", "device", "segmenter", "sam2_size", "tile_size", "overlap",
@@ -57,7 +64,7 @@ def capabilities() -> dict[str, Any]:
                             "max_images": f.max_images} for f in FAMILIES.values()],
         "defaults": _run_defaults(),
         "output_fields": [{"name": name, "type": "real" if name in NUMERIC_FIELDS else "string"}
-                          for name in (*BASE_FIELDS, *ANSWER_FIELDS, PARTIAL_FIELD)],
+                          for name in (*with_measure_fields(list(BASE_FIELDS)), *ANSWER_FIELDS, PARTIAL_FIELD)],
         "layer_kinds": list(KINDS),
     }
 

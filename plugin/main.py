@@ -15,7 +15,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, pyqtBoundSignal
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
@@ -97,7 +97,26 @@ class GeoRSMLLMPlugin:
         self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False),
                                                    self.backend_tools.open_setup, self.backend_tools.open_models)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
-        self.backend_tools.start_first_run_check(delay_ms=1000)
+        self._after_startup(self._first_run_check)
+
+    def _after_startup(self, callback) -> None:
+        """Call ``callback`` once QGIS has finished starting (its window shown, the project given on the
+        command line opened), or now when the plugin is enabled in a running QGIS."""
+        signal = getattr(self.iface, "initializationCompleted", None)
+        window = self.iface.mainWindow()
+        if not isinstance(signal, pyqtBoundSignal) or window is None or window.isVisible():
+            callback()
+            return
+
+        def once() -> None:
+            signal.disconnect(once)
+            callback()
+
+        signal.connect(once)
+
+    def _first_run_check(self) -> None:
+        if self.backend_tools is not None:  # unloaded before QGIS finished starting: nothing to ask
+            self.backend_tools.start_first_run_check(delay_ms=500)
 
     def _wire_dock(self) -> None:
         dock, controller = self.dock, self.controller
@@ -109,6 +128,8 @@ class GeoRSMLLMPlugin:
         controller.job_started.connect(dock.job_started)
         controller.job_progress.connect(dock.job_progress)
         controller.job_status.connect(dock.job_status)
+        controller.job_cancelling.connect(dock.job_cancelling)
+        controller.job_retitled.connect(dock.job_retitled)
         controller.job_finished.connect(self._job_finished)
         controller.answers.connect(dock.show_answers)
         controller.message.connect(self._message)
@@ -233,13 +254,12 @@ class GeoRSMLLMPlugin:
 
     # -- feedback -------------------------------------------------------------------------------------
     def _dock_visible(self, visible: bool) -> None:
-        if visible and self.controller is not None:
-            self.controller.refresh_status(start=False)
+        if self.controller is not None:
+            self.controller.watch_status(visible)  # the status line follows the backend while shown
 
     def _job_finished(self, key: str, summary: str, outcome) -> None:
         if self.dock is not None and self.controller is not None:
-            self.dock.job_finished(key, summary)
-            self.controller.refresh_status(start=False)
+            self.dock.job_finished(key, summary, outcome)
 
     def _message(self, text: str, error: bool) -> None:
         if self.dock is not None:

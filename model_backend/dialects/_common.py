@@ -289,28 +289,6 @@ def format_gps(obj: GeoPoint) -> str:
     return f"<gps>[{obj.lat:.6f}, {obj.lon:.6f}]</gps>"
 
 
-def natural_prompt(task: Task, instruction: str, hint: str, regions_text: str) -> str:
-    """A plain-language request for general chat models (Qwen, InternVL).
-
-    ``hint`` says how to write the geometry of the answer; ``regions_text`` is the regions already in
-    the model's own syntax (written after the instruction, or in place of nothing for identify).
-    """
-    instr = instruction_or_default(task, instruction)
-    if task is Task.DETECTION:
-        text = f"Detect {instr} in the image. {hint}"
-    elif task is Task.SEGMENTATION:
-        text = f"Locate {instr} in the image for segmentation. {hint}"
-    elif task is Task.CHANGE:
-        text = f"The first image was taken before, the second after. Find {instr}. {hint}"
-    elif task is Task.GEOLOCATION:
-        text = f"{instr} Answer with the location as <gps>[latitude, longitude]</gps> in degrees."
-    else:
-        text = instr
-    if regions_text:
-        text = f"{text} Region: {regions_text}" if task is Task.IDENTIFY else f"{text} Within: {regions_text}"
-    return text.strip()
-
-
 def strip_own_tag(task: Task, instruction: str) -> str:
     """Drop a leading ``[tag]`` equal to ``task``'s from a user instruction (it is added again)."""
     found, rest = split_tag(instruction or "")

@@ -15,6 +15,8 @@ from typing import Any, Mapping
 from ..errors import ConfigError
 
 ENV_PREFIX = "GEORSMLLM_"
+#: how boxes of detection and change are refined (see ``pipeline.refine``)
+REFINE_MODES = ("none", "sam2")
 #: The default checkpoint (see README, "Default model"): 2B, Apache-2.0, loaded by stock transformers
 #: classes, follows free instructions and grounds objects (JSON boxes and points, 0-1000).
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
@@ -40,6 +42,7 @@ class RunConfig:
     device: str = "auto"
     trust_remote_code: bool = False
     segmenter: str = "sam2"
+    refine: str = "none"  # "sam2": boxes of detection and change prompt the segmenter (outlines, rotated boxes)
     sam2_checkpoint: str | None = None
     sam2_size: str = "tiny"
     parser_model: str | None = None  # None: rule-based condition parser (reported as a fallback)
@@ -83,6 +86,10 @@ class RunConfig:
             raise ConfigError(f"endpoint_concurrency must be at least 1, got {self.endpoint_concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
+        if self.refine not in REFINE_MODES:
+            raise ConfigError(f"refine must be one of {', '.join(REFINE_MODES)}, got {self.refine!r}")
+        if self.refine != "none" and self.segmenter in ("none", "", None):
+            raise ConfigError(f"refine {self.refine} needs a segmenter: set segmenter to sam2 or sam2-onnx")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

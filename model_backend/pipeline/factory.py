@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..engines import get_engine
 from ..engines.base import Engine
 from ..errors import ConfigError
+from ..models.catalogue import catalogue_dialect, catalogue_repo
+from ..tasks import Task
 from .config import RunConfig
 
 #: The ``segmenter`` setting that turns segmentation masks off (targets' boxes become the polygons).
@@ -14,10 +17,16 @@ NO_SEGMENTER = "none"
 
 
 def build_engine(config: RunConfig) -> Engine:
-    """The (not yet loaded) engine named by ``config.engine``."""
+    """The (not yet loaded) engine named by ``config.engine``.
+
+    A model named by its catalogue id (``geo-r1-3b-ovd``) loads its hub id; a model the catalogue knows (by
+    catalogue or hub id, exact match) runs with the catalogue's dialect -- its prompt style and answer
+    format -- unless the settings name one (checkpoints fine-tuned with their own prompts, like Geo-R1)."""
     settings: dict[str, Any]
+    dialect = config.dialect or catalogue_dialect(config.model)
     if config.engine == "transformers":
-        settings = {"model": config.model, "device": config.device, "dialect": config.dialect,
+        model = config.model if Path(config.model).exists() else (catalogue_repo(config.model) or config.model)
+        settings = {"model": model, "device": config.device, "dialect": dialect,
                     "trust_remote_code": config.trust_remote_code, "max_batch": config.max_batch}
     elif config.engine == "openai":
         if not config.base_url:
@@ -26,7 +35,7 @@ def build_engine(config: RunConfig) -> Engine:
         # hold every tile in flight (when the others rest).
         settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
                     "concurrency": config.endpoint_concurrency or config.concurrency,
-                    "read_timeout": config.timeout_s, "dialect": config.dialect}
+                    "read_timeout": config.timeout_s, "dialect": dialect}
     elif config.engine == "scripted":
         if not config.script:
             raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
@@ -48,6 +57,12 @@ def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None
         return get_engine("openai", base_url=config.base_url, model=config.parser_model,
                           api_key=config.api_key, read_timeout=config.timeout_s)
     return get_engine("transformers", model=config.parser_model, device=config.device)
+
+
+def needs_segmenter(config: RunConfig, task: Task) -> bool:
+    """Whether a run of ``task`` uses the segmenter: segmentation, and with SAM2 refinement detection, change
+    and questions (a "how many" question counts detections). Building it is cheap; it loads on first use."""
+    return task is Task.SEGMENTATION or (config.refine != "none" and task in (Task.DETECTION, Task.CHANGE, Task.VQA))
 
 
 def build_segmenter(config: RunConfig):

@@ -46,8 +46,8 @@ class RunOutput:
                       model=str(result.engine.get("model")), dialect=result.dialect, source=str(config.raster),
                       recipe=self.recipe(result, config))
         note = "nothing found: an empty layer was written"
-        if not features and note not in result.warnings:
-            result.warnings.append(note)
+        if not features and not partial and note not in result.warnings:
+            result.warnings.append(note)  # (a cancelled run's result already says it stopped early)
         empty_kind = EMPTY_LAYER_KIND.get(Task(result.task))
         layers = write_run(self.gpkg, self.run_name, features, crs=crs, run=run, partial=partial,
                            empty_kind=empty_kind)

@@ -10,9 +10,8 @@ from typing import Any
 from ..engines.base import Engine
 from ..pipeline.config import RunConfig
 from ..pipeline.context import read_context_layers
-from ..pipeline.factory import build_parser_engine, build_segmenter
+from ..pipeline.factory import build_parser_engine, build_segmenter, needs_segmenter
 from ..pipeline.runner import Pipeline
-from ..tasks import Task
 from .jobs import JobFn
 from .schemas import JobRequest, PlanRequest
 
@@ -75,7 +74,7 @@ class PipelineBackend:
                 "model_loaded": self._loaded, "model_loading": self.loading, "load_error": self.load_error,
                 "defaults": {k: v for k, v in self.base.to_dict().items()
                                                            if k in ("tile_size", "overlap", "gsd", "concurrency",
-                                                                    "segmenter", "dialect")}}
+                                                                    "segmenter", "dialect", "refine")}}
         info["device"] = info["engine"].get("device")
         info["model"] = info["engine"].get("model") or (self.base.script if self.base.engine == "scripted"
                                                         else self.base.model)
@@ -99,7 +98,7 @@ class PipelineBackend:
     def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
         values = dataclasses.asdict(self.base)
         for key in ("raster", "raster_b", "instruction", "task", "tile_size", "overlap", "gsd", "bands", "classes",
-                    "context_layers", "run_name", "concurrency"):
+                    "context_layers", "run_name", "concurrency", "refine"):
             value = getattr(request, key)
             if value is not None and value != []:
                 values[key] = value
@@ -127,7 +126,7 @@ class PipelineBackend:
 
         def run(emit, cancel) -> dict[str, Any]:
             self._ensure_loaded()
-            segmenter = self.segmenter() if checked.choice.task is Task.SEGMENTATION else None
+            segmenter = self.segmenter() if needs_segmenter(config, checked.choice.task) else None
             pipeline = dataclasses.replace(checked, parser_engine=self.parser_engine, segmenter=segmenter)
             result = pipeline.run(on_event=emit, cancel=cancel)
             out = result.to_dict()

@@ -42,6 +42,10 @@ class JobRequest(BaseModel):
     run_name: str | None = Field(default=None, max_length=80)
     output: str | None = Field(default=None, description="GeoPackage path; default: the job's folder on the server")
     concurrency: int | None = Field(default=None, ge=1, le=64)
+    refine: Literal["none", "sam2"] | None = Field(
+        default=None, description="sam2: boxes of detection and change prompt SAM2, giving outlines (polygons layer) "
+        "and rotated boxes (boxes layer); default: the server's setting"
+    )
 
 
 class PlanRequest(BaseModel):

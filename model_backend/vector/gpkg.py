@@ -6,7 +6,8 @@ failure at any point leaves the existing file byte-identical and no temporary fi
 
 Layers: one per run and geometry kind, named ``<run name>_<kind>`` (``boxes``, ``polygons``,
 ``points``, ``lines``). Geometry is in map coordinates of the raster's CRS; a layer made only of
-``GeoPoint``s is written as lon/lat points in EPSG:4326. Fields: ``features.BASE_FIELDS`` then the
+``GeoPoint``s is written as lon/lat points in EPSG:4326. Fields: ``features.BASE_FIELDS`` (polygon layers:
+with the measures ``area_m2`` and ``length_m`` in metres after ``score``, see ``vector.measures``) then the
 extra text fields, plus ``partial`` ("true"/"false") when the caller says whether the run finished.
 
 Run recipe: stored twice. The layer's ``gpkg_contents`` description (the GeoPackage's own per-layer
@@ -46,6 +47,7 @@ from .features import (
     Feature,
     FeatureLike,
     RunInfo,
+    add_measures,
     as_feature,
     crs_for_gdal,
     field_names,
@@ -57,10 +59,13 @@ from .features import (
     properties,
     resolve_crs,
     safe_layer_name,
+    with_measure_fields,
 )
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GEOMETRY_TYPES = {"boxes": "Polygon", "polygons": "Polygon", "points": "Point", "lines": "LineString"}
+#: layer kinds whose features carry ``area_m2`` and ``length_m``
+MEASURED_KINDS = ("boxes", "polygons")
 _PYOGRIO_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
 
 
@@ -131,9 +136,13 @@ def build_layer(
     if any(g.geom_type.startswith("Multi") for g in geoms):
         geometry_type = "Multi" + geometry_type
     names = field_names(feats)
+    if kind in MEASURED_KINDS:
+        names = with_measure_fields(names)
     if partial is not None and PARTIAL_FIELD not in names:
         names.append(PARTIAL_FIELD)
     rows = [properties(f, run, names) for f in feats]
+    if kind in MEASURED_KINDS:
+        add_measures(rows, geoms, target_crs)
     if partial is not None:
         for row in rows:
             row[PARTIAL_FIELD] = "true" if partial else "false"

@@ -10,6 +10,7 @@ from typing import Any
 from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -124,6 +125,9 @@ class SettingsPage(QgsOptionsPageWidget):
         self.sam2_checkpoint = QgsFileWidget()
         self.sam2_checkpoint.setFilePath(settings.sam2_checkpoint)
         form.addRow(tr("SAM2 checkpoint"), self.sam2_checkpoint)
+        self.refine = QCheckBox(tr("Refine boxes with SAM2 (outlines and rotated boxes for detection and change)"))
+        self.refine.setChecked(settings.refine == "sam2")
+        form.addRow("", self.refine)
         self.device = _combo(names.devices, settings.device)
         form.addRow(tr("Device"), self.device)
         layout.addWidget(model)
@@ -170,6 +174,7 @@ class SettingsPage(QgsOptionsPageWidget):
             model=self.model.text().strip(), model_base_url="\n".join(split_urls(self.model_base_url.toPlainText())),
             dialect=_combo_value(self.dialect), parser_model=self.parser_model.text().strip(),
             segmenter=_combo_value(self.segmenter), sam2_checkpoint=self.sam2_checkpoint.filePath().strip(),
+            refine="sam2" if self.refine.isChecked() else "none",
             device=_combo_value(self.device), tile_size=self.tile_size.value(), overlap=self.overlap.value(),
             gsd=self.gsd.value(), concurrency=self.concurrency.value(), output_dir=self.output_dir.filePath().strip(),
         )

@@ -346,8 +346,6 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
         body["area"] = inputs.area
     if inputs.classes:
         body["classes"] = list(inputs.classes)
-    if inputs.run_name:
-        body["run_name"] = inputs.run_name
     needed = [s.folder for s in (source, source_b) if isinstance(s, FileRaster)]
     if inputs.regions_layer is not None:
         body["regions"] = features_geojson(inputs.regions_layer, layer.crs(), inputs.regions_selected_only, project)
@@ -370,9 +368,12 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
     if context_inline:
         body["context_geojson"] = context_inline
 
-    stamp = time.strftime("%Y%m%d_%H%M%S")
-    title = inputs.title or inputs.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S')})"
-    output = inputs.output_path or str(output_folder(settings, project) / f"{slug(instruction)}_{stamp}.gpkg")
+    # One moment names the run everywhere: the group title, the file and the layers inside it.
+    now = time.localtime()
+    base = f"{slug(instruction)}_{time.strftime('%Y%m%d_%H%M%S', now)}"
+    body["run_name"] = inputs.run_name or base
+    title = inputs.title or inputs.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S', now)})"
+    output = inputs.output_path or str(output_folder(settings, project) / f"{base}.gpkg")
     recipe = {"instruction": instruction, "task": inputs.task or "auto", "raster": layer.name(),
               "raster_b": layer_b.name() if layer_b is not None else "", "area": inputs.area_kind,
               "tile_size": options.get("tile_size"), "overlap": options.get("overlap"),

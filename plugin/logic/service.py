@@ -28,6 +28,20 @@ class BackendConfig:
     startup_timeout_s: float = 300.0
 
 
+@dataclass(frozen=True)
+class ServiceState:
+    """A snapshot of the backend this service uses. ``remote``: a server URL from the settings (``phase``
+    is then empty: only a health check can tell). Local: ``phase`` of the process (``LocalServer.phase``),
+    its ``url`` once it listens, and why it ended (``exit_message``) with its ``log_path``."""
+
+    remote: bool
+    phase: str = ""
+    url: str = ""
+    token: str = ""
+    exit_message: str = ""
+    log_path: str = ""
+
+
 def backend_config(settings: PluginSettings, allow_dirs: Sequence[str] = ()) -> BackendConfig:
     """How to reach a backend with ``settings``: their server URL, or a local process to start (running
     ``model_backend serve`` from the plugin folder, allowing the home and temp folders plus ``allow_dirs``)."""
@@ -90,6 +104,19 @@ class BackendService:
         """Stop the local backend (if any) and ensure a fresh one (or re-check the remote server)."""
         self.stop()
         return self.ensure(timeout_s=timeout_s)
+
+    def snapshot(self) -> ServiceState:
+        """What the service knows without asking the network (cheap; any thread)."""
+        config = self._config_factory()
+        if config.url:
+            return ServiceState(remote=True, url=config.url.rstrip("/"), token=config.token)
+        server = self._server
+        if server is None:
+            return ServiceState(remote=False, phase="stopped")
+        connection = server.connection
+        return ServiceState(remote=False, phase=server.phase, url=connection.url if connection else "",
+                            token=connection.token if connection else "", exit_message=server.exit_reason() or "",
+                            log_path=server.log_path)
 
     def liveness(self) -> str | None:
         """Why the local backend this service started has died, or ``None`` (running, remote, or none)."""

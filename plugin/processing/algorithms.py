@@ -26,6 +26,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -93,6 +94,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     GSD = "GSD"
+    REFINE = "REFINE"
     OUTPUT = "OUTPUT"
     ANSWER = "ANSWER"
     RUN_ID = "RUN_ID"
@@ -101,6 +103,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 
     TASK = ""  # a backend task name (the vocabulary's)
     ALG_NAME = ""
+    MAIN_KINDS = _MAIN_KINDS
     GEOMETRY = QgsWkbTypes.Polygon
 
     def __init__(self, service: BackendService):
@@ -171,6 +174,15 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
 
     def add_task_parameters(self) -> None:
         """Extra parameters of a task (second raster, regions, classes)."""
+
+    def add_refine_parameter(self) -> None:
+        """``REFINE``: boxes prompt SAM2, giving outlines and rotated boxes (default: the plugin setting)."""
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.REFINE, tr("Refine boxes with SAM2 (outlines and rotated boxes)"),
+            defaultValue=load_settings().refine == "sam2"))
+
+    def refine_inputs(self, parameters: dict[str, Any], context: QgsProcessingContext, inputs: JobInputs) -> None:
+        inputs.options["refine"] = "sam2" if self.parameterAsBool(parameters, self.REFINE, context) else "none"
 
     def output_type(self) -> int:
         return QgsProcessing.TypeVectorPoint if self.GEOMETRY == QgsWkbTypes.Point else QgsProcessing.TypeVectorPolygon
@@ -255,7 +267,7 @@ class GeoRSMLLMAlgorithm(QgsProcessingAlgorithm):
     def _write_sink(self, parameters, context, gpkg: str | None, result: dict[str, Any]) -> tuple[int, str]:
         """Copy the run's main layer to ``OUTPUT``; returns the feature count and the layer kind."""
         layers = (result.get("outputs") or {}).get("layers") or {}
-        kind = next((k for k in _MAIN_KINDS if k in layers), None)
+        kind = next((k for k in self.MAIN_KINDS if k in layers), None)
         source = QgsVectorLayer(f"{gpkg}|layername={layers[kind]}", layers[kind], "ogr") if gpkg and kind else None
         if source is not None and source.isValid():
             fields = QgsFields()
@@ -285,12 +297,19 @@ class DetectAlgorithm(GeoRSMLLMAlgorithm):
     def displayName(self) -> str:
         return tr("Detect objects")
 
+    def add_task_parameters(self) -> None:
+        self.add_refine_parameter()
+
+    def task_inputs(self, parameters, context, inputs: JobInputs) -> None:
+        self.refine_inputs(parameters, context, inputs)
+
     def instruction_label(self) -> str:
         return tr("Objects to detect (e.g. 'planes', 'storage tanks near the harbour')")
 
     def shortHelpString(self) -> str:
         return tr("Finds the objects the instruction names and writes them as rotated boxes (polygons) in the "
-                  "raster's CRS, with their label and score.")
+                  "raster's CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the "
+                  "outline's minimum rotated rectangle, and the outlines go to the run's polygons layer.")
 
 
 class SegmentAlgorithm(GeoRSMLLMAlgorithm):
@@ -309,6 +328,7 @@ class SegmentAlgorithm(GeoRSMLLMAlgorithm):
 
 class ChangeAlgorithm(GeoRSMLLMAlgorithm):
     TASK, ALG_NAME = "change", "change"
+    MAIN_KINDS = ("polygons", "boxes", "points")  # refined changes also write their rotated boxes
 
     def displayName(self) -> str:
         return tr("Detect changes")
@@ -318,12 +338,14 @@ class ChangeAlgorithm(GeoRSMLLMAlgorithm):
 
     def add_task_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT_B, tr("'After' raster layer")))
+        self.add_refine_parameter()
 
     def task_inputs(self, parameters, context, inputs: JobInputs) -> None:
         layer_b = self.parameterAsRasterLayer(parameters, self.INPUT_B, context)
         if layer_b is None or not layer_b.isValid():
             raise QgsProcessingException(tr("Change detection needs a valid second ('after') raster."))
         inputs.layer_b = layer_b
+        self.refine_inputs(parameters, context, inputs)
 
     def shortHelpString(self) -> str:
         return tr("Compares the raster (before) with the 'after' raster and writes the changed areas as polygons.")
@@ -382,7 +404,9 @@ class ClassifyAlgorithm(GeoRSMLLMAlgorithm):
 
     def add_task_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterString(
-            self.CLASSES, tr("Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)"), optional=True))
+            self.CLASSES,
+            tr("Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)"),  # noqa: E501 - one string for pylupdate
+            optional=True))
 
     def task_inputs(self, parameters, context, inputs: JobInputs) -> None:
         text = self.parameterAsString(parameters, self.CLASSES, context) or ""

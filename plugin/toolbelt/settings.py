@@ -50,6 +50,7 @@ class PluginSettings:
     dialect: str = ""
     parser_model: str = ""
     segmenter: str = _DEFAULTS["segmenter"]
+    refine: str = "none"  # "sam2": boxes of detection and change prompt SAM2 (outlines and rotated boxes)
     sam2_checkpoint: str = ""
     device: str = _DEFAULTS["device"]
     tile_size: int = _DEFAULTS["tile_size"]
@@ -104,7 +105,7 @@ class PluginSettings:
     def job_defaults(self) -> dict[str, Any]:
         """The per-job request fields these settings fill (``gsd`` left out when native)."""
         return {"tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd or None,
-                "concurrency": self.concurrency}
+                "concurrency": self.concurrency, "refine": self.refine}
 
     def check(self) -> list[str]:
         """Problems a user should fix (empty when fine)."""
@@ -117,6 +118,8 @@ class PluginSettings:
             problems.append("concurrency must be at least 1")
         if self.gsd < 0:
             problems.append("target GSD cannot be negative")
+        if self.refine not in ("none", "sam2"):
+            problems.append(f"refine must be none or sam2 (is {self.refine!r})")
         try:
             shlex.split(self.extra_args)
         except ValueError as exc:

@@ -40,6 +40,31 @@ def test_change_detection_on_a_real_pair_with_different_grids(tmp_path, data_dir
     assert all(p.is_valid for p in polys)
 
 
+def test_unlabelled_change_polygons_get_the_changed_class_and_their_measures(tmp_path, data_dir):
+    # The model answers bare polygons (no <ref>): the class the instruction names becomes the label.
+    engine = get_engine("scripted", answers="{(100,100),(400,100),(400,400),(100,400),(100,100)}")
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2009.tif"), raster_b=str(data_dir / "naip_2020.tif"),
+                 instruction="[change] find all the new buildings", tile_size=512, overlap=0)
+    live = []
+    result = Pipeline(cfg, engine).run(on_event=lambda e: live.extend(e.features))
+    polys, fields, _meta = read(cfg.output, result.outputs["layers"]["polygons"])
+    assert set(fields["label"]) == {"new building"} and result.counts == {"new building": len(polys)}
+    assert live and {f["properties"]["label"] for f in live} == {"new building"}  # shown live as written
+    # the raster is in UTM (metres): the measures are the polygons' own planar area and longer side
+    assert fields["area_m2"].tolist() == pytest.approx([round(p.area, 2) for p in polys])
+    assert all(length > 0 for length in fields["length_m"])
+
+
+def test_a_run_cancelled_before_finding_anything_says_so_once(tmp_path, data_dir):
+    cancel = CancelToken()
+    cancel.cancel()
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds")
+    result = Pipeline(cfg, get_engine("scripted", answers="<ref>pond</ref>{(1,1),(9,1),(9,9),(1,9)}")).run(
+        cancel=cancel)
+    assert result.partial and result.tiles_done == 0 and result.counts == {}
+    assert result.warnings == []  # no "nothing found" beside the cancel: partial and tiles_done say it all
+
+
 def test_change_detection_without_overlap_is_a_clear_error(tmp_path, data_dir):
     cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), raster_b=str(data_dir / "RGB.byte.tif"),
                  instruction="[change] anything")

@@ -13,17 +13,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import shapely
+from shapely.geometry import Polygon
+
 from ...conditions.gis_filters import apply_gis_filters
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import Plan, Step
 from ...errors import ConfigError, GeoRSMLLMError
-from ...geometry import GeoObject
-from ...merge import Candidate, merge_candidates
+from ...geometry import GeoObject, PolygonRegion, RotatedBox
+from ...geometry.shapes import to_shapely
+from ...merge import Candidate, Merged, merge_candidates
+from ...nouns import class_label, plural
 from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
 from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
 from ...vector.features import Feature, RunInfo
 from ..events import Cancelled, RunEvent
+from ..refine import min_rotated_rectangle, refines
 from ..result import Answer
 from ..scheduler import pipelined
 from ..tilework import TileOutcome, process_tile
@@ -38,41 +44,79 @@ CHECKPOINT_SECONDS = 10.0
 class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
-    meet the plan's GIS conditions and touch the area of interest."""
+    meet the plan's GIS conditions and touch the area of interest.
+
+    With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
+    detection its outline (the union of its sources' outlines, ``outlines`` being parallel to ``candidates``),
+    a refined change region (``box_regions``) its minimum rotated rectangle, computed in map coordinates."""
 
     raster_size: tuple[int, int]
     georef: Georef
     crs: str
+    box_regions: bool = False
     candidates: list[Candidate] = field(default_factory=list)
     candidate_tiles: list[int] = field(default_factory=list)
+    outlines: list[PolygonRegion | None] = field(default_factory=list)
 
     def add(self, outcome: TileOutcome) -> None:
         self.candidates.extend(outcome.candidates)
         self.candidate_tiles.extend([outcome.tile.index] * len(outcome.candidates))
+        outlines = outcome.outlines or [None] * len(outcome.candidates)
+        self.outlines.extend(outlines)
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None) -> list[Feature]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
+                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
-        predicate on a map-coordinate object, e.g. "touches the area of interest"). ``tile`` says which
-        tiles saw each object."""
+        predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
+        (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
+        object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
+        names, "new building")."""
         merged = merge_candidates(self.candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
-        pairs = list(zip(objects_map, tiles))
+        companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
+        rows = list(zip(objects_map, tiles, companions))
         if plan.gis_filters and objects_map:
             kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
-            pairs = [(o, t) for o, t in pairs if id(o) in kept]
+            rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
-            pairs = [(o, t) for o, t in pairs if keep(o)]
-        return [Feature(o, tile=t) for o, t in pairs]
+            rows = [row for row in rows if keep(row[0])]
+        features = [Feature(o, label=o.label or default_label, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, label=c.label or default_label, tile=t) for _, t, cs in rows for c in cs]
+
+    def _companions(self, merged: Merged, obj_map: GeoObject) -> list[GeoObject]:
+        """A merged object's companion geometries in map coordinates."""
+        if isinstance(obj_map, PolygonRegion) and self.box_regions:
+            corners = min_rotated_rectangle(obj_map)
+            return [RotatedBox(corners, label=obj_map.label, score=obj_map.score)]
+        parts = [self.outlines[i] for i in merged.sources if self.outlines[i] is not None]
+        if not parts:
+            return []
+        union = shapely.union_all([to_shapely(p) for p in parts])
+        polygons = [g for g in getattr(union, "geoms", [union]) if isinstance(g, Polygon) and not g.is_empty]
+        outlines = [PolygonRegion(tuple(g.exterior.coords)[:-1], tuple(tuple(r.coords)[:-1] for r in g.interiors),
+                                  label=merged.obj.label, score=merged.obj.score) for g in polygons]
+        return self.georef.objects_to_map(outlines)
+
+
+#: The ``counts`` key of objects without a label (no class named by the model or the instruction).
+UNLABELLED = "(no label)"
 
 
 def counts_of(features: list[Feature]) -> dict[str, int]:
     """Objects per label."""
-    return dict(Counter(_label(f.geometry) for f in features))
+    return dict(Counter(_label(f) for f in features))
 
 
-def _label(obj: GeoObject) -> str:
-    return getattr(obj, "label", None) or "(no label)"
+def _label(feature: Feature) -> str:
+    return feature.label or getattr(feature.geometry, "label", None) or UNLABELLED
+
+
+def found_phrase(count: int, label: str) -> str:
+    """``"1 ship"``, ``"6 ships"``, ``"2 objects"`` (unlabelled)."""
+    if label == UNLABELLED:
+        label = "object"
+    return f"{count} {label if count == 1 else plural(label)}"
 
 
 def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = None) -> list[Feature]:
@@ -104,9 +148,12 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
             raise
         tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True))
     try:
-        if task is Task.SEGMENTATION and pipeline.segmenter is not None:
+        if refines(cfg.refine, task) and pipeline.segmenter is None:
+            raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
+        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
             pipeline.segmenter.load()
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string)
+        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task))
         return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
     finally:
         closer.close()
@@ -121,13 +168,16 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
     def work(item) -> TileOutcome:
         tile, images, valid = item
         return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
-                            engine=pipeline.engine, segmenter=pipeline.segmenter,
+                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
                             max_new_tokens=ctx.config.max_new_tokens)
 
+    default_label = class_label(steps[0].text) if steps else None
+
     def finish(partial: bool) -> list[Feature]:
-        features = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area)
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
+                                                  default_label=default_label)
         result.counts = counts_of(features)
-        ctx.write(features, source, partial=partial)
+        ctx.write(features + companions, source, partial=partial)
         return features
 
     try:
@@ -135,19 +185,20 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
             result.tiles_done += 1
             collector.add(outcome)
             result.warnings += outcome.warnings
-            ctx.emit(RunEvent("tile", result.tiles_done, total, features=display_features(ctx, outcome),
+            ctx.emit(RunEvent("tile", result.tiles_done, total,
+                              features=display_features(ctx, outcome, default_label),
                               data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
             if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
                 finish(partial=True)
                 last_checkpoint = time.monotonic()
     except Cancelled:
-        result.partial = True
-        result.warnings.append(f"cancelled after {result.tiles_done} of {total} tiles: the output is partial")
+        result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
     return finish(partial=result.partial)
 
 
-def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
-    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet)."""
+def display_features(ctx: RunContext, outcome: TileOutcome, default_label: str | None = None) -> list[dict]:
+    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet); unlabelled ones
+    take ``default_label`` as in the written layers."""
     if not outcome.objects_px:
         return []
     from ...vector.geojson import feature_collection
@@ -155,7 +206,8 @@ def display_features(ctx: RunContext, outcome: TileOutcome) -> list[dict]:
     try:
         objects_map = outcome.tile.objects_to_map(outcome.objects_px)
         run = RunInfo(run_id="live", task=ctx.task.value)
-        fc = feature_collection([Feature(o, tile=str(outcome.tile.index)) for o in objects_map],
+        fc = feature_collection([Feature(o, label=o.label or default_label, tile=str(outcome.tile.index))
+                                 for o in objects_map],
                                 crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
         return fc["features"]
     except GeoRSMLLMError:
@@ -168,7 +220,7 @@ def run_found_objects(ctx: RunContext) -> None:
     features = run_objects(ctx)
     question = ctx.pipeline.choice.question
     if question:
-        found = ", ".join(f"{n} {label}" for label, n in sorted(counts_of(features).items())) or "none"
+        found = ", ".join(found_phrase(n, label) for label, n in sorted(counts_of(features).items())) or "none"
         ctx.result.answers.append(Answer("answer", f"found: {found} (see the layer)", question=question,
                                          how=f"{ctx.task.value} of {ctx.instruction!r}"))
 
