@@ -123,7 +123,7 @@ class Pipeline:
         the run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
         import rasterio
 
-        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb):
+        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb * 2**20):  # rasterio takes bytes
             return self._run(on_event or (lambda _e: None), cancel or CancelToken(), run_id, resume)
 
     def _run(self, emit: EventSink, cancel: CancelToken, run_id: str | None, resume: bool) -> RunResult:

@@ -206,7 +206,7 @@ def test_model_server_gone_mid_run_keeps_finished_tiles_and_the_run_resumes_once
     try:
         wait_for_tiles(out, proc, at_least=8)
     finally:
-        server.go_away()  # the model server goes away mid-run
+        server.kill()  # the model server goes away mid-run
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 1, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
