@@ -310,7 +310,8 @@ class GeoRSMLLMDock(QgsDockWidget):
         row = self.runs.rows.get(key)
         if row is not None:
             row.status({"starting": tr("starting the backend…"), "uploading": tr("uploading…"),
-                        "submitting": tr("submitting…"), "running": tr("running…")}.get(status, status))
+                        "submitting": tr("submitting…"), "running": tr("running…"),
+                        "resuming": tr("resuming…")}.get(status, status))
 
     def job_cancelling(self, key: str) -> None:
         row = self.runs.rows.get(key)
