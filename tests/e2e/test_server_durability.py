@@ -44,8 +44,8 @@ def layer_features(gpkg_bytes: bytes, tmp_path, name: str) -> tuple[list[str], s
 
 @pytest.mark.slow
 def test_jobs_survive_restarts_and_interrupted_jobs_resume_to_the_uninterrupted_result(tmp_path, data_dir):
-    long_job = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "[detection] ponds", "tile_size": 128,
-                "overlap": 16, "concurrency": 1}  # 9 x 7 = 63 tiles
+    long_job = {"raster": str(data_dir / "naip_2020.tif"), "instruction": "[detection] ponds", "tile_size": 160,
+                "overlap": 16, "concurrency": 1}  # 7 x 5 = 35 tiles
     proc, c = serve(tmp_path, data_dir)
     try:
         short = submit(c, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds")
@@ -65,7 +65,7 @@ def test_jobs_survive_restarts_and_interrupted_jobs_resume_to_the_uninterrupted_
         assert c.get(f"/v1/jobs/{short}/result", params={"format": "gpkg"}).content == short_gpkg
         assert [e["kind"] for e in events(c, short)] == ["done"]
         job = listed[stopped]
-        assert job["state"] == "interrupted" and 5 <= job["tiles_done"] < job["tiles_total"] == 63
+        assert job["state"] == "interrupted" and 5 <= job["tiles_done"] < job["tiles_total"] == 35
         partial, flags = layer_features(c.get(f"/v1/jobs/{stopped}/result", params={"format": "gpkg"}).content,
                                         tmp_path, "partial")
         assert flags == {"true"} and len(partial) == job["tiles_done"]  # every finished tile's pond
@@ -74,14 +74,14 @@ def test_jobs_survive_restarts_and_interrupted_jobs_resume_to_the_uninterrupted_
         start = int(resumed.json()["events"].rpartition("start=")[2])
         new = events(c, stopped, start=start)
         assert new[-1]["kind"] == "done"
-        assert len([e for e in new if e["kind"] == "tile"]) == 63 - job["tiles_done"]  # none redone
+        assert len([e for e in new if e["kind"] == "tile"]) == 35 - job["tiles_done"]  # none redone
         final, flags = layer_features(c.get(f"/v1/jobs/{stopped}/result", params={"format": "gpkg"}).content,
                                       tmp_path, "resumed")
         clean_id = submit(c, **long_job)
         wait_for(c, clean_id, lambda j: j["state"] == "done")
         clean, _ = layer_features(c.get(f"/v1/jobs/{clean_id}/result", params={"format": "gpkg"}).content,
                                   tmp_path, "clean")
-        assert flags == {"false"} and final == clean and len(clean) == 63
+        assert flags == {"false"} and final == clean and len(clean) == 35
 
         killed = submit(c, **long_job)
         wait_for(c, killed, lambda j: j["tiles_done"] >= 3)
