@@ -20,9 +20,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..conditions.gis_filters import apply_gis_filters
+from ..conditions.executor import execute_plan
+from ..conditions.layers import check_plan
 from ..conditions.measure import ContextLayers
-from ..conditions.plan import Plan, Step, parse_plan
+from ..conditions.parse import parse_plan
+from ..conditions.plan import Plan, Target
 from ..dialects import get_dialect
 from ..dialects.base import Dialect
 from ..engines.base import Engine, EngineRequest
@@ -129,7 +131,7 @@ class Pipeline:
     def describe_plan(self) -> dict[str, Any]:
         plan = self.make_plan()
         return {"task": self.choice.task.value, "task_source": self.choice.source, "task_reason": self.choice.reason,
-                "dialect": self.dialect.name, **plan.to_dict(), "text": plan.describe()}
+                "dialect": self.dialect.name, **plan.report()}
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class Pipeline:
         plan = self.make_plan()
         result = RunResult(
             run_id=uuid.uuid4().hex[:12], task=self.choice.task.value, task_source=self.choice.source,
-            task_reason=self.choice.reason, instruction=self.config.instruction, plan=plan.to_dict(),
+            task_reason=self.choice.reason, instruction=self.config.instruction, plan=plan.report(),
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
         result.warnings += plan.warnings
@@ -160,9 +162,8 @@ class Pipeline:
         if task in (Task.DETECTION, Task.SEGMENTATION, Task.CHANGE):
             self._run_objects(plan, task, result, emit, cancel)
         elif count_what:
-            counted = Step(count_what.group("what"), "model")
-            self._run_objects(Plan([counted], Task.DETECTION.tag, plan.parser, []), Task.DETECTION, result,
-                              emit, cancel)
+            counted = plan if plan.count else Plan(task.value, (Target(count_what.group("what")),), count=True)
+            self._run_objects(counted, Task.DETECTION, result, emit, cancel)
             n = sum(result.counts.values())
             result.answers.append({"answer": str(n), "question": self.choice.instruction,
                                    "how": f"counted the merged detections of {count_what.group('what')!r}"})
@@ -186,6 +187,7 @@ class Pipeline:
 
     def _run_objects(self, plan: Plan, task: Task, result: RunResult, emit: EventSink, cancel: CancelToken) -> None:
         cfg = self.config
+        plan = check_plan(plan, self.context_layers, model_can_find=False)  # refused before any tile is sent
         steps = plan.model_steps
         if not steps:
             raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
@@ -228,8 +230,8 @@ class Pipeline:
             raster_objs = [m.obj for m in merged]
             objects_map = georef.objects_to_map(raster_objs)
             tile_names = [",".join(str(cand_tiles[i]) for i in m.sources) for m in merged]
-            if plan.gis_filters and objects_map:
-                kept = apply_gis_filters(objects_map, source.crs_string, plan.gis_filters, self.context_layers)
+            if plan.needs_gis and objects_map:
+                kept = execute_plan(plan, objects_map, source.crs_string, self.context_layers).objects
                 kept_ids = {id(o) for o in kept}
                 pairs = [(o, t) for o, t in zip(objects_map, tile_names) if id(o) in kept_ids]
             else:

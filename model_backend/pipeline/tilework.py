@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from ..conditions.chain import run_model_chain
-from ..conditions.plan import Step
+from ..conditions.plan import ModelStep
 from ..dialects.base import Dialect
 from ..engines.base import Engine
 from ..engines.scoring import attach_scores
@@ -37,7 +37,7 @@ def process_tile(
     valid: np.ndarray | None,
     *,
     task: Task,
-    steps: Sequence[Step],
+    steps: Sequence[ModelStep],
     dialect: Dialect,
     engine: Engine,
     segmenter=None,
