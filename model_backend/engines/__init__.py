@@ -1,7 +1,8 @@
 """Model engines, chosen by registry name: ``get_engine("transformers", model="/models/georsmllm")``.
 
 Built in: ``transformers`` (in-process checkpoint, the default), ``openai`` (an OpenAI-compatible
-server) and ``scripted`` (known answers for tests and demos). Engine modules are imported on first
+server), ``text-llm`` (an in-process text-only causal LM: the instruction parser) and ``scripted``
+(known answers for tests and demos). Engine modules are imported on first
 use, so choosing ``openai`` or ``scripted`` never imports torch.
 """
 
@@ -22,6 +23,7 @@ DEFAULT_ENGINE = "transformers"
 _BUILTIN = {
     "transformers": ".transformers_engine:TransformersEngine",
     "openai": ".openai_engine:OpenAIEngine",
+    "text-llm": ".text_llm:TextLLMEngine",
     "scripted": ".scripted:ScriptedEngine",
 }
 
