@@ -181,6 +181,12 @@ class Measure:
                      f"the {self.measure}")
 
 
+def _combines_two(node) -> None:
+    object.__setattr__(node, "items", tuple(node.items))
+    if len(node.items) < 2:
+        raise PlanError(f"'{node.kind}' combines at least two conditions")
+
+
 @dataclass(frozen=True)
 class And:
     """Every item holds."""
@@ -188,10 +194,7 @@ class And:
     items: tuple[Condition, ...]
     kind: Literal["and"] = "and"
 
-    def __post_init__(self):
-        object.__setattr__(self, "items", tuple(self.items))
-        if len(self.items) < 2:
-            raise PlanError("'and' combines at least two conditions")
+    __post_init__ = _combines_two
 
 
 @dataclass(frozen=True)
@@ -201,10 +204,7 @@ class Or:
     items: tuple[Condition, ...]
     kind: Literal["or"] = "or"
 
-    def __post_init__(self):
-        object.__setattr__(self, "items", tuple(self.items))
-        if len(self.items) < 2:
-            raise PlanError("'or' combines at least two conditions")
+    __post_init__ = _combines_two
 
 
 @dataclass(frozen=True)

@@ -97,19 +97,10 @@ def check_model(
             segmenter.load()
             described = segmenter.describe()
             segmenter.close()
-        elif kind == "parser":
-            from ..engines import get_engine
-
-            engine = get_engine("text-llm", model=str(path), device=device)
-            try:
-                engine.load()
-                described = engine.describe()
-            finally:
-                engine.close()
         else:
             from ..engines import get_engine
 
-            engine = get_engine("transformers", model=str(path), device=device)
+            engine = get_engine("text-llm" if kind == "parser" else "transformers", model=str(path), device=device)
             try:
                 engine.load()
                 described = engine.describe()
