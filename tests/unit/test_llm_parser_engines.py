@@ -161,3 +161,30 @@ def test_the_model_managers_parser_entry_downloads_checks_and_parses(tiny_parser
     finally:
         engine.close()
     assert plan.parser == "grammar" and plan.where == Distance("r1", "<=", Quantity(100, "m"))
+
+
+def test_eval_plans_scores_a_served_parser_beside_the_grammar(data_dir, tmp_path, capsys):
+    """A fake server that answers each instruction with its expected plan (one with a wrong plan): the
+    LLM column shows what the served parser got right, per construct."""
+    from model_backend.cli import main
+
+    lines = (data_dir / "instructions.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    corpus = tmp_path / "few.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = {json.loads(line)["instruction"]: json.loads(line)["plan"] for line in lines}
+    first = json.loads(lines[0])["instruction"]
+
+    def answer(body):
+        instruction = body["messages"][-1]["content"][0]["text"].rsplit("Instruction: ", 1)[1].split("\nPlan:")[0]
+        plan = dict(expected[instruction])
+        if instruction == first:
+            plan["targets"] = [{"phrase": "something else", "task": "detection"}]
+        return Reply(body=completion(json.dumps(plan)))
+
+    with FakeOpenAIServer(default=answer) as server:
+        code = main(["eval-plans", str(corpus), "--engine", "openai", "--base-url", server.url, "--parser-model", "tiny"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "llm (tiny)" in out.splitlines()[1]
+    total = out.splitlines()[-1]
+    assert "11/12" in total and "12/12" in total  # the LLM got one wrong, the grammar none
