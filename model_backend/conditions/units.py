@@ -15,7 +15,9 @@ import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 #: what a quantity may measure
 DIMENSIONS = ("length", "area")
@@ -30,6 +32,8 @@ _REWRITES = (
     (re.compile(r"\b(m|km|ft|mi|yd)2\b"), r"\1**2"),
     (re.compile(r"\b(m|km|ft|mi|yd)\^2\b"), r"\1**2"),
 )
+#: what a unit spelling may hold: letters first, then letters, digits, powers, dots and spaces
+_SPELLING_RE = re.compile(r"^[a-z][a-z0-9²³^*. ]*$")
 #: first words of unit names written in several words ("square metres", "sq km", "nautical miles")
 _MULTIWORD_LEADS = ("sq", "sq.", "square", "nautical")
 #: words pint knows as units that in an instruction are English words ("in" is not an inch here)
@@ -64,17 +68,15 @@ def _dimension(units) -> str | None:
 def read_unit(text: str) -> tuple[str, str] | None:
     """``(canonical symbol, dimension)`` of a unit spelling, or ``None`` when it is no length or area
     unit (``"Hectares"`` -> ``("ha", "area")``; ``"ships"`` -> ``None``)."""
-    import pint
-
     spelling = " ".join(str(text).split()).lower()
-    if not spelling or spelling in _NOT_UNITS or not re.search(r"[a-z]", spelling):
+    if spelling in _NOT_UNITS or not _SPELLING_RE.match(spelling):
         return None
     words = spelling.split()
     if len(words) > 1 and words[0] not in _MULTIWORD_LEADS and words[-1] != "squared":
         return None  # "m in" is no unit (pint would read metre-inch): only "sq m", "square metres"...
     try:
         units = registry().parse_units(spelling)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError, KeyError):
+    except Exception:  # pint fails on malformed text in many ways (its own errors, AssertionError, ...)
         return None
     dimension = _dimension(units)
     if dimension is None:
@@ -87,8 +89,8 @@ class Quantity:
     """A length or an area: ``value`` in ``unit`` (any spelling pint reads; stored as its short
     symbol, e.g. ``Quantity(2, "hectares")`` -> ``Quantity(2.0, "ha")``)."""
 
-    value: float
-    unit: str
+    value: Annotated[float, Field(description="the number as written, e.g. 500")]
+    unit: Annotated[str, Field(description="a length or area unit: m, km, ft, yd, mi, nmi, m², km², ha, acre, ft²")]
 
     def __post_init__(self):
         read = read_unit(self.unit)
