@@ -5,7 +5,7 @@ export QT_QPA_PLATFORM ?= offscreen
 PLUGIN_NAME := georsmllm
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 
-.PHONY: setup setup-core lint test test-unit test-qgis run serve package translations screenshot bench clean
+.PHONY: setup setup-core lint test test-unit test-qgis run serve package capabilities translations screenshot bench clean
 
 setup:
 	@scripts/setup.sh
@@ -35,16 +35,20 @@ serve: setup
 translations:
 	@scripts/translations.sh
 
+# The backend's vocabulary (tasks, dialects, engines, defaults, output fields) as the plugin ships it, for when
+# no backend runs; tests/unit/test_vocabulary.py fails when it differs from the backend's.
+capabilities:
+	$(PY) -m model_backend capabilities --json > resources/capabilities.json
+
 # A real QGIS window under Xvfb with the dock and results: docs/screenshot.png (used in the README).
 screenshot: setup
 	@scripts/screenshot.sh
 
-# A zip the QGIS plugin manager installs: the tracked plugin files under one folder, without tests and dev files
-# (see .gitattributes export-ignore). Uncommitted changes are not included.
+# A zip the QGIS plugin manager installs: the committed plugin files under one folder, without tests and dev files
+# (see .gitattributes export-ignore), checked as plugins.qgis.org checks an upload (scripts/package.py).
+# Uncommitted changes are not included.
 package:
-	@mkdir -p dist
-	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME)-$(VERSION).zip HEAD
-	@echo "dist/$(PLUGIN_NAME)-$(VERSION).zip"
+	python3 scripts/package.py
 
 # Benchmarks that print figures against the targets (bench/README.md); several minutes, a 3.4 GB temp file.
 bench: setup

@@ -4,22 +4,22 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="43"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="276"/>
+        <location filename="../plugin/processing/algorithms.py" line="298"/>
         <source>Detect objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="290"/>
+        <location filename="../plugin/processing/algorithms.py" line="319"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="304"/>
+        <location filename="../plugin/processing/algorithms.py" line="334"/>
         <source>Detect changes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -29,7 +29,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="332"/>
+        <location filename="../plugin/processing/algorithms.py" line="368"/>
         <source>Describe regions</source>
         <translation type="unfinished"></translation>
     </message>
@@ -39,7 +39,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
@@ -49,162 +49,147 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="50"/>
+        <location filename="../plugin/gui/dock.py" line="52"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="67"/>
+        <location filename="../plugin/gui/run_list.py" line="105"/>
         <source>starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="71"/>
+        <location filename="../plugin/gui/run_list.py" line="185"/>
         <source>Cancel this run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="80"/>
+        <location filename="../plugin/processing/algorithms.py" line="235"/>
         <source>{done}/{total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="105"/>
+        <location filename="../plugin/gui/dock.py" line="67"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="113"/>
-        <source>Backend: not connected</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="115"/>
+        <location filename="../plugin/gui/dock.py" line="76"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="124"/>
+        <location filename="../plugin/gui/dock.py" line="89"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="100"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="145"/>
+        <location filename="../plugin/gui/dock.py" line="110"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="157"/>
+        <location filename="../plugin/gui/dock.py" line="122"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="335"/>
+        <location filename="../plugin/processing/algorithms.py" line="371"/>
         <source>Features to describe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="164"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="165"/>
+        <location filename="../plugin/gui/dock.py" line="130"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="170"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="171"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="175"/>
+        <location filename="../plugin/gui/dock.py" line="140"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="177"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="138"/>
+        <location filename="../plugin/gui/models_dialog.py" line="139"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="187"/>
+        <location filename="../plugin/gui/run_list.py" line="209"/>
         <source>Runs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="197"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="212"/>
+        <location filename="../plugin/logic/prepare.py" line="314"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="230"/>
+        <location filename="../plugin/gui/dock.py" line="196"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="246"/>
+        <location filename="../plugin/gui/dock.py" line="208"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="271"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="313"/>
-        <source>Backend: not connected ({reason})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="327"/>
-        <source>Backend: connected — model {model}, device {device}, memory {memory}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="335"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -214,42 +199,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="338"/>
+        <location filename="../plugin/gui/dock.py" line="284"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="341"/>
+        <location filename="../plugin/gui/dock.py" line="287"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="346"/>
+        <location filename="../plugin/gui/dock.py" line="292"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="367"/>
+        <location filename="../plugin/gui/dock.py" line="309"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -284,192 +269,187 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="70"/>
+        <location filename="../plugin/gui/options.py" line="75"/>
         <source>Backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="75"/>
+        <location filename="../plugin/gui/options.py" line="80"/>
         <source>Python interpreter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="77"/>
+        <location filename="../plugin/gui/options.py" line="82"/>
         <source>empty: start a local backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="78"/>
+        <location filename="../plugin/gui/options.py" line="83"/>
         <source>Server URL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="81"/>
+        <location filename="../plugin/gui/options.py" line="86"/>
         <source>Server token</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="86"/>
+        <location filename="../plugin/gui/options.py" line="91"/>
         <source>Start-up timeout</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="89"/>
+        <location filename="../plugin/gui/options.py" line="94"/>
         <source>More backend options</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="107"/>
+        <location filename="../plugin/gui/options.py" line="113"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="104"/>
+        <location filename="../plugin/gui/options.py" line="110"/>
         <source>Engine</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="106"/>
+        <location filename="../plugin/gui/options.py" line="112"/>
         <source>model folder or hub id (empty: the backend&apos;s default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="110"/>
-        <source>Model server (openai engine)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/options.py" line="111"/>
+        <location filename="../plugin/gui/options.py" line="118"/>
         <source>(the model family&apos;s own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="112"/>
+        <location filename="../plugin/gui/options.py" line="119"/>
         <source>Dialect</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="114"/>
+        <location filename="../plugin/gui/options.py" line="121"/>
         <source>empty: rule-based; &apos;same&apos;: the main model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="115"/>
+        <location filename="../plugin/gui/options.py" line="122"/>
         <source>Condition parser model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="117"/>
+        <location filename="../plugin/gui/options.py" line="124"/>
         <source>Segmenter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="120"/>
+        <location filename="../plugin/gui/options.py" line="127"/>
         <source>SAM2 checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="122"/>
+        <location filename="../plugin/gui/options.py" line="132"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="125"/>
+        <location filename="../plugin/gui/options.py" line="135"/>
         <source>Tiling</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="130"/>
+        <location filename="../plugin/gui/options.py" line="140"/>
         <source>Tile size (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="134"/>
+        <location filename="../plugin/gui/options.py" line="144"/>
         <source>Overlap (px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="139"/>
+        <location filename="../plugin/gui/options.py" line="149"/>
         <source>native</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="140"/>
+        <location filename="../plugin/gui/options.py" line="150"/>
         <source>Target GSD (map units/px)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="144"/>
+        <location filename="../plugin/gui/options.py" line="154"/>
         <source>Tiles in flight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="148"/>
+        <location filename="../plugin/gui/options.py" line="158"/>
         <source>Results folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/live_layer.py" line="47"/>
+        <location filename="../plugin/logic/live_layer.py" line="39"/>
         <source>{title} (running)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="112"/>
+        <location filename="../plugin/logic/prepare.py" line="118"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="140"/>
+        <location filename="../plugin/logic/prepare.py" line="146"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="165"/>
+        <location filename="../plugin/logic/prepare.py" line="171"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="176"/>
+        <location filename="../plugin/logic/prepare.py" line="182"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="180"/>
+        <location filename="../plugin/logic/prepare.py" line="186"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="187"/>
+        <location filename="../plugin/logic/prepare.py" line="193"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="213"/>
+        <location filename="../plugin/logic/prepare.py" line="278"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="214"/>
+        <location filename="../plugin/logic/prepare.py" line="279"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="216"/>
+        <location filename="../plugin/logic/prepare.py" line="317"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="249"/>
+        <location filename="../plugin/logic/prepare.py" line="292"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,284 +474,259 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="38"/>
+        <location filename="../plugin/logic/tasks.py" line="41"/>
         <source>GeoRSMLLM: connecting to the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="42"/>
+        <location filename="../plugin/logic/env_tasks.py" line="193"/>
         <source>not checked</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="54"/>
-        <source>local backend not started</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/logic/tasks.py" line="72"/>
+        <location filename="../plugin/logic/tasks.py" line="76"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="103"/>
+        <location filename="../plugin/logic/tasks.py" line="108"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="81"/>
+        <location filename="../plugin/main.py" line="82"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="83"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="85"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="192"/>
+        <location filename="../plugin/main.py" line="215"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="224"/>
+        <location filename="../plugin/main.py" line="247"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="101"/>
+        <location filename="../plugin/processing/algorithms.py" line="122"/>
         <source>Vision-language tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="114"/>
+        <location filename="../plugin/processing/algorithms.py" line="135"/>
         <source>Instruction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="118"/>
+        <location filename="../plugin/processing/algorithms.py" line="144"/>
         <source>Raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="123"/>
+        <location filename="../plugin/processing/algorithms.py" line="149"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="126"/>
+        <location filename="../plugin/processing/algorithms.py" line="152"/>
         <source>Context vector layers the instruction may name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="129"/>
+        <location filename="../plugin/processing/algorithms.py" line="158"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="131"/>
+        <location filename="../plugin/processing/algorithms.py" line="160"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="133"/>
+        <location filename="../plugin/processing/algorithms.py" line="162"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="139"/>
+        <location filename="../plugin/processing/algorithms.py" line="168"/>
         <source>Result layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="141"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Text answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="142"/>
+        <location filename="../plugin/processing/algorithms.py" line="171"/>
         <source>Run id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="143"/>
+        <location filename="../plugin/processing/algorithms.py" line="172"/>
         <source>GeoPackage with every layer of the run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="173"/>
         <source>Number of features</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="161"/>
+        <location filename="../plugin/processing/algorithms.py" line="197"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="165"/>
+        <location filename="../plugin/processing/algorithms.py" line="201"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="207"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="181"/>
+        <location filename="../plugin/processing/algorithms.py" line="346"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="219"/>
+        <location filename="../plugin/processing/algorithms.py" line="230"/>
         <source>The algorithm was not prepared.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="231"/>
+        <location filename="../plugin/processing/algorithms.py" line="243"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="236"/>
+        <location filename="../plugin/processing/algorithms.py" line="250"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="241"/>
+        <location filename="../plugin/processing/algorithms.py" line="255"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="279"/>
+        <location filename="../plugin/processing/algorithms.py" line="307"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="282"/>
-        <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="293"/>
+        <location filename="../plugin/processing/algorithms.py" line="322"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="296"/>
+        <location filename="../plugin/processing/algorithms.py" line="325"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="337"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="340"/>
         <source>&apos;After&apos; raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="313"/>
+        <location filename="../plugin/processing/algorithms.py" line="351"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="321"/>
+        <location filename="../plugin/processing/algorithms.py" line="358"/>
         <source>Describe image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="324"/>
+        <location filename="../plugin/processing/algorithms.py" line="361"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="341"/>
+        <location filename="../plugin/processing/algorithms.py" line="377"/>
         <source>The features to describe are missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="350"/>
+        <location filename="../plugin/processing/algorithms.py" line="382"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="390"/>
         <source>Ask a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="393"/>
         <source>Question about the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="364"/>
+        <location filename="../plugin/processing/algorithms.py" line="396"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="372"/>
+        <location filename="../plugin/processing/algorithms.py" line="403"/>
         <source>Classify scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="375"/>
-        <source>Candidate classes, comma separated (empty: the model&apos;s own words)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms.py" line="384"/>
+        <location filename="../plugin/processing/algorithms.py" line="416"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="424"/>
         <source>Geolocate image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="427"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="107"/>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="110"/>
-        <source>GeoRSMLLM run failed: {reason}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="113"/>
+        <location filename="../plugin/gui/run_list.py" line="199"/>
         <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="124"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>nothing found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="126"/>
-        <source>cancelled: {summary}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="127"/>
+        <location filename="../plugin/runs.py" line="158"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -811,11 +766,6 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
-        <source>Backend: starting…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../plugin/gui/backend_env_dialog.py" line="53"/>
         <source>GeoRSMLLM: set up the backend</source>
         <translation type="unfinished"></translation>
@@ -846,7 +796,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="136"/>
+        <location filename="../plugin/gui/models_dialog.py" line="137"/>
         <source>Check</source>
         <translation type="unfinished"></translation>
     </message>
@@ -856,7 +806,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="139"/>
+        <location filename="../plugin/gui/models_dialog.py" line="140"/>
         <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
@@ -871,7 +821,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="237"/>
+        <location filename="../plugin/gui/models_dialog.py" line="238"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -881,7 +831,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="261"/>
+        <location filename="../plugin/gui/models_dialog.py" line="262"/>
         <source>Failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -916,245 +866,625 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/backend_tools.py" line="27"/>
-        <source>GeoRSMLLM needs a backend to run models, and none is configured ({reason}).
-
-Set up the backend&apos;s own Python environment now? You can also do it later from the plugin menu, or enter a server URL in the settings.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="97"/>
         <source>Set up backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/options.py" line="92"/>
+        <location filename="../plugin/gui/options.py" line="97"/>
         <source>Models…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="76"/>
+        <location filename="../plugin/gui/models_dialog.py" line="77"/>
         <source>GeoRSMLLM: models</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="89"/>
+        <location filename="../plugin/gui/models_dialog.py" line="90"/>
         <source>Model cache</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="91"/>
+        <location filename="../plugin/gui/models_dialog.py" line="92"/>
         <source>Model hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="93"/>
+        <location filename="../plugin/gui/models_dialog.py" line="94"/>
         <source>Sizes and memory are approximate. Check each licence on the model&apos;s page before use.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="135"/>
+        <location filename="../plugin/gui/models_dialog.py" line="136"/>
         <source>Download</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="137"/>
+        <location filename="../plugin/gui/models_dialog.py" line="138"/>
         <source>Use this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <location filename="../plugin/gui/models_dialog.py" line="199"/>
         <source>your server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="198"/>
+        <location filename="../plugin/gui/models_dialog.py" line="199"/>
         <source>your folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <location filename="../plugin/gui/models_dialog.py" line="201"/>
         <source>downloaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="200"/>
+        <location filename="../plugin/gui/models_dialog.py" line="201"/>
         <source>not downloaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="211"/>
+        <location filename="../plugin/gui/models_dialog.py" line="212"/>
         <source>Downloading {model}…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="221"/>
+        <location filename="../plugin/gui/models_dialog.py" line="222"/>
         <source>Loading {model} once with {python}…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="252"/>
+        <location filename="../plugin/gui/models_dialog.py" line="253"/>
         <source>Downloaded to {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="256"/>
+        <location filename="../plugin/gui/models_dialog.py" line="257"/>
         <source>The model loads: {message}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="258"/>
+        <location filename="../plugin/gui/models_dialog.py" line="259"/>
         <source>Cancelled. Partial files are kept: Download again continues them.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="259"/>
+        <location filename="../plugin/gui/models_dialog.py" line="260"/>
         <source>Check cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="271"/>
+        <location filename="../plugin/gui/models_dialog.py" line="272"/>
         <source>Model folder (transformers checkpoint)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <location filename="../plugin/gui/models_dialog.py" line="275"/>
         <source>Model server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="274"/>
+        <location filename="../plugin/gui/models_dialog.py" line="275"/>
         <source>OpenAI-compatible model server URL (e.g. http://localhost:8000/v1):</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="290"/>
+        <location filename="../plugin/gui/models_dialog.py" line="291"/>
         <source>Download {model} first: the segmenter needs its checkpoint file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="299"/>
+        <location filename="../plugin/gui/models_dialog.py" line="300"/>
         <source>The plugin now uses {model} ({location}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="71"/>
+        <location filename="../plugin/logic/env_tasks.py" line="82"/>
         <source>not run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: planning the backend set-up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="84"/>
+        <location filename="../plugin/logic/env_tasks.py" line="95"/>
         <source>GeoRSMLLM: setting up the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: checking the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="85"/>
+        <location filename="../plugin/logic/env_tasks.py" line="96"/>
         <source>GeoRSMLLM: repairing the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="113"/>
+        <location filename="../plugin/logic/env_tasks.py" line="124"/>
         <source>cannot write the environment: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="121"/>
+        <location filename="../plugin/logic/env_tasks.py" line="132"/>
         <source>No PyTorch in this environment&apos;s requirements: no device to verify.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="123"/>
+        <location filename="../plugin/logic/env_tasks.py" line="134"/>
         <source>PyTorch does not import in the environment: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="126"/>
+        <location filename="../plugin/logic/env_tasks.py" line="137"/>
         <source>PyTorch {version} runs on the CPU ONLY: no GPU is used and models will run slowly.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="129"/>
+        <location filename="../plugin/logic/env_tasks.py" line="140"/>
         <source>PyTorch {version} runs on {device}{gpu}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="139"/>
+        <location filename="../plugin/logic/env_tasks.py" line="189"/>
         <source>GeoRSMLLM: looking for the backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="148"/>
+        <location filename="../plugin/logic/env_tasks.py" line="198"/>
         <source>the Python interpreter {path} does not exist</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="172"/>
+        <location filename="../plugin/logic/env_tasks.py" line="228"/>
         <source>GeoRSMLLM: looking for downloaded models</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="199"/>
+        <location filename="../plugin/logic/env_tasks.py" line="255"/>
         <source>GeoRSMLLM: downloading {model}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="214"/>
+        <location filename="../plugin/logic/env_tasks.py" line="270"/>
         <source>cannot write the model cache: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="238"/>
+        <location filename="../plugin/logic/env_tasks.py" line="294"/>
         <source>GeoRSMLLM: checking {model}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="253"/>
+        <location filename="../plugin/logic/env_tasks.py" line="309"/>
         <source>check cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/env_tasks.py" line="258"/>
+        <location filename="../plugin/logic/env_tasks.py" line="314"/>
         <source>no output</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <location filename="../plugin/gui/models_dialog.py" line="98"/>
         <source>Memory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <location filename="../plugin/gui/models_dialog.py" line="98"/>
         <source>Licence</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <location filename="../plugin/gui/models_dialog.py" line="98"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/models_dialog.py" line="97"/>
+        <location filename="../plugin/gui/models_dialog.py" line="98"/>
         <source>Dialect / tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
-        <source>Backend: connected, but the model {model} could not be loaded: {error}</source>
+        <location filename="../plugin/gui/backend_tools.py" line="27"/>
+        <source>GeoRSMLLM runs its models in a backend: a Python environment of its own with PyTorch and the model libraries, apart from QGIS's Python. None is ready yet: {reason}.
+
+Set it up now? Before anything is installed you will see what will be installed and about how much will be downloaded. You can also do it later (Raster &gt; GeoRSMLLM &gt; Set up backend…), or enter the URL of a running backend server in the settings.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="325"/>
-        <source>Backend: connected — loading the model {model}…</source>
+        <location filename="../plugin/gui/status_line.py" line="61"/>
+        <source>Local backend: starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="243"/>
+        <source>Checking the backend…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="116"/>
+        <source>Open folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="144"/>
+        <source>cancelling… ({progress})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="156"/>
+        <source>cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="169"/>
+        <source>Saved in {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="171"/>
+        <source>Open the folder of {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="182"/>
+        <source>Remove from the list (the layers stay)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>running</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>cancelling</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <source>finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <source>cancelled, partial result kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="215"/>
+        <source>Clear finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="216"/>
+        <source>Remove ended runs from this list (their layers stay)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="21"/>
+        <source>Backend at {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="22"/>
+        <source>Local backend</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="29"/>
+        <source>using the model server at {url} (model {model})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="32"/>
+        <source>scripted demo answers from {script}, no model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="34"/>
+        <source>on the GPU ({device})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="36"/>
+        <source>on the Apple GPU (MPS)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="38"/>
+        <source>on the CPU (slow)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="40"/>
+        <source>on {device}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="41"/>
+        <source>model {model} {where}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="46"/>
+        <source>the model server at {url} is unreachable: is it running, and is the URL right?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="49"/>
+        <source>the model server at {url} refused: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="51"/>
+        <source>the model {model} failed to load: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="116"/>
+        <source>Local backend: not started yet; it starts with the first run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="64"/>
+        <source>{where}: connecting to the model server at {url}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="66"/>
+        <source>{where}: loading the model {model}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="68"/>
+        <source>{where}: ready, {what}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>(1 run going)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="70"/>
+        <source>({count} runs going)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="74"/>
+        <source>{where} runs, but {problem}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="76"/>
+        <source>Local backend stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="77"/>
+        <source>{where} is unreachable: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="83"/>
+        <source>Backend server: {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="85"/>
+        <source>Model: {model}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="87"/>
+        <source>Backend memory (peak): {mb} MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/status_line.py" line="91"/>
+        <source>Log: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="169"/>
+        <source>the Python at {path} has none of the {total} packages the backend needs ({names})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="171"/>
+        <source>the Python at {path} lacks {count} of the {total} packages the backend needs ({names})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="175"/>
+        <source>the Python at {path} lacks the package {name}, and probably others the backend needs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/env_tasks.py" line="204"/>
+        <source>the Python at {path} cannot run the backend: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="41"/>
+        <source>{count} {label}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="42"/>
+        <source>{count} {labels}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="53"/>
+        <source>1 other object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="53"/>
+        <source>{count} other objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="56"/>
+        <source>1 object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="56"/>
+        <source>{count} objects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="62"/>
+        <source>{label}: 1 tile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="62"/>
+        <source>{label}: {count} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>image described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="76"/>
+        <source>question answered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="79"/>
+        <source>location found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="79"/>
+        <source>{count} locations found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="82"/>
+        <source>1 region described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="82"/>
+        <source>{count} regions described</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="90"/>
+        <source>cancelled before it started</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="92"/>
+        <source>failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="100"/>
+        <source>cancelled: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="100"/>
+        <source>cancelled before the first tile</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="102"/>
+        <source>cancelled after {done} of {total} tiles; kept {found}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="104"/>
+        <source>cancelled after {done} of {total} tiles; nothing found before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="138"/>
+        <source>{title} failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="72"/>
+        <source>{title} — demo (scripted answers)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="160"/>
+        <source>(saved in {path})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="85"/>
+        <source>{name} (demo)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="115"/>
+        <source>http://localhost:8000/v1 (several: one per line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="117"/>
+        <source>Model servers (openai engine)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <source>Give one band or three bands (red, green, blue), not {count}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <source>The layer {name} has no band {band} (it has {count}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="155"/>
+        <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <source>Uploading the rendered image…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <source>Running…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="406"/>
+        <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/options.py" line="128"/>
+        <source>Refine boxes with SAM2 (outlines and rotated boxes for detection and change)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <source>Refine boxes with SAM2 (outlines and rotated boxes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_backend run|plan|serve|train|eval|convert|setup-env|models``.
+"""Command line: ``python -m model_backend run|plan|eval-plans|serve|capabilities|train|eval|convert|setup-env|models``.
 
 Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
 loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
@@ -8,13 +8,15 @@ is kept, marked partial).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import signal
 import sys
 import time
 from typing import Any, Sequence
 
-from .errors import ConfigError, EngineError, GeoRSMLLMError, RasterError
+from .errors import ConfigError, EngineError, GeoRSMLLMError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -33,14 +35,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", help="answer format; default: the model family's own")
     p.add_argument("--device", help="auto (default), cuda, mps or cpu")
     p.add_argument("--segmenter", help="sam2 (default), sam2-onnx or none")
+    p.add_argument("--refine", help="none (default) or sam2: boxes of detection and change prompt the segmenter, "
+                                    "giving outlines and rotated boxes")
     p.add_argument("--sam2-checkpoint", dest="sam2_checkpoint", help="SAM2 checkpoint file or hub id")
     p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
-    p.add_argument("--parser-model", dest="parser_model", help="text LLM that splits multi-condition instructions")
+    p.add_argument("--parser-model", dest="parser_model", help="text LLM that writes the instruction's plan")
     p.add_argument("--tile-size", dest="tile_size", type=int, help="tile side in pixels of the image sent")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels of the image sent")
     p.add_argument("--gsd", type=float, help="target ground sample distance (CRS units per pixel sent)")
     p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
     p.add_argument("--concurrency", type=int, help="tiles in flight at once")
+    p.add_argument("--max-tiles", dest="max_tiles", type=int, help="refuse runs planning more tiles (default 10000)")
     p.add_argument("--context-layer", dest="context_layers", action="append",
                    help="vector layers the instruction may name (repeatable): FILE gives each of its layers "
                         "by its own name, FILE|LAYER one of them, NAME=FILE[|LAYER] names it")
@@ -71,20 +76,41 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the local backend server (HTTP API for the QGIS plugin)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 picks a free one)")
-    serve.add_argument("--token", default=None, help="bearer token clients must send (required off loopback)")
+    serve.add_argument("--token", default=None,
+                       help="bearer token clients must send (default: a random one, printed at start or written "
+                            "to --token-file)")
+    serve.add_argument("--token-file", dest="token_file", default=None,
+                       help="write the token to this file (readable by you only) instead of printing it")
+    serve.add_argument("--no-token", dest="no_token", action="store_true",
+                       help="accept requests without a token (loopback only; any local program can then use it)")
     serve.add_argument("--allow-dir", dest="allow_dirs", action="append", default=None,
                        help="folder whose rasters and layers clients may name (repeatable)")
+    serve.add_argument("--allow-url", dest="allow_urls", action="append", default=None,
+                       help="http(s) URL prefix jobs may read rasters and layers from (repeatable; none by default)")
+    serve.add_argument("--allow-host", dest="allow_hosts", action="append", default=None,
+                       help="extra Host name (NAME or NAME:PORT) clients may use, e.g. behind a tunnel (repeatable)")
     serve.add_argument("--work-dir", dest="work_dir", default=None, help="where uploads and job outputs go")
-    serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None)
+    serve.add_argument("--max-upload-mb", dest="max_upload_mb", type=float, default=None,
+                       help="largest upload request (default 256)")
+    serve.add_argument("--max-upload-mpx", dest="max_upload_mpx", type=float, default=None,
+                       help="largest uploaded image in megapixels (default 64)")
+    serve.add_argument("--max-body-mb", dest="max_body_mb", type=float, default=None,
+                       help="largest JSON request other than uploads (default 16)")
+    serve.add_argument("--max-work-mb", dest="max_work_mb", type=float, default=None,
+                       help="cap on the work folder (uploads and job outputs, default 8192)")
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
-    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter",
+    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
     serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")
+    capabilities = sub.add_parser("capabilities", help="list the names the backend accepts (tasks, dialects, "
+                                  "engines, segmenters, model families, defaults, output fields)")
+    capabilities.add_argument("--json", action="store_true", help="as JSON (what GET /v1/capabilities answers)")
     # Commands of other packages register a ``handler`` (their imports stay light: no torch at start-up).
     from .data.cli import add_convert_parser
     from .envsetup.cli import add_setup_env_parser, cmd_setup_env
@@ -101,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "allow_dirs", "work_dir",
-            "max_upload_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures"}
+    skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "token_file",
+            "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb", "max_upload_mpx",
+            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
@@ -145,7 +172,8 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.config import RunConfig
     from .pipeline.context import read_context_layers
     from .pipeline.events import CancelToken
-    from .pipeline.factory import build_engine, build_parser_engine, build_segmenter
+    from .pipeline.factory import build_engine, build_parser_engine, build_segmenter, needs_segmenter
+    from .pipeline.inputs import read_area, read_features
     from .pipeline.runner import Pipeline
 
     config = RunConfig.load(_overrides(args), config_file=args.config)
@@ -155,8 +183,8 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         raise ConfigError("--instruction is required")
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
-    regions = _read_regions(args.regions) if getattr(args, "regions", None) else None
-    area = _read_area(args.area, config.raster) if getattr(args, "area", None) else None
+    regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
+    area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
     if plan_only:
         parser_engine = build_parser_engine(config, engine) if config.parser_model else None
         if parser_engine is not None:
@@ -164,9 +192,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         pipeline = Pipeline(config, engine, context_layers=context, parser_engine=parser_engine)
         described = pipeline.describe_plan()
         if args.json:
-            print(json.dumps(described, indent=2, ensure_ascii=False))
+            _print_out(json.dumps(described, indent=2, ensure_ascii=False))
         else:
-            print(f"task: {described['task']} ({described['task_reason']})\n{described['text']}")
+            _print_out(f"task: {described['task']} ({described['task_reason']})\n{described['text']}")
         return EXIT_OK
     try:
         engine.load()
@@ -178,10 +206,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
                         area=area, geojson_path=args.geojson)
-    from .tasks import Task
-
-    segmenter = build_segmenter(config) if pipeline.choice.task is Task.SEGMENTATION else None
-    pipeline.segmenter = segmenter
+    if needs_segmenter(config, pipeline.choice.task):
+        pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
+    segmenter = pipeline.segmenter
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
@@ -193,45 +220,6 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
             segmenter.close()
     _print_summary(result)
     return EXIT_INTERRUPTED if result.partial else EXIT_OK
-
-
-def _read_regions(path: str):
-    import pyogrio
-    import shapely
-
-    _meta, _fids, wkb, field_data = pyogrio.raw.read(path, read_geometry=True)
-    names = list(_meta["fields"])
-    regions = []
-    for i, geom in enumerate(shapely.from_wkb(wkb)):
-        props = {name: (None if values[i] is None else str(values[i])) for name, values in zip(names, field_data)}
-        props.setdefault("id", str(i))
-        regions.append((geom, props))
-    return regions
-
-
-def _read_area(path: str, raster: str):
-    """The union of a vector file's features, reprojected to the raster's CRS when they differ."""
-    import pyproj
-    import rasterio
-    import shapely
-    from shapely.ops import transform
-
-    from .pipeline.context import read_context_layers
-
-    geoms, area_crs = next(iter(read_context_layers([path]).values()))  # its first layer
-    area = shapely.union_all(geoms) if geoms else None
-    if area is None or area.is_empty:
-        raise ConfigError(f"area file {path} has no geometry")
-    try:
-        with rasterio.open(raster) as src:
-            raster_crs = src.crs
-    except rasterio.errors.RasterioError as exc:
-        raise RasterError(f"{raster} cannot be opened as a raster: {exc}") from None
-    if area_crs and raster_crs is not None:
-        source, target = pyproj.CRS.from_user_input(area_crs), pyproj.CRS.from_user_input(raster_crs.to_wkt())
-        if not source.equals(target):
-            area = transform(pyproj.Transformer.from_crs(source, target, always_xy=True).transform, area)
-    return area
 
 
 def _print_summary(result) -> None:
@@ -246,8 +234,8 @@ def _print_summary(result) -> None:
         f"device    {engine.get('device')}",
     ]
     for answer in result.answers:
-        text = answer.get("answer") or answer.get("caption") or ""
-        lines.append(f"answer    {text}")
+        where = f" (region {answer.region})" if answer.region is not None else ""
+        lines.append(f"{answer.kind.replace('_', ' '):<10}{answer.text}{where}")
     if result.outputs.get("gpkg"):
         lines.append(f"output    {result.outputs['gpkg']} layers {', '.join(result.outputs['layers'].values())}")
     if result.outputs.get("geojson"):
@@ -256,7 +244,23 @@ def _print_summary(result) -> None:
     lines += [f"warning   {w}" for w in shown]
     if len(result.warnings) > len(shown):
         lines.append(f"warning   ... and {len(result.warnings) - len(shown)} more")
-    print("\n".join(lines))
+    _print_out("\n".join(lines))
+
+
+def _print_out(text: str) -> None:
+    """Print ``text`` on stdout. A reader that went away (``run … | head -3``) is no failure of the run:
+    what is left is dropped, silently, like other command-line tools do."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    # Python flushes stdout again at exit and would print a traceback there: point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def cmd_eval_plans(args: argparse.Namespace) -> int:
@@ -292,15 +296,15 @@ def cmd_eval_plans(args: argparse.Namespace) -> int:
             reports.append(evaluate(entries, with_llm, name))
         finally:
             parser_engine.close()
-    print(f"{len(entries)} instructions in {args.file}")
-    print(format_reports(reports))
+    lines = [f"{len(entries)} instructions in {args.file}", format_reports(reports)]
     if args.failures:
         for report in reports:
             wrong = [o for o in report.outcomes if not o.ok]
-            print(f"\n{report.parser}: {len(wrong)} wrong")
+            lines.append(f"\n{report.parser}: {len(wrong)} wrong")
             for o in wrong:
                 got = o.error or o.got.describe().replace("\n", " | ")
-                print(f"  {o.entry.id}: {o.entry.instruction}\n      got: {got}")
+                lines.append(f"  {o.entry.id}: {o.entry.instruction}\n      got: {got}")
+    _print_out("\n".join(lines))
     return EXIT_OK
 
 
@@ -311,6 +315,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = EXIT_FAIL
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must be caught like any other write
+        return code
+    except BrokenPipeError:  # the reader of stdout went away (``… | head``): stop quietly
+        _drop_stdout()
+        return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -322,6 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args)
         if args.command == "eval-plans":
             return cmd_eval_plans(args)
+        if args.command == "capabilities":
+            from .vocabulary import capabilities_json, describe
+
+            print(capabilities_json().rstrip("\n") if args.json else describe())
+            return EXIT_OK
         if hasattr(args, "handler"):
             return args.handler(args)
     except ConfigError as exc:

@@ -7,11 +7,15 @@ pixels. An edge of a window is a *seam* when it lies inside the raster (not on t
 - Boxes (``RotatedBox``, ``SegTarget``) go through non-maximum suppression by polygon IoU, per kind and
   label (labels compared case-insensitively). Priority: not cut by a seam, then higher score (``None``
   lowest), then larger area, then input order. A box mostly inside a higher-priority one of the same
-  label is also a duplicate when either of the two is cut: the cut part of an object that the
-  neighbouring tile saw whole.
-- Polygons (``PolygonRegion``) from different tiles that overlap or meet at a seam (within
-  ``seam_tolerance_px``) are dissolved per label; scores become the area-weighted mean of the parts
-  that have one.
+  label is also a duplicate when either of the two is cut; and a *piece* (a box cut by a seam of its tile)
+  is the same object as a box from another tile that covers it (``is_piece_of``): the part of an object
+  that the neighbouring tile saw whole. Coverage is measured as intersection over the smaller area (as
+  SAHI's IOS matching does), the covering object first clipped to the piece's tile: a model's box around
+  the visible part of a rotated object can stick out of the whole object's box, but what the piece's tile
+  can see of the whole object lies inside the piece.
+- Polygons (``PolygonRegion``) that are pieces of a polygon from another tile are dropped the same way;
+  the rest from different tiles that overlap or meet at a seam (within ``seam_tolerance_px``) are
+  dissolved per label; scores become the area-weighted mean of the parts that have one.
 - ``GeoPoint`` passes through unchanged.
 
 Pair finding uses a shapely STRtree, so thousands of candidates cost O(n log n + pairs).
@@ -89,6 +93,41 @@ def is_cut(
     )
 
 
+#: a piece is the same object as a covering object from another tile when the intersection over the smaller
+#: of (piece, covering object clipped to the piece's tile) exceeds this ...
+PIECE_IOS = 0.7
+#: ... and at least this share of the piece lies inside the covering object (a small corner of a neighbour
+#: poking into a piece's tile does not make the piece a duplicate)
+PIECE_MIN_INSIDE = 0.3
+
+
+def window_polygon(window: Window) -> Polygon:
+    """A tile window ``(col_off, row_off, width, height)`` as a rectangle in raster pixels."""
+    col_off, row_off, width, height = window
+    return shapely.box(col_off, row_off, col_off + width, row_off + height)
+
+
+def is_piece_of(
+    piece: np.ndarray, piece_window: Sequence[Window], whole: np.ndarray, inter: np.ndarray | None = None,
+    *, ios_threshold: float = PIECE_IOS, min_inside: float = PIECE_MIN_INSIDE,
+) -> np.ndarray:
+    """Element-wise: is each ``piece`` (raster pixels, cut by a seam of ``piece_window``) the part of the
+    corresponding ``whole`` that the piece's tile saw? True when the intersection covers more than
+    ``ios_threshold`` of the smaller of the piece and the whole clipped to the piece's tile, and more than
+    ``min_inside`` of the piece. ``inter``: the pieces' intersection areas with the wholes, if known."""
+    piece = np.asarray(piece, dtype=object)
+    whole = np.asarray(whole, dtype=object)
+    if inter is None:
+        inter = shapely.area(shapely.intersection(piece, whole))
+    visible = shapely.area(shapely.intersection(whole, np.asarray([window_polygon(w) for w in piece_window],
+                                                                   dtype=object)))
+    piece_area = shapely.area(piece)
+    smaller = np.minimum(piece_area, visible)
+    ios = np.divide(inter, smaller, out=np.zeros_like(inter, dtype=float), where=smaller > 0)
+    inside = np.divide(inter, piece_area, out=np.zeros_like(inter, dtype=float), where=piece_area > 0)
+    return (ios > ios_threshold) & (inside > min_inside)
+
+
 def nms_boxes(
     polygons_px: Sequence[Polygon],
     scores: Sequence[float | None],
@@ -96,11 +135,15 @@ def nms_boxes(
     *,
     iou_threshold: float = 0.5,
     containment_threshold: float = 0.8,
+    windows: Sequence[Window] | None = None,
 ) -> list[int]:
     """Greedy non-maximum suppression of one label's boxes; returns the kept indices in priority order.
 
     A lower-priority ``j`` is a duplicate of a kept ``i`` when IoU > ``iou_threshold``, or when
-    either is cut and more than ``containment_threshold`` of ``j``'s area lies inside ``i``. Boxes
+    either is cut and more than ``containment_threshold`` of ``j``'s area lies inside ``i``, or (given the
+    tile ``windows``) when ``j`` is cut, ``i`` is not, and ``j`` is a piece of ``i`` from another tile
+    (``is_piece_of``): pieces of an object wider than the overlap are cut in every tile and are joined
+    later instead (``join_cut_boxes``). Boxes
     of zero area never suppress nor are suppressed.
     """
     n = len(polygons_px)
@@ -132,6 +175,13 @@ def nms_boxes(
     duplicate = (iou > iou_threshold) | (
         (lo_inside > containment_threshold) & (cut_arr[hi] | cut_arr[lo])
     )
+    if windows is not None:
+        win = [tuple(w) for w in windows]
+        check = np.flatnonzero(~duplicate & cut_arr[lo] & ~cut_arr[hi] & np.array([win[a] != win[b] for a, b in zip(hi, lo)],
+                                                                     dtype=bool))
+        if len(check):
+            duplicate[check] = is_piece_of(geoms[lo[check]], [win[k] for k in lo[check]], geoms[hi[check]],
+                                           inter[check])
 
     # duplicates_of[i]: lower-priority boxes that i suppresses if i is kept
     duplicates_of: dict[int, list[int]] = defaultdict(list)
@@ -175,23 +225,49 @@ def _to_regions(geom, template: PolygonRegion, score: float | None) -> list[Poly
     return out
 
 
+def pieces_of_whole(geoms: np.ndarray, windows: Sequence[Window], cut: Sequence[bool]) -> np.ndarray:
+    """Which geometries (raster pixels) are pieces (cut by a seam of their tile) of an uncut geometry from
+    another tile (``is_piece_of``)."""
+    cut_arr = np.asarray(cut, dtype=bool)
+    out = np.zeros(len(geoms), dtype=bool)
+    if not cut_arr.any() or cut_arr.all():
+        return out
+    win = [tuple(w) for w in windows]
+    piece, whole = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pair = cut_arr[piece] & ~cut_arr[whole] & np.array([win[a] != win[b] for a, b in zip(piece, whole)], dtype=bool)
+    piece, whole = piece[pair], whole[pair]
+    if len(piece):
+        hit = is_piece_of(geoms[piece], [win[k] for k in piece], geoms[whole])
+        out[piece[hit]] = True
+    return out
+
+
 def dissolve_polygons(
     regions: Sequence[PolygonRegion],
     windows: Sequence[Window],
     *,
     seam_tolerance_px: float = 1.0,
+    cut: Sequence[bool] | None = None,
 ) -> list[tuple[PolygonRegion, tuple[int, ...]]]:
     """Dissolve one label's polygons (raster pixels) that come from different tiles and overlap or lie
     within ``seam_tolerance_px`` of each other; each result with the indices of its parts.
 
-    Parts from the same tile are joined only through a part from another tile (instances seen in one
-    tile stay separate). A gap up to the tolerance between joined parts is closed at the seam (a
-    morphological closing of the pair, clipped to the zone within the tolerance of both). A
+    Given ``cut`` (which polygons touch a seam of their tile), a piece of a polygon that another tile saw
+    whole is dropped first (``pieces_of_whole``): its outline is a model's guess at a cut object and would
+    only grow the whole one. Parts from the same tile are joined only through a part from another tile
+    (instances seen in one tile stay separate). A gap up to the tolerance between joined parts is closed at
+    the seam (a morphological closing of the pair, clipped to the zone within the tolerance of both). A
     component may still dissolve into several polygons; holes are kept. Unjoined regions are
     returned unchanged. The label and span of the largest part are kept.
     """
-    n = len(regions)
     geoms = np.array([_region_polygon(r) for r in regions], dtype=object)
+    if cut is not None:
+        keep = np.flatnonzero(~pieces_of_whole(geoms, windows, cut))
+        if len(keep) < len(regions):
+            kept = dissolve_polygons([regions[i] for i in keep], [windows[i] for i in keep],
+                                     seam_tolerance_px=seam_tolerance_px)
+            return [(region, tuple(int(keep[k]) for k in parts)) for region, parts in kept]
+    n = len(regions)
     areas = shapely.area(geoms)
     win_ids: dict[Window, int] = {}
     win = np.array([win_ids.setdefault(tuple(w), len(win_ids)) for w in windows], dtype=np.int64)
@@ -364,6 +440,7 @@ def merge_candidates(
             cut,
             iou_threshold=iou_threshold,
             containment_threshold=containment_threshold,
+            windows=[candidates[i].window for i in idx],
         )
         for group in join_cut_boxes(polys, cut, [candidates[i].window for i in idx], kept,
                                     tolerance_px=seam_tolerance_px):
@@ -372,10 +449,14 @@ def merge_candidates(
             out.append(Merged(joined, tuple(sorted(idx[k] for k in group))))
 
     for idx in poly_groups.values():
+        regions = [candidates[i].obj for i in idx]
+        cut = [is_cut(_region_polygon(r).bounds, candidates[i].window, raster_size_px, edge_margin_px)
+               for r, i in zip(regions, idx)]
         dissolved = dissolve_polygons(
-            [candidates[i].obj for i in idx],
+            regions,
             [candidates[i].window for i in idx],
             seam_tolerance_px=seam_tolerance_px,
+            cut=cut,
         )
         out.extend(Merged(region, tuple(idx[k] for k in parts)) for region, parts in dissolved)
 

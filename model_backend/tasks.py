@@ -27,6 +27,12 @@ class Task(str, enum.Enum):
         """Number of images a request of this task carries (change: before, then after)."""
         return 2 if self is Task.CHANGE else 1
 
+    @property
+    def needs_instruction(self) -> bool:
+        """True when only the user can say what the task is about (what to find, outline or compare, or
+        the question); the other tasks have a complete default request (describe, classify, geolocate)."""
+        return self in (Task.DETECTION, Task.SEGMENTATION, Task.CHANGE, Task.VQA)
+
 
 def split_tag(text: str) -> tuple[Task | None, str]:
     """Split a leading task tag off an instruction.

@@ -15,7 +15,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, pyqtBoundSignal
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
@@ -25,18 +25,19 @@ from .gui.dock import GeoRSMLLMDock
 from .gui.layer_actions import LayerActions
 from .gui.options import SettingsPageFactory
 from .logic.prepare import RunRequest
-from .logic.service import BackendConfig, BackendService
+from .logic.service import BackendConfig, BackendService, backend_config
 from .processing.provider import GeoRSMLLMProvider
 from .runs import RunController
+from .toolbelt import vocabulary
 from .toolbelt.i18n import install_translator, remove_translator, tr
 from .toolbelt.settings import load_history, load_settings, save_history
 
 MENU = "&GeoRSMLLM"
 
 
-def backend_config() -> BackendConfig:
+def current_backend_config() -> BackendConfig:
     """Read on each job (worker threads too: QgsSettings is thread-safe), so new settings apply at once."""
-    return load_settings().backend_config()
+    return backend_config(load_settings())
 
 
 class GeoRSMLLMPlugin:
@@ -45,7 +46,7 @@ class GeoRSMLLMPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.translator = install_translator()
-        self.service = BackendService(backend_config)
+        self.service = BackendService(current_backend_config)
         self.provider: GeoRSMLLMProvider | None = None
         self.actions: list[QAction] = []
         self.dock: GeoRSMLLMDock | None = None
@@ -96,7 +97,26 @@ class GeoRSMLLMPlugin:
         self.options_factory = SettingsPageFactory(lambda _settings: self.controller.refresh_status(start=False),
                                                    self.backend_tools.open_setup, self.backend_tools.open_models)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
-        self.backend_tools.start_first_run_check(delay_ms=1000)
+        self._after_startup(self._first_run_check)
+
+    def _after_startup(self, callback) -> None:
+        """Call ``callback`` once QGIS has finished starting (its window shown, the project given on the
+        command line opened), or now when the plugin is enabled in a running QGIS."""
+        signal = getattr(self.iface, "initializationCompleted", None)
+        window = self.iface.mainWindow()
+        if not isinstance(signal, pyqtBoundSignal) or window is None or window.isVisible():
+            callback()
+            return
+
+        def once() -> None:
+            signal.disconnect(once)
+            callback()
+
+        signal.connect(once)
+
+    def _first_run_check(self) -> None:
+        if self.backend_tools is not None:  # unloaded before QGIS finished starting: nothing to ask
+            self.backend_tools.start_first_run_check(delay_ms=500)
 
     def _wire_dock(self) -> None:
         dock, controller = self.dock, self.controller
@@ -108,6 +128,8 @@ class GeoRSMLLMPlugin:
         controller.job_started.connect(dock.job_started)
         controller.job_progress.connect(dock.job_progress)
         controller.job_status.connect(dock.job_status)
+        controller.job_cancelling.connect(dock.job_cancelling)
+        controller.job_retitled.connect(dock.job_retitled)
         controller.job_finished.connect(self._job_finished)
         controller.answers.connect(dock.show_answers)
         controller.message.connect(self._message)
@@ -149,6 +171,7 @@ class GeoRSMLLMPlugin:
             self._quit_connected = False
         atexit.unregister(self.service.stop)
         self.service.stop()
+        vocabulary.forget_backend()
         self.controller = None
         remove_translator(self.translator)
         self.translator = None
@@ -174,8 +197,8 @@ class GeoRSMLLMPlugin:
         dock.layer_combo.setLayer(layer)
         if kind == "caption":
             dock.set_task("caption")
-            self.run(RunRequest(instruction="Describe this image in detail.", task="caption", layer_id=layer.id(),
-                                **self._canvas_view()))
+            self.run(RunRequest(instruction=vocabulary.current().task("caption").default_instruction,
+                                task="caption", layer_id=layer.id(), **self._canvas_view()))
             return
         dock.set_task(None if kind == "ask" else kind)
         if kind == "change":
@@ -193,8 +216,8 @@ class GeoRSMLLMPlugin:
                 name=layer.name()), True)
             return
         self.show_dock().set_task("identify")
-        self.run(RunRequest(instruction="Describe this region.", task="identify", layer_id=raster.id(),
-                            regions_layer_id=layer.id(), **self._canvas_view()))
+        self.run(RunRequest(instruction=vocabulary.current().task("identify").default_instruction, task="identify",
+                            layer_id=raster.id(), regions_layer_id=layer.id(), **self._canvas_view()))
 
     def _canvas_view(self) -> dict:
         """The map view, which sets the area and resolution of layers that must be rendered (web layers)."""
@@ -231,13 +254,12 @@ class GeoRSMLLMPlugin:
 
     # -- feedback -------------------------------------------------------------------------------------
     def _dock_visible(self, visible: bool) -> None:
-        if visible and self.controller is not None:
-            self.controller.refresh_status(start=False)
+        if self.controller is not None:
+            self.controller.watch_status(visible)  # the status line follows the backend while shown
 
     def _job_finished(self, key: str, summary: str, outcome) -> None:
         if self.dock is not None and self.controller is not None:
-            self.dock.job_finished(key, summary)
-            self.controller.refresh_status(start=False)
+            self.dock.job_finished(key, summary, outcome)
 
     def _message(self, text: str, error: bool) -> None:
         if self.dock is not None:

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from qgis.core import Qgis, QgsApplication, QgsProject, QgsTask
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from .logic.backend_state import BackendStatus, check_status
 from .logic.follow import JobEvent
 from .logic.live_layer import LiveLayers
 from .logic.prepare import PrepareError, RunRequest, prepare_run
-from .logic.results import load_run_layers
+from .logic.results import demo_title, load_run_layers
 from .logic.runner import RunOutcome
 from .logic.service import BackendService
+from .logic.status_poller import StatusPoller
 from .logic.tasks import BackendStatusTask, PlanTask, RunJobTask
+from .logic.wording import outcome_summary
 from .toolbelt.i18n import tr
 from .toolbelt.log import log
 from .toolbelt.settings import PluginSettings, load_settings
@@ -28,16 +31,21 @@ class _Run:
     live: LiveLayers
     title: str
     layer_ids: list[str] = field(default_factory=list)
+    cancelling: bool = False
 
 
 class RunController(QObject):
     """Signals carry plain values: ``job_started(key, title)``, ``job_progress(key, JobEvent)``,
-    ``job_status(key, text)``, ``job_finished(key, summary, RunOutcome)``, ``answers(title, [text])``,
-    ``message(text, is_error)``, ``plan_ready(plan or None, error or None)``, ``status_changed(BackendStatus)``."""
+    ``job_status(key, text)``, ``job_cancelling(key)`` (at once when a cancel is asked),
+    ``job_retitled(key, title)`` (a run whose answers were scripted says so), ``job_finished(key, summary,
+    RunOutcome or None)``, ``answers(title, [text])``, ``message(text, is_error)``, ``plan_ready(plan or None,
+    error or None)``, ``status_changed(BackendStatus)``."""
 
     job_started = pyqtSignal(str, str)
     job_progress = pyqtSignal(str, object)
     job_status = pyqtSignal(str, str)
+    job_cancelling = pyqtSignal(str)
+    job_retitled = pyqtSignal(str, str)
     job_finished = pyqtSignal(str, str, object)
     answers = pyqtSignal(str, list)
     message = pyqtSignal(str, bool)
@@ -54,6 +62,9 @@ class RunController(QObject):
         self._helpers: set[QgsTask] = set()
         self._keys = itertools.count(1)
         self._closed = False
+        self._starting = 0  # start/restart tasks in flight: the backend is about to change
+        self.poller = StatusPoller(self._check_status, busy=lambda: self.busy() or self._starting > 0, parent=self)
+        self.poller.changed.connect(self.status_changed)
 
     @property
     def settings(self) -> PluginSettings:
@@ -70,28 +81,45 @@ class RunController(QObject):
             return None
         key = f"run{next(self._keys)}"
         task = RunJobTask(self.service, job)
-        run = _Run(task=task, live=LiveLayers(job.title, request.task or "", self.project), title=job.title)
+        last = self.poller.last
+        title = demo_title(job.title) if last is not None and last.engine == "scripted" else job.title
+        run = _Run(task=task, live=LiveLayers(title, request.task or "", self.project), title=title)
         self.runs[key] = run
         task.progress_event.connect(lambda event, k=key: self._on_event(k, event))
-        task.status_changed.connect(lambda status, k=key: self.job_status.emit(k, status))
+        task.status_changed.connect(lambda status, k=key: self._on_status(k, status))
+        task.cancelling.connect(lambda k=key: self._on_cancelling(k))
         task.completed.connect(lambda outcome, k=key: self._on_completed(k, outcome))
-        self.job_started.emit(key, job.title)
+        self.job_started.emit(key, title)
         QgsApplication.taskManager().addTask(task)
         return key
 
     def cancel(self, key: str = "") -> None:
-        """Cancel one run (``key``) or all (``""``). Returns at once; the task asks the backend to stop."""
+        """Cancel one run (``key``) or all (``""``). Returns at once (``job_cancelling`` says so); the task
+        asks the backend to stop and the run ends with what was done."""
         for run_key, run in list(self.runs.items()):
             if key in ("", run_key):
-                run.task.cancel()
+                run.task.cancel()  # its cancelling signal reaches _on_cancelling
+
+    def _on_cancelling(self, key: str) -> None:
+        run = self.runs.get(key)
+        if run is not None and not run.cancelling:
+            run.cancelling = True
+            self.job_cancelling.emit(key)
 
     def busy(self) -> bool:
         return bool(self.runs)
+
+    def _on_status(self, key: str, status: str) -> None:
+        if status == "starting":
+            self.poller.poll_now()  # the local backend may be starting now: say so at once
+        self.job_status.emit(key, status)
 
     def _on_event(self, key: str, event: JobEvent) -> None:
         run = self.runs.get(key)
         if run is None or self._closed:
             return
+        if event.kind == "plan" and event.data.get("task"):
+            run.live.task = str(event.data["task"])  # the task the backend chose: live layers styled for it
         if event.features:
             run.live.add(event.features)
         self.job_progress.emit(key, event)
@@ -103,28 +131,35 @@ class RunController(QObject):
         run.live.remove()
         if self._closed:  # the plugin was unloaded while this ran: nothing to show it in
             return
-        if outcome is None:  # cancelled before it started
-            self.job_finished.emit(key, tr("cancelled"), None)
-            return
-        if outcome.error is not None:
-            text = tr("GeoRSMLLM run failed: {reason}").format(reason=outcome.error)
-            log(text, Qgis.Critical)
-            self.message.emit(text, True)
-            self.job_finished.emit(key, tr("failed"), outcome)
+        self.poller.poll_now()
+        summary = outcome_summary(outcome)
+        if outcome is None or outcome.error is not None:
+            failed = outcome is not None
+            text = (tr("{title} failed: {reason}").format(title=run.title, reason=outcome.error) if failed
+                    else tr("{title}: {summary}").format(title=run.title, summary=summary))
+            log(text, Qgis.Critical if failed else Qgis.Info)
+            self.message.emit(text, failed)
+            self.job_finished.emit(key, summary, outcome)
             return
         result = outcome.result
+        demo = (outcome.engine or result.get("engine") or {}).get("engine") == "scripted"
+        if demo and run.title == outcome.job.title:
+            # canned answers, not a model's: the layers, the group and the row say so
+            run.title = demo_title(run.title)
+            self.job_retitled.emit(key, run.title)
         layers = []
         if outcome.gpkg:
-            layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project)
-        answers = [str(a.get("answer") or a.get("caption") or "") for a in result.get("answers") or []]
+            layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project,
+                                     demo=demo)
+        answers = [str(a.get("text") or "") for a in result.get("answers") or []]
         self.answers.emit(run.title, [a for a in answers if a])
         for warning in result.get("warnings") or []:
             log(str(warning), Qgis.Warning)
-        counts = result.get("counts") or {}
-        summary = ", ".join(f"{n} {label}" for label, n in counts.items()) or tr("nothing found")
-        if outcome.cancelled:
-            summary = tr("cancelled: {summary}").format(summary=summary)
-        self.message.emit(tr("{title}: {summary}").format(title=run.title, summary=summary), False)
+        text = tr("{title}: {summary}").format(title=run.title, summary=summary)
+        if layers:
+            text += " " + tr("(saved in {path})").format(path=outcome.gpkg)
+        log(text, Qgis.Info)  # the one line that says how the run ended
+        self.message.emit(text, False)
         run.layer_ids = [layer.id() for layer in layers]
         self.job_finished.emit(key, summary, outcome)
 
@@ -141,14 +176,39 @@ class RunController(QObject):
         plan_task.done.connect(self.plan_ready)
         self._queue_helper(plan_task)
 
+    def _check_status(self) -> BackendStatus:
+        """One observation (worker thread: the poller's). A local backend that a task is about to launch
+        is already "starting" (the process may not exist yet)."""
+        status = check_status(self.service, model_server=self.settings.model_base_url)
+        if status.state == "stopped" and (self._starting or any(r.task.starting for r in list(self.runs.values()))):
+            return BackendStatus("starting")
+        return status
+
     def refresh_status(self, start: bool = False, restart: bool = False) -> None:
-        status_task = BackendStatusTask(self.service, start=start, restart=restart)
-        status_task.done.connect(self.status_changed)
+        """Observe the backend now (``start``: also start the local one; ``restart``: stop it first)."""
+        if not (start or restart):
+            self.poller.poll_now()
+            return
+        status_task = BackendStatusTask(self.service, start=start, restart=restart,
+                                        model_server=self.settings.model_base_url)
+        self._starting += 1
+        status_task.done.connect(self._started)
         self._queue_helper(status_task)
+        self.poller.poll_now()  # says "starting" while the task waits for the backend
+
+    def _started(self, status: BackendStatus) -> None:
+        self._starting = max(0, self._starting - 1)
+        if not self._closed:
+            self.status_changed.emit(status)
+
+    def watch_status(self, active: bool) -> None:
+        """Follow the backend's state continuously while the panel is shown."""
+        self.poller.set_active(active)
 
     def shutdown(self) -> None:
         """Cancel running work and remove live layers (plugin unload); later task ends show nothing."""
         self._closed = True
+        self.poller.close()
         self.cancel("")
         for run in self.runs.values():
             run.live.remove()

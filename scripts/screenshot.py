@@ -1,8 +1,13 @@
-"""Render docs/screenshot.png: a QGIS main window (map canvas, layer tree, the GeoRSMLLM panel) after real
-runs of the plugin against a local backend it starts itself (scripted engine, so no model is needed).
+"""Render docs/screenshot.png and docs/screenshot-running.png: a QGIS main window (map canvas, layer tree,
+the GeoRSMLLM panel) during and after real runs of the plugin against a local backend it starts itself.
 
-Run under an X server (scripts/screenshot.sh starts Xvfb): ``python scripts/screenshot.py OUT.png``.
-QGIS settings go to a temporary folder, so the user's profile is not touched.
+The backend runs the scripted demo engine (canned answers, so no model is needed); the plugin labels such
+runs itself, so the picture says "demo (scripted answers)" in the group, layer and run names and in the
+status line: the boxes come from a script, not from a model looking at the ponds.
+
+Run under an X server (scripts/screenshot.sh starts Xvfb): ``python scripts/screenshot.py OUT.png`` (the
+mid-run picture goes beside it, ``OUT-running.png``). QGIS settings go to a temporary folder, so the
+user's profile is not touched.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ ANSWERS = {
                    "prairie potholes (small ponds and wetlands), a few farmsteads and gravel section roads."},
     ],
     "default": "None",
-    "latency": 0.3,
+    "latency": 1.0,  # slow enough to photograph the panel mid-run
 }
 
 
@@ -41,7 +46,7 @@ def main(out: str) -> int:
     os.environ.update({
         "GEORSMLLM_PLUGIN_INTERPRETER": sys.executable, "GEORSMLLM_PLUGIN_ENGINE": "scripted",
         "GEORSMLLM_PLUGIN_SEGMENTER": "none", "GEORSMLLM_PLUGIN_EXTRA_ARGS": f"--script {script}",
-        "GEORSMLLM_PLUGIN_TILE_SIZE": "480", "GEORSMLLM_PLUGIN_OVERLAP": "0",
+        "GEORSMLLM_PLUGIN_TILE_SIZE": "480", "GEORSMLLM_PLUGIN_OVERLAP": "0", "GEORSMLLM_PLUGIN_CONCURRENCY": "1",
         "GEORSMLLM_PLUGIN_OUTPUT_DIR": str(TMP / "results"), "GEORSMLLM_PLUGIN_STARTUP_TIMEOUT_S": "60",
     })
 
@@ -66,6 +71,7 @@ def main(out: str) -> int:
     layers_dock = QDockWidget("Layers")
     layers_dock.setWidget(tree_view)
     window.addDockWidget(Qt.LeftDockWidgetArea, layers_dock)
+    window.resizeDocks([layers_dock], [290], Qt.Horizontal)
     message_bar = QgsMessageBar()
 
     class Iface:
@@ -142,6 +148,17 @@ def main(out: str) -> int:
         QTimer.singleShot(int(seconds * 1000), loop.quit)
         loop.exec_()
 
+    def settle(seconds: float) -> None:
+        canvas.refreshAllLayers()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:  # let the canvas render and labels settle
+            app.processEvents()
+            time.sleep(0.05)
+        tree_view.expandAll()
+        app.processEvents()
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    running_out = str(Path(out).with_name(Path(out).stem + "-running" + Path(out).suffix))
     dock.layer_combo.setLayer(raster)
     dock.set_task("caption")
     dock.instruction.setEditText("")
@@ -151,19 +168,19 @@ def main(out: str) -> int:
     dock.instruction.setEditText("detect the ponds")
     dock.request_plan()
     wait(plugin.controller.plan_ready, 30)
+    tiles_done = []
+    plugin.controller.job_progress.connect(lambda key, event: tiles_done.append(event.tiles_done))
     dock.request_run()
+    deadline = time.monotonic() + 60
+    while max(tiles_done, default=0) < 2 and time.monotonic() < deadline:  # half-way: the picture mid-run
+        wait(plugin.controller.job_progress, 5)
+    settle(1.5)
+    ok = window.grab().save(running_out)
     wait(plugin.controller.job_finished, 60)
     plugin.controller.refresh_status(start=False)
     wait(plugin.controller.status_changed, 20)
-    canvas.refreshAllLayers()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # let the canvas render and labels settle
-        app.processEvents()
-        time.sleep(0.05)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tree_view.expandAll()
-    app.processEvents()
-    ok = window.grab().save(out)
+    settle(4)
+    ok = window.grab().save(out) and ok
     plugin.unload()
     project.removeAllMapLayers()
     del raster
@@ -172,7 +189,7 @@ def main(out: str) -> int:
     window.deleteLater()  # widgets go before exitQgis, or QGIS can crash at exit
     app.processEvents()
     app.exitQgis()
-    print(f"screenshot: {out}" if ok else "screenshot: could not save", flush=True)
+    print(f"screenshot: {running_out} {out}" if ok else "screenshot: could not save", flush=True)
     return 0 if ok else 1
 
 

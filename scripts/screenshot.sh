@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Save docs/screenshot.png: a real (Xvfb) window with the map canvas, the layer tree and the GeoRSMLLM panel
-# after two runs against a local backend the plugin starts (scripted engine: no model download).
+# Save docs/screenshot.png and docs/screenshot-running.png: a real (Xvfb) window with the map canvas, the layer
+# tree and the GeoRSMLLM panel during and after two runs against a local backend the plugin starts (scripted
+# demo engine: no model download; the pictures label the results as demo answers).
 # Usage: scripts/screenshot.sh [OUT.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."

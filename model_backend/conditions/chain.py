@@ -2,8 +2,10 @@
 
 Step 1 sends the tile with the first step's instruction (prompt built by the dialect for the task).
 Each later model step sends the same tile again with the previous step's objects written into the
-prompt in set-of-points (``dialect.build_prompt(..., regions=previous_objects)``); the model answers
-the subset that meets the condition (or new objects), parsed by the same dialect. The very same image
+prompt in the family's own format (``dialect.build_prompt(..., regions=previous_objects)``); the model
+answers the subset that meets the condition (or new objects), parsed by the same dialect. A family that
+cannot take regions is asked one referring phrase instead and keeps the previous objects its answer covers,
+with a warning (``dialects.chain_steps``). The very same image
 objects go with every request of a tile, so servers with prefix caching reuse the image's KV cache.
 An empty answer ends the chain early. The plan's GIS part is not run here: the pipeline applies it to
 the merged, georeferenced results with ``executor.execute_plan``.
@@ -20,6 +22,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..dialects.base import Dialect, ImageSize
+from ..dialects.chain_steps import chain_step_request, fallback_warning, kept_by_answer
 from ..engines.base import Engine, EngineRequest, TokenProb
 from ..errors import ConfigError
 from ..geometry import GeoObject
@@ -99,17 +102,24 @@ def run_model_chain(
         return result
     previous: list[GeoObject] = []
     for i, text in enumerate(texts, 1):
-        prompt = dialect.build_prompt(task, text, image_size, regions=previous if i > 1 else ())
+        # later steps carry the previous objects in the family's own format, or ask one referring phrase
+        request = chain_step_request(dialect, task, texts[0], text, image_size, previous) if i > 1 else None
+        prompt = request.prompt if request else dialect.build_prompt(task, text, image_size)
         response = engine.generate(
             EngineRequest(prompt=prompt, images=imgs, system=system, max_new_tokens=max_new_tokens)
         )
         parsed = dialect.parse(response.text, task, image_size)
         objects = list(parsed.objects)
-        if i > 1:
+        warnings = list(parsed.warnings)
+        if request is not None and request.fallback:
+            kept = kept_by_answer(previous, objects)
+            warnings.append(fallback_warning(dialect, request.phrase, len(previous), len(kept)))
+            objects = kept
+        elif i > 1:
             objects = _inherit_label(objects, previous)
-        run = StepRun(i, text, prompt, response.text, objects, list(parsed.warnings), response.tokens)
+        run = StepRun(i, text, prompt, response.text, objects, warnings, response.tokens)
         result.steps.append(run)
-        result.warnings += [f"step {i} ({text!r}): {w}" for w in parsed.warnings]
+        result.warnings += [f"step {i} ({text!r}): {w}" for w in warnings]
         previous = objects
         if not objects:
             if i < len(texts):

@@ -23,7 +23,7 @@ NOT_UNDERSTOOD = "the grammar did not understand the instruction ({reason}): all
 def _task_of(body: str, default_task: Task | None) -> Task:
     if default_task is not None:
         return default_task
-    from ..pipeline.inference import infer_task  # the pipeline's own choice, for plans made outside a run
+    from ..pipeline.wording import infer_task  # the pipeline's own choice, for plans made outside a run
 
     return infer_task(body).task
 

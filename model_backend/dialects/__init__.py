@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from .base import Dialect, ImageSize
 from .florence2 import Florence2Dialect
 from .geochat import GeoChatDialect
+from .geor1 import GeoR1Dialect
 from .georsmllm import GeoRSMLLMDialect
 from .internvl import InternVLDialect
 from .qwen import Qwen2VLDialect, Qwen3VLDialect, Qwen25VLDialect, smart_resize
@@ -52,6 +53,7 @@ for _d in (
     Florence2Dialect(),
     InternVLDialect(),
     GeoChatDialect(),
+    GeoR1Dialect(),
 ):
     register_dialect(_d)
 del _d
@@ -60,6 +62,7 @@ __all__ = [
     "Dialect",
     "Florence2Dialect",
     "GeoChatDialect",
+    "GeoR1Dialect",
     "GeoRSMLLMDialect",
     "ImageSize",
     "InternVLDialect",

@@ -9,6 +9,8 @@ right/bottom edge), builds valid geometry and records warnings instead of raisin
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from typing import Iterable, Sequence
@@ -269,10 +271,16 @@ class Collector:
 
     def warn_leftovers(self, marker_re: re.Pattern, covered: Sequence[Span]) -> None:
         """Warn about geometry markup that no complete object consumed (truncated or malformed)."""
+        # A position is covered when some span starting at or before it ends after it: with spans sorted
+        # by start, that is the running maximum of their ends (one bisect per marker, not a scan: long
+        # answers have thousands of markers and spans).
         spans = sorted(covered)
+        starts = [s for s, _e in spans]
+        reach = list(itertools.accumulate((e for _s, e in spans), max))
         for m in marker_re.finditer(self.text):
             pos = m.start()
-            if not any(s <= pos < e for s, e in spans):
+            i = bisect.bisect_right(starts, pos)
+            if i == 0 or reach[i - 1] <= pos:
                 self.warn(pos, f"incomplete or malformed markup {m.group()!r} ignored (answer cut off?)")
 
 
@@ -287,28 +295,6 @@ def scan_pairs(inner: str) -> tuple[list[tuple[float, float]], bool]:
 def format_gps(obj: GeoPoint) -> str:
     """``<gps>[lat, lon]</gps>`` with 6 decimals (about 0.1 m)."""
     return f"<gps>[{obj.lat:.6f}, {obj.lon:.6f}]</gps>"
-
-
-def natural_prompt(task: Task, instruction: str, hint: str, regions_text: str) -> str:
-    """A plain-language request for general chat models (Qwen, InternVL).
-
-    ``hint`` says how to write the geometry of the answer; ``regions_text`` is the regions already in
-    the model's own syntax (written after the instruction, or in place of nothing for identify).
-    """
-    instr = instruction_or_default(task, instruction)
-    if task is Task.DETECTION:
-        text = f"Detect {instr} in the image. {hint}"
-    elif task is Task.SEGMENTATION:
-        text = f"Locate {instr} in the image for segmentation. {hint}"
-    elif task is Task.CHANGE:
-        text = f"The first image was taken before, the second after. Find {instr}. {hint}"
-    elif task is Task.GEOLOCATION:
-        text = f"{instr} Answer with the location as <gps>[latitude, longitude]</gps> in degrees."
-    else:
-        text = instr
-    if regions_text:
-        text = f"{text} Region: {regions_text}" if task is Task.IDENTIFY else f"{text} Within: {regions_text}"
-    return text.strip()
 
 
 def strip_own_tag(task: Task, instruction: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Sequence
 
+from ..errors import ConfigError
 from ..geometry import GeoObject, ParseResult
 from ..tasks import Task
 
@@ -23,10 +24,27 @@ class Dialect(abc.ABC):
     name: str = ""
     #: tasks this model family can be prompted for; ``build_prompt`` raises ``ConfigError`` for others
     tasks: frozenset[Task] = frozenset(Task)
+    #: whether a request can carry the objects of an earlier request as regions (the later steps of a
+    #: condition chain); families that cannot are asked again with one referring phrase instead, with a
+    #: warning (``conditions.chain``), and their ``build_prompt`` refuses such regions
+    chain_regions: bool = True
 
     def supports(self, task: Task) -> bool:
         """Whether ``build_prompt`` can write a request for ``task``."""
         return task in self.tasks
+
+    def check_request(self, task: Task, regions: Sequence[GeoObject], family: str) -> None:
+        """``ConfigError`` naming ``family`` for a task it cannot do, or for regions in a request that cannot
+        carry them (any but ``[identify]`` when ``chain_regions`` is false)."""
+        if not self.supports(task):
+            names = ", ".join(sorted(t.value for t in self.tasks))
+            raise ConfigError(
+                f"{family} cannot do the '{task.value}' task (it can do: {names}); choose another model for it"
+            )
+        if regions and task is not Task.IDENTIFY and not self.chain_regions:
+            raise ConfigError(
+                f"{family} cannot take regions in a {task.value} request; ask for one referring phrase instead"
+            )
 
     @abc.abstractmethod
     def build_prompt(

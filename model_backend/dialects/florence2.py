@@ -15,8 +15,13 @@ preceded by its label as plain text (``plane<loc_1><loc_2><loc_3><loc_4>``); ``<
 - otherwise horizontal boxes of 4 locs ``x1 y1 x2 y2``, becoming the task's geometry.
 
 A label applies to every object of its run. Florence-2 has no task for change detection, free VQA,
-scene classification or geolocation: ``build_prompt`` raises ``ConfigError`` for those. It cannot
-take regions in detection/segmentation prompts either: there they are ignored.
+scene classification or geolocation: ``build_prompt`` raises ``ConfigError`` for those. Its task tokens
+(the processor's ``task_prompts_with_input``) take one phrase or one region, never a list of regions with a
+condition, so it cannot run the later steps of a condition chain on the previous step's boxes
+(``chain_regions = False``): the chain asks it again with one referring phrase and warns.
+
+Requests are the object phrase after the task token, without the user's verb: "detect all planes" ->
+``<OPEN_VOCABULARY_DETECTION>planes`` (which the processor expands to "Locate planes in the image.").
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ..geometry.types import XY
 from ..tasks import Task
 from ._common import Collector, clean_label, envelope_px, to_float
 from .base import Dialect, ImageSize
+from .phrases import bare_phrase
 
 BINS = 1000
 
@@ -65,6 +71,7 @@ class Florence2Dialect(Dialect):
 
     name = "florence-2"
     tasks = frozenset({Task.DETECTION, Task.SEGMENTATION, Task.CAPTION, Task.IDENTIFY})
+    chain_regions = False
 
     def __init__(self, quad_boxes: bool = False):
         self.quad_boxes = bool(quad_boxes)
@@ -74,19 +81,15 @@ class Florence2Dialect(Dialect):
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
         """A Florence-2 task token plus its text input (the caption task takes no text)."""
-        if not self.supports(task):
-            names = ", ".join(sorted(t.value for t in self.tasks))
-            raise ConfigError(
-                f"Florence-2 has no '{task.value}' task (it can do: {names}); choose another model for it"
-            )
-        text = (instruction or "").strip()
+        boxes = [r for r in regions if not isinstance(r, GeoPoint)]
+        self.check_request(task, boxes, "Florence-2")
+        phrase = bare_phrase(instruction)
         if task is Task.DETECTION:
-            return f"<OPEN_VOCABULARY_DETECTION>{text}" if text else "<OD>"
+            return f"<OPEN_VOCABULARY_DETECTION>{phrase}" if phrase else "<OD>"
         if task is Task.SEGMENTATION:
-            return f"<REFERRING_EXPRESSION_SEGMENTATION>{text or 'the main object'}"
+            return f"<REFERRING_EXPRESSION_SEGMENTATION>{phrase or 'the main object'}"
         if task is Task.CAPTION:
             return "<MORE_DETAILED_CAPTION>"
-        boxes = [r for r in regions if not isinstance(r, GeoPoint)]
         if len(boxes) != 1:
             raise ConfigError(
                 f"Florence-2 describes exactly one region per request, got {len(boxes)}; send one region at a time"

@@ -7,8 +7,11 @@ clockwise as seen on screen (x right, y down), i.e. ``x' = cx + dx cosθ - dy si
 ``y' = cy + dx sinθ + dy cosθ``. The formatter folds θ into [0, 90) (swapping width and height),
 as GeoChat's training data does. Labels are ``<p>label</p>`` before the boxes.
 
-Requests use GeoChat's task words: ``[refer] Give me the location of <p> ... </p>`` for detection
-and segmentation, ``[identify] What is the object present at {...}`` for a region.
+Requests use GeoChat's task words, as its evaluation scripts write them
+(``geochat/eval/batch_geochat_grounding.py``, ``batch_geochat_referring.py``): ``[refer] Give me the
+location of <p> planes </p>`` for detection and segmentation (the object phrase, without the user's verb),
+``[identify] What is the object present at {...}`` for a region. GeoChat was not trained to filter a list of
+regions by a condition (``chain_regions = False``): the chain asks it again with one referring phrase.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Sequence
 import shapely
 from shapely.geometry import Polygon
 
-from ..errors import ConfigError
 from ..geometry import GeoObject, GeoPoint, ParseResult, PolygonRegion, RotatedBox, SegTarget
 from ..geometry.types import XY, box_corners
 from ..tasks import Task
 from ._common import NUM, Collector, LabelTracker, clean_label, instruction_or_default, numbers, quantize, to_float
 from .base import Dialect, ImageSize
+from .chat import is_default_region_request
+from .phrases import bare_phrase
 
 SCALE = 100
 FRAME = (SCALE, SCALE)
@@ -64,24 +68,22 @@ class GeoChatDialect(Dialect):
 
     name = "geochat"
     tasks = frozenset({Task.DETECTION, Task.SEGMENTATION, Task.CAPTION, Task.IDENTIFY, Task.VQA, Task.CLASSIFY})
+    chain_regions = False
 
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        if not self.supports(task):
-            raise ConfigError(
-                f"GeoChat models cannot do the '{task.value}' task; choose a GeoRSMLLM or Qwen model for it"
-            )
-        regions_text = " ".join(self._format_one(r, image_size) for r in regions if not isinstance(r, GeoPoint))
+        boxes = [r for r in regions if not isinstance(r, GeoPoint)]
+        self.check_request(task, boxes, "GeoChat")
+        if task is Task.IDENTIFY:  # the region alone: its name is what is asked
+            boxes = [r.with_(label=None) for r in boxes]
+        regions_text = " ".join(self._format_one(r, image_size) for r in boxes)
         if task is Task.IDENTIFY:
-            text = (instruction or "").strip() or "What is the object present at"
+            text = "What is the object present at" if is_default_region_request(instruction) else instruction.strip()
             return f"[identify] {text} {regions_text}".rstrip()
-        instr = instruction_or_default(task, instruction)
         if task in (Task.DETECTION, Task.SEGMENTATION):
-            text = f"[refer] Give me the location of <p> {instr} </p>"
-        else:
-            text = instr
-        return f"{text} {regions_text}".rstrip()
+            return f"[refer] Give me the location of <p> {instruction_or_default(task, bare_phrase(instruction))} </p>"
+        return instruction_or_default(task, instruction)
 
     def parse(self, text: str, task: Task, image_size: ImageSize) -> ParseResult:
         """Answer -> objects in pixels of the image as sent; never raises on bad model output."""

@@ -35,6 +35,7 @@ from ._common import (
     to_float,
 )
 from .base import Dialect, ImageSize
+from .phrases import bare_phrase
 
 FRAME = (1000, 1000)
 
@@ -63,8 +64,13 @@ class GeoRSMLLMDialect(Dialect):
         image_size: ImageSize,
         regions: Sequence[GeoObject] = (),
     ) -> str:
-        """``"[tag] instruction"`` plus the regions in set-of-points, ``;``-separated."""
-        instr = instruction_or_default(task, strip_own_tag(task, instruction))
+        """``"[tag] instruction"`` plus the regions in set-of-points, ``;``-separated. For object tasks the
+        instruction is its object phrase, as in the training data ("[detection] planes" for "detect all
+        planes"; a chain step "select the ones on the east bank" -> "[detection] the ones on the east bank")."""
+        text = strip_own_tag(task, instruction)
+        if task in (Task.DETECTION, Task.SEGMENTATION, Task.CHANGE):
+            text = bare_phrase(text)
+        instr = instruction_or_default(task, text)
         text = f"{task.tag} {instr}"
         if regions:
             text += " " + "; ".join(self._format_one(r, image_size) for r in regions)

@@ -1,5 +1,9 @@
 """InternVL dialect: ``<ref>label</ref><box>[[x1,y1,x2,y2], ...]</box>``, integers 0..1000.
 
+Requests use the model card's grounding prompt, ``Please provide the bounding box coordinates of the region
+this sentence describes: <ref>planes</ref>``, and write regions as ``<box>[[x1, y1, x2, y2]]</box>`` (the
+format of InternVL's own ``<ref>``/``<box>`` tokens; see ``chat`` for the layout of every task).
+
 Coordinates are normalised over the image as sent ((0,0) top-left, (1000,1000) bottom-right). One
 ``<box>`` may hold several boxes for one label. Boxes become the task's geometry (see
 ``Collector.add_hbox``); other geometry is written as its horizontal envelope (lossy). A ``<box>``
@@ -20,11 +24,12 @@ from ._common import (
     clean_label,
     envelope_px,
     format_gps,
-    natural_prompt,
     quantize_xy,
     to_float,
 )
 from .base import Dialect, ImageSize
+from .chat import chat_prompt
+from .phrases import strip_quantifier
 
 FRAME = (1000, 1000)
 
@@ -41,7 +46,7 @@ class InternVLDialect(Dialect):
     """InternVL grounding boxes, 0..1000."""
 
     name = "internvl"
-    HINT = "Answer with <ref>name</ref><box>[[x1, y1, x2, y2]]</box> for each one, coordinates from 0 to 1000."
+    GROUNDING = "Please provide the bounding box coordinates of the region this sentence describes: <ref>{}</ref>"
 
     def _quad_text(self, obj: GeoObject, image_size: ImageSize) -> str:
         env = envelope_px(obj)
@@ -49,13 +54,20 @@ class InternVLDialect(Dialect):
         x2, y2 = quantize_xy(env[2:], image_size, FRAME)
         return f"[{x1}, {y1}, {x2}, {y2}]"
 
+    # -- prompts (see ``chat``) ----------------------------------------------------------------
+    def find_request(self, task: Task, phrase: str) -> str:
+        return self.GROUNDING.format(strip_quantifier(phrase))
+
+    def format_regions(self, regions: Sequence[GeoObject], image_size: ImageSize) -> str:
+        return " ".join(self.format_objects(regions, Task.DETECTION, image_size).splitlines())
+
+    def format_region(self, region: GeoObject, image_size: ImageSize) -> str:
+        return f"<box>[{self._quad_text(region, image_size)}]</box>"
+
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        regions_text = " ".join(
-            format_gps(r) if isinstance(r, GeoPoint) else self._format_group([r], image_size) for r in regions
-        )
-        return natural_prompt(task, instruction, self.HINT, regions_text)
+        return chat_prompt(self, task, instruction, image_size, regions)
 
     def parse(self, text: str, task: Task, image_size: ImageSize) -> ParseResult:
         """Answer -> objects in pixels of the image as sent; never raises on bad model output."""

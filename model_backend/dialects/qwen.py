@@ -1,5 +1,17 @@
 """Qwen-VL family dialects: horizontal boxes in three coordinate conventions.
 
+Requests follow each version's own grounding prompts (see the README's prompt table and ``chat``):
+
+- Qwen2-VL: ``Find <|object_ref_start|>planes<|object_ref_end|>`` (the referring phrase between the
+  object-reference tokens, as ms-swift's Qwen2-VL template and grounding prompts write it; Qwen2-VL paper,
+  arXiv:2409.12191, "visual grounding");
+- Qwen2.5-VL: ``Locate all planes in the image, report the bbox coordinates in JSON format.`` (the
+  spatial-understanding cookbook);
+- Qwen3-VL: ``Locate every object that matches the description "planes" in the image. Report bbox
+  coordinates in JSON format.`` (the 2D-grounding cookbook and the technical report's grounding prompt).
+
+Answers:
+
 - Qwen2-VL: ``<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>``,
   integers 0..1000 over the image as sent.
 - Qwen2.5-VL: a JSON list (often in a ```json fence) of ``{"bbox_2d": [x1, y1, x2, y2],
@@ -28,12 +40,13 @@ from ._common import (
     clean_label,
     envelope_px,
     format_gps,
-    natural_prompt,
     numbers,
     quantize_xy,
     scan_pairs,
 )
 from .base import Dialect, ImageSize
+from .chat import chat_prompt
+from .phrases import strip_quantifier
 
 NORM_FRAME = (1000, 1000)
 
@@ -76,10 +89,6 @@ class Qwen2VLDialect(Dialect):
         r"|<gps>\s*\[(?P<gps>[^\[\]<>]*)\]\s*</gps>"
     )
     _MARKER_RE = re.compile(r"<\|object_ref_start\|>|<\|box_start\|>|<gps>")
-    HINT = (
-        "Answer with <|object_ref_start|>name<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|> "
-        "for each one, coordinates from 0 to 1000."
-    )
 
     def _box_text(self, obj: GeoObject, image_size: ImageSize) -> str:
         env = envelope_px(obj)
@@ -94,11 +103,20 @@ class Qwen2VLDialect(Dialect):
         ref = f"<|object_ref_start|>{label}<|object_ref_end|>" if label else ""
         return ref + self._box_text(obj, image_size)
 
+    # -- prompts (see ``chat``) ----------------------------------------------------------------
+    def find_request(self, task: Task, phrase: str) -> str:
+        return f"Find <|object_ref_start|>{strip_quantifier(phrase)}<|object_ref_end|>"
+
+    def format_regions(self, regions: Sequence[GeoObject], image_size: ImageSize) -> str:
+        return ", ".join(self._format_one(r, image_size) for r in regions)
+
+    def format_region(self, region: GeoObject, image_size: ImageSize) -> str:
+        return self._box_text(region, image_size)
+
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        regions_text = " ".join(self._format_one(r, image_size) for r in regions)
-        return natural_prompt(task, instruction, self.HINT, regions_text)
+        return chat_prompt(self, task, instruction, image_size, regions)
 
     def parse(self, text: str, task: Task, image_size: ImageSize) -> ParseResult:
         """Answer -> objects in pixels of the image as sent; never raises on bad model output."""
@@ -133,8 +151,33 @@ class Qwen2VLDialect(Dialect):
 # ------------------------------------------------------------------------------------------------
 _BBOX_RE = re.compile(r"""["']bbox_2d["']\s*:\s*\[([^\[\]]*)\]""")
 _POINT_RE = re.compile(r"""["']point_2d["']\s*:\s*\[((?:[^\[\]]|\[[^\[\]]*\])*)\]""")
+#: ``"keypoint1": [x, y], "keypoint2": [x, y]`` (Geo-R1's segmentation answers), read in order
+_KEYPOINT_RE = re.compile(r"""["']keypoint\d*["']\s*:\s*\[([^\[\]]*)\]""")
+#: the final answer of models that think first (``<think>...</think><answer>...</answer>``)
+_ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
 _LABEL_RE = re.compile(r""""label"\s*:\s*"((?:[^"\\]|\\.)*)"|'label'\s*:\s*'((?:[^'\\]|\\.)*)'""")
-_JSON_MARKER_RE = re.compile(r"""["'](?:bbox_2d|point_2d)["']|<gps>""")
+_JSON_MARKER_RE = re.compile(r"""["'](?:bbox_2d|point_2d|keypoint\d*)["']|<gps>""")
+
+
+def _point_text(block: str) -> str | None:
+    """The numbers of a block's ``point_2d`` (one point or a list of points), else of its ``keypoint1``,
+    ``keypoint2``... in order; ``None`` when it has neither."""
+    point_m = _POINT_RE.search(block)
+    if point_m is not None:
+        return point_m.group(1)
+    keypoints = _KEYPOINT_RE.findall(block)
+    return ", ".join(keypoints) if keypoints else None
+
+
+def answer_section(text: str) -> str:
+    """``text`` with everything outside its ``<answer>...</answer>`` section blanked (same length, so spans
+    stay those of ``text``); ``text`` itself when it has no such section. Boxes a model mentions while it
+    thinks are not its answer."""
+    m = _ANSWER_RE.search(text)
+    if m is None:
+        return text
+    start, end = m.span(1)
+    return " " * start + text[start:end] + " " * (len(text) - end)
 
 
 def json_leaf_blocks(text: str) -> list[tuple[int, int]]:
@@ -178,51 +221,64 @@ def _decode_label(raw: str | None, quoted_by: str) -> str | None:
     return raw.replace("\\'", "'")
 
 
-class _QwenJsonDialect(Dialect):
-    """Shared JSON grounding format of Qwen2.5-VL and Qwen3-VL; subclasses pick the frame."""
+#: the answer layout asked for segmentation: a box and a point inside each object (SAM2 prompts), given by
+#: example as the Qwen cookbooks do for extra keys
+SEG_EXAMPLE = '[{"bbox_2d": [x1, y1, x2, y2], "point_2d": [x, y], "label": "name"}]'
 
-    HINT = ""
+
+class _QwenJsonDialect(Dialect):
+    """Shared JSON grounding format of Qwen2.5-VL and Qwen3-VL; subclasses pick the frame and the wording."""
 
     def frame(self, image_size: ImageSize) -> tuple[int, int]:
         """Size of the coordinate frame of ``bbox_2d`` for an image of ``image_size``."""
         raise NotImplementedError
 
-    def _json_obj(self, obj: GeoObject, image_size: ImageSize) -> str:
+    def _json_obj(self, obj: GeoObject, image_size: ImageSize, *, keypoints: bool = True, label: bool = True) -> str:
+        """``{"bbox_2d": [...], "point_2d": ..., "label": ...}`` in this dialect's frame (the envelope of
+        non-horizontal geometry; ``point_2d`` for a segmentation target's keypoints)."""
         frame = self.frame(image_size)
         env = envelope_px(obj)
         x1, y1 = quantize_xy(env[:2], image_size, frame)
         x2, y2 = quantize_xy(env[2:], image_size, frame)
         parts = [f'"bbox_2d": [{x1}, {y1}, {x2}, {y2}]']
-        if isinstance(obj, SegTarget) and obj.keypoints:
+        if keypoints and isinstance(obj, SegTarget) and obj.keypoints:
             pts = [quantize_xy(p, image_size, frame) for p in obj.keypoints]
             if len(pts) == 1:
                 parts.append(f'"point_2d": [{pts[0][0]}, {pts[0][1]}]')
             else:
                 parts.append('"point_2d": [' + ", ".join(f"[{x}, {y}]" for x, y in pts) + "]")
-        if obj.label:
+        if label and obj.label:
             parts.append('"label": ' + json.dumps(str(obj.label), ensure_ascii=False))
         return "{" + ", ".join(parts) + "}"
+
+    # -- prompts (see ``chat``) ----------------------------------------------------------------
+    def find_request(self, task: Task, phrase: str) -> str:
+        raise NotImplementedError
+
+    def format_regions(self, regions: Sequence[GeoObject], image_size: ImageSize) -> str:
+        return "[" + ", ".join(self._json_obj(r, image_size, keypoints=False) for r in regions) + "]"
+
+    def format_region(self, region: GeoObject, image_size: ImageSize) -> str:
+        return self._json_obj(region, image_size, keypoints=False, label=False)
 
     def build_prompt(
         self, task: Task, instruction: str, image_size: ImageSize, regions: Sequence[GeoObject] = ()
     ) -> str:
-        regions_text = ", ".join(
-            format_gps(r) if isinstance(r, GeoPoint) else self._json_obj(r, image_size) for r in regions
-        )
-        return natural_prompt(task, instruction, self.HINT, regions_text)
+        return chat_prompt(self, task, instruction, image_size, regions)
 
     def parse(self, text: str, task: Task, image_size: ImageSize) -> ParseResult:
-        """Answer -> objects in pixels of the image as sent; never raises on bad model output."""
+        """Answer -> objects in pixels of the image as sent; never raises on bad model output. Only the
+        ``<answer>`` section is read when there is one."""
         text = text if isinstance(text, str) else ""
-        col = Collector(text, task, image_size)
+        col = Collector(answer_section(text), task, image_size)
         frame = self.frame(image_size)
         covered: list[tuple[int, int]] = []
         col.scan_gps(covered)
-        for block_span in json_leaf_blocks(text):
-            block = text[block_span[0] : block_span[1]]
+        for block_span in json_leaf_blocks(col.text):
+            block = col.text[block_span[0] : block_span[1]]
             bbox_m = _BBOX_RE.search(block)
-            point_m = _POINT_RE.search(block)
-            if bbox_m is None and point_m is None:
+            point_text = _point_text(block)
+            if bbox_m is None and point_text is None:
                 continue  # some other JSON object
             covered.append(block_span)
             span = block_span
@@ -232,8 +288,8 @@ class _QwenJsonDialect(Dialect):
                 raw, quote = (label_m.group(1), '"') if label_m.group(1) is not None else (label_m.group(2), "'")
                 label = (_decode_label(raw, quote) or "").strip() or None
             keypoints_px: list[tuple[float, float]] = []
-            if point_m is not None:
-                vals = numbers(point_m.group(1))
+            if point_text is not None:
+                vals = numbers(point_text)
                 if len(vals) % 2:
                     col.warn(span[0], "point_2d with an odd count of numbers: last one ignored")
                 pairs = list(zip(vals[0::2], vals[1::2]))
@@ -248,7 +304,9 @@ class _QwenJsonDialect(Dialect):
             (x1, y1), (x2, y2) = col.frame_to_px([(vals[0], vals[1]), (vals[2], vals[3])], frame, span[0])
             col.add_hbox((x1, y1, x2, y2), label, span, keypoints_px)
         col.warn_leftovers(_JSON_MARKER_RE, covered)
-        return col.result()
+        result = col.result()
+        result.text = text
+        return result
 
     def format_objects(self, objects: Sequence[GeoObject], task: Task, image_size: ImageSize) -> str:
         """A fenced JSON list (non-horizontal geometry as its envelope), then any ``<gps>`` lines."""
@@ -268,10 +326,6 @@ class Qwen25VLDialect(_QwenJsonDialect):
     """
 
     name = "qwen2.5-vl"
-    HINT = (
-        'Output a JSON list of {"bbox_2d": [x1, y1, x2, y2], "label": "name"}, one per object, '
-        "in pixel coordinates of the image."
-    )
 
     def __init__(self, factor: int = 28, min_pixels: int = 56 * 56, max_pixels: int = 28 * 28 * 1280):
         self.factor = int(factor)
@@ -285,15 +339,26 @@ class Qwen25VLDialect(_QwenJsonDialect):
     def frame(self, image_size: ImageSize) -> tuple[int, int]:
         return self.model_input_size(image_size)
 
+    def find_request(self, task: Task, phrase: str) -> str:
+        """The spatial-understanding cookbook's "Locate ..., report the bbox coordinates in JSON format.";
+        the answer is in absolute pixels of the resized input, which the model does by default."""
+        if task is Task.SEGMENTATION:
+            return (f"Locate {phrase} in the image, report the bbox coordinates and a point inside each object "
+                    f"in JSON format: {SEG_EXAMPLE}.")
+        return f"Locate {phrase} in the image, report the bbox coordinates in JSON format."
+
 
 class Qwen3VLDialect(_QwenJsonDialect):
     """Qwen3-VL: JSON boxes with coordinates 0..1000 relative to the image."""
 
     name = "qwen3-vl"
-    HINT = (
-        'Report each one as JSON {"bbox_2d": [x1, y1, x2, y2], "label": "name"} in a list, '
-        "coordinates relative from 0 to 1000."
-    )
 
     def frame(self, image_size: ImageSize) -> tuple[int, int]:
         return NORM_FRAME
+
+    def find_request(self, task: Task, phrase: str) -> str:
+        """The 2D-grounding cookbook's referring prompt; 0-1000 coordinates are the model's default."""
+        head = f'Locate every object that matches the description "{strip_quantifier(phrase)}" in the image.'
+        if task is Task.SEGMENTATION:
+            return f"{head} Report bbox coordinates and a point inside each object in JSON format: {SEG_EXAMPLE}."
+        return f"{head} Report bbox coordinates in JSON format."

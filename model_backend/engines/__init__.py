@@ -47,6 +47,15 @@ def available_engines() -> list[str]:
         return sorted(_registry)
 
 
+#: engines for text only (the instruction parser's), never a run's main model, which is sent images
+TEXT_ONLY_ENGINES = frozenset({"text-llm"})
+
+
+def image_engines() -> list[str]:
+    """Registered engines that can be a run's main model (all but the text-only ones), sorted."""
+    return [name for name in available_engines() if name not in TEXT_ONLY_ENGINES]
+
+
 def engine_factory(name: str) -> Callable[..., Engine]:
     """The class or factory registered under ``name`` (imported on first use)."""
     key = str(name).strip().lower()
@@ -98,6 +107,7 @@ __all__ = [
     "default_dialect_for",
     "engine_factory",
     "get_engine",
+    "image_engines",
     "register_engine",
     "supported_model_types",
 ]

@@ -29,6 +29,7 @@ from .requirements import (
     requirements_hash,
     split_torch,
 )
+from .sizes import about, packages_download_mb, torch_download_mb
 from .state import SetupState
 from .torchplan import DEFAULT_TORCH_INDEX, TorchPlan, plan_torch
 
@@ -146,15 +147,33 @@ class EnvBuilder:
         return ([STEP_CREATE] + ([STEP_TORCH] if self.torch_reqs else []) + [STEP_REQS]
                 + ([STEP_SOURCE] if self.options.source_build_files else []) + [STEP_VERIFY])
 
+    def download_mb(self) -> dict[str, float]:
+        """Approximate download per install step, in MB (see ``sizes``)."""
+        plan = self.torch_plan
+        sizes = {STEP_REQS: packages_download_mb(self.other_reqs)}
+        if plan is not None:
+            sizes[STEP_TORCH] = torch_download_mb(plan.device)
+        if self.options.source_build_files:
+            sizes[STEP_SOURCE] = packages_download_mb(read_requirements(self.options.source_build_files))
+        return sizes
+
     def describe_plan(self) -> list[str]:
-        """What ``run`` will do, in sentences, before anything is installed."""
+        """What ``run`` will do, in sentences, before anything is installed: the PyTorch build, each step
+        with its approximate download, and the total still to download."""
         state = SetupState(self.env_dir)
         lines = [f"Backend environment: {self.env_dir} (isolated venv, not QGIS's own Python)."]
         plan = self.torch_plan
         lines.append(plan.sentence() if plan else "The requirements name no PyTorch: no torch build to choose.")
+        sizes = self.download_mb()
+        to_download = 0.0
         for step in self.steps():
             done = step != STEP_VERIFY and state.is_done(step, self._step_hash(step)) and self.python.is_file()
-            lines.append(f"  {step}: {'done before, skipped' if done else 'to do'}")
+            size = f" ({about(sizes[step])} to download)" if step in sizes and not done else ""
+            to_download += sizes.get(step, 0.0) if not done else 0.0
+            lines.append(f"  {step}: {'done before, skipped' if done else 'to do'}{size}")
+        if to_download:
+            lines.append(f"Download: {about(to_download)} in all (approximate: wheel sizes measured for Linux "
+                         "x86-64; other systems differ). Models are downloaded separately (Models…).")
         return lines
 
     # -- run ----------------------------------------------------------------------------------

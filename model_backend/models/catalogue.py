@@ -14,6 +14,11 @@ from ..errors import ConfigError
 ALL_VLM_TASKS = ("detection", "seg", "change", "caption", "identify", "vqa", "classify", "geolocation")
 FLORENCE_TASKS = ("detection", "seg", "caption", "identify")
 GENERAL_NOTE = "general model, not trained on remote sensing: expect weaker boxes and masks on aerial images"
+GEO_R1_NOTE = (
+    "remote-sensing checkpoint from https://github.com/Geo-R1/geo-r1 (Qwen2.5-VL-3B post-trained with GRPO on "
+    "10 examples per class); prompts and answer format from that repository's evaluation scripts (dialect "
+    "geo-r1); repository id from its README's naming convention (Geo-R1-3B-GRPO-<task>-10shot). "
+)
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,8 @@ class ModelEntry:
     repo_id: str | None
     size_gb: float | None  # download size, approximate
     memory_gb: float | None  # RAM / GPU memory to run, approximate
-    tasks: tuple[str, ...]  # what the plugin can prompt it for (its dialect's tasks)
-    dialect: str | None
+    tasks: tuple[str, ...]  # what the plugin can prompt it for (its dialect's tasks, or what it was trained for)
+    dialect: str | None  # the prompt style and answer format runs use unless the settings name another
     licence: str
     notes: str = ""
     allow_patterns: tuple[str, ...] = field(default=())  # files to fetch; empty: all
@@ -86,6 +91,15 @@ CATALOGUE: tuple[ModelEntry, ...] = (
          ALL_VLM_TASKS, "internvl", "MIT (Qwen2.5 LLM part: Apache-2.0)"),
     _vlm("internvl3-8b", "InternVL3 8B (-hf)", "OpenGVLab/InternVL3-8B-hf", 16.0, 19.0,
          ALL_VLM_TASKS, "internvl", "MIT (Qwen2.5 LLM part: Apache-2.0)"),
+    _vlm("geo-r1-3b-ovd", "Geo-R1 3B GRPO OVD 10-shot (remote-sensing detection)", "Geo-R1/Geo-R1-3B-GRPO-OVD-10shot",
+         7.5, 9.0, ("detection",), "geo-r1", "see the model card (base: Qwen2.5-VL-3B, Qwen Research licence)",
+         GEO_R1_NOTE + "Trained for: detecting all objects of named classes (few-shot open-vocabulary detection, "
+         "NWPU VHR-10), horizontal boxes. Not trained for segmentation, change, captions or questions."),
+    _vlm("geo-r1-3b-gres", "Geo-R1 3B GRPO GRES 10-shot (remote-sensing referring segmentation)",
+         "Geo-R1/Geo-R1-3B-GRPO-GRES-10shot", 7.5, 9.0, ("seg",), "geo-r1",
+         "see the model card (base: Qwen2.5-VL-3B, Qwen Research licence)",
+         GEO_R1_NOTE + "Trained for: referring segmentation (EarthReason): a box and two keypoints per object, "
+         "which prompt SAM2. Not trained for detection lists, change, captions or questions."),
     _sam("tiny", "tiny", "sam2.1_hiera_tiny.pt", 0.16, 1.0),
     _sam("small", "small", "sam2.1_hiera_small.pt", 0.19, 1.2),
     _sam("base-plus", "base-plus", "sam2.1_hiera_base_plus.pt", 0.33, 1.5),
@@ -103,6 +117,20 @@ CATALOGUE: tuple[ModelEntry, ...] = (
 )
 
 _BY_ID = {e.id: e for e in CATALOGUE}
+
+
+def catalogue_dialect(model_ref: str) -> str | None:
+    """The dialect the catalogue names for a model given by catalogue id or hub id (exact match), else
+    ``None`` (a folder, an unknown id, or an entry without one)."""
+    key = str(model_ref).strip()
+    entry = _BY_ID.get(key.lower()) or next((e for e in CATALOGUE if e.repo_id and e.repo_id == key), None)
+    return entry.dialect if entry is not None and entry.kind == "vlm" else None
+
+
+def catalogue_repo(model_ref: str) -> str | None:
+    """The hub id of a vision-language catalogue entry given by its catalogue id, else ``None``."""
+    entry = _BY_ID.get(str(model_ref).strip().lower())
+    return entry.repo_id if entry is not None and entry.kind == "vlm" else None
 
 
 def find_model(model_id: str) -> ModelEntry:

@@ -114,7 +114,11 @@ def check_model(
 
 
 def catalogue_lines() -> list[str]:
-    """The catalogue as text, one model a line (sizes and memory approximate)."""
+    """The catalogue as text, one model a line (sizes and memory approximate), each followed by its notes
+    (what it was trained for, where its prompts come from)."""
     lines = [f"{'id':28} {'download':>12}  {'memory':>18}  {'licence':28} (approximate sizes)"]
-    lines.extend(e.summary() for e in CATALOGUE)
+    for entry in CATALOGUE:
+        lines.append(entry.summary())
+        if entry.notes:
+            lines.append(f"    {entry.notes}")
     return lines

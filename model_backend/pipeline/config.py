@@ -14,14 +14,17 @@ from typing import Any, Mapping
 from ..errors import ConfigError
 
 ENV_PREFIX = "GEORSMLLM_"
+#: how boxes of detection and change are refined (see ``pipeline.refine``)
+REFINE_MODES = ("none", "sam2")
 #: The default checkpoint (see README, "Default model"): 2B, Apache-2.0, loaded by stock transformers
 #: classes, follows free instructions and grounds objects (JSON boxes and points, 0-1000).
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything one run needs. Sizes are pixels of the image sent to the model unless a name says otherwise."""
+    """Everything one run needs, frozen once validated (``dataclasses.replace`` makes a changed copy). Sizes are
+    pixels of the image sent to the model unless a name says otherwise."""
 
     raster: str | None = None
     raster_b: str | None = None
@@ -36,6 +39,7 @@ class RunConfig:
     device: str = "auto"
     trust_remote_code: bool = False
     segmenter: str = "sam2"
+    refine: str = "none"  # "sam2": boxes of detection and change prompt the segmenter (outlines, rotated boxes)
     sam2_checkpoint: str | None = None
     sam2_size: str = "tiny"
     parser_model: str | None = None  # None: rule-based condition parser (reported as a fallback)
@@ -44,6 +48,7 @@ class RunConfig:
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
     concurrency: int = 2
+    max_tiles: int = 10_000  # a run planning more tiles is refused (a tiny gsd can plan hundreds of thousands)
     gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
@@ -65,10 +70,16 @@ class RunConfig:
             raise ConfigError(f"gsd must be positive, got {self.gsd}")
         if self.gdal_cache_mb < 8:
             raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
+        if self.max_tiles < 1:
+            raise ConfigError(f"max_tiles must be at least 1, got {self.max_tiles}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
+        if self.refine not in REFINE_MODES:
+            raise ConfigError(f"refine must be one of {', '.join(REFINE_MODES)}, got {self.refine!r}")
+        if self.refine != "none" and self.segmenter in ("none", "", None):
+            raise ConfigError(f"refine {self.refine} needs a segmenter: set segmenter to sam2 or sam2-onnx")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..engines import get_engine
 from ..engines.base import Engine
 from ..errors import ConfigError
+from ..models.catalogue import catalogue_dialect, catalogue_repo
+from ..tasks import Task
 from .config import RunConfig
+
+#: The ``segmenter`` setting that turns segmentation masks off (targets' boxes become the polygons).
+NO_SEGMENTER = "none"
 
 
 def build_engine(config: RunConfig) -> Engine:
-    """The (not yet loaded) engine named by ``config.engine``."""
+    """The (not yet loaded) engine named by ``config.engine``.
+
+    A model named by its catalogue id (``geo-r1-3b-ovd``) loads its hub id; a model the catalogue knows (by
+    catalogue or hub id, exact match) runs with the catalogue's dialect -- its prompt style and answer
+    format -- unless the settings name one (checkpoints fine-tuned with their own prompts, like Geo-R1)."""
     settings: dict[str, Any]
+    dialect = config.dialect or catalogue_dialect(config.model)
     if config.engine == "transformers":
-        settings = {"model": config.model, "device": config.device, "dialect": config.dialect,
+        model = config.model if Path(config.model).exists() else (catalogue_repo(config.model) or config.model)
+        settings = {"model": model, "device": config.device, "dialect": dialect,
                     "trust_remote_code": config.trust_remote_code}
     elif config.engine == "openai":
         if not config.base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")
         settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
-                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": config.dialect}
+                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": dialect}
     elif config.engine == "scripted":
         if not config.script:
             raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
@@ -80,10 +92,16 @@ def _is_vision_checkpoint(ref: str) -> bool:
         return False
 
 
+def needs_segmenter(config: RunConfig, task: Task) -> bool:
+    """Whether a run of ``task`` uses the segmenter: segmentation, and with SAM2 refinement detection, change
+    and questions (a "how many" question counts detections). Building it is cheap; it loads on first use."""
+    return task is Task.SEGMENTATION or (config.refine != "none" and task in (Task.DETECTION, Task.CHANGE, Task.VQA))
+
+
 def build_segmenter(config: RunConfig):
     """The SAM2 segmenter for segmentation runs, or ``None`` when ``segmenter == "none"`` (the
     targets' boxes are then written as polygons, with a warning)."""
-    if config.segmenter in ("none", "", None):
+    if config.segmenter in (NO_SEGMENTER, "", None):
         return None
     from ..segmenters import create_segmenter
 

@@ -1,5 +1,6 @@
 """What happens to one tile: the model chain (prompt -> engine -> text -> parsed objects), token scores,
-SAM2 for segmentation, then objects into raster pixels. Runs in worker threads: touches no dataset."""
+SAM2 for segmentation (and, with ``refine``, for the boxes of detection and change: ``pipeline.refine``), then
+objects into raster pixels. Runs in worker threads: touches no dataset."""
 
 from __future__ import annotations
 
@@ -17,15 +18,18 @@ from ..geometry import GeoObject, PolygonRegion, SegTarget
 from ..merge import Candidate
 from ..raster import Tile
 from ..tasks import Task
+from .refine import refine_objects, refines
 
 
 @dataclass
 class TileOutcome:
-    """A finished tile: ``candidates`` in RASTER pixels (with the tile's window), the objects in
-    image pixels for display, the raw model texts and warnings."""
+    """A finished tile: ``candidates`` in RASTER pixels (with the tile's window), ``outlines`` parallel to them
+    (a refined detection's outline in raster pixels, else ``None``), the objects in image pixels for display,
+    the raw model texts and warnings."""
 
     tile: Tile
     candidates: list[Candidate] = field(default_factory=list)
+    outlines: list[PolygonRegion | None] = field(default_factory=list)
     objects_px: list[GeoObject] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -41,12 +45,15 @@ def process_tile(
     dialect: Dialect,
     engine: Engine,
     segmenter=None,
+    refine: str = "none",
     max_new_tokens: int = 512,
 ) -> TileOutcome:
     """Run the model steps on one tile (same image objects for every step) and return its objects.
 
     ``images``: ``(H, W, 3)`` uint8 arrays as sent (two for change detection). ``valid``: the tile's
     valid-pixel mask; objects lying entirely on nodata are dropped (models hallucinate in blank areas).
+    ``refine``: ``"sam2"`` turns the boxes of detection and change into outlines and rotated boxes with
+    ``segmenter`` (one encoding per image, one decoder call for all of its boxes).
     """
     chain = run_model_chain(steps, list(images), task, dialect, engine, tile.image_size,
                             max_new_tokens=max_new_tokens)
@@ -55,11 +62,19 @@ def process_tile(
     objects = attach_scores(chain.objects, last_tokens)
     if valid is not None and not valid.all():
         objects = [o for o in objects if _touches_valid(o, valid)]
+    outlines: list[PolygonRegion | None] = [None] * len(objects)
     if task is Task.SEGMENTATION:
         objects = _segment(objects, images[0], segmenter, out)
+        outlines = [None] * len(objects)
+    elif refines(refine, task) and objects:
+        instruction = " ".join(s.text if isinstance(s, ModelStep) else str(s) for s in steps)
+        refined = refine_objects(objects, images, segmenter, task, instruction)
+        objects, outlines = refined.objects, refined.outlines
+        out.warnings += [f"tile {tile.index}: {w}" for w in refined.warnings]
     out.objects_px = objects
     window = tile.window
     out.candidates = [Candidate(obj, window) for obj in tile.objects_to_raster_px(objects)]
+    out.outlines = [None if o is None else tile.objects_to_raster_px([o])[0] for o in outlines]
     return out
 
 

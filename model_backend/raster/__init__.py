@@ -29,6 +29,7 @@ from .tiling import (
     axis_starts,
     iter_tile_pairs,
     iter_tiles,
+    plan_pair_tiles,
     plan_tiles,
     resolve_aoi,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "percentile_stretch",
     "pixel_size",
     "pixel_to_map",
+    "plan_pair_tiles",
     "plan_tiles",
     "resolve_aoi",
     "sample_bands",

@@ -37,11 +37,12 @@ WindowTuple = tuple[int, int, int, int]  # (col_off, row_off, width, height) in 
 class TileLayout:
     """How to cut tiles. ``tile_size`` and ``overlap`` are in pixels of the image sent to the model
     (square tiles). ``gsd``: map units (of the raster's CRS) per image pixel; ``None`` reads raster
-    pixels one to one."""
+    pixels one to one. ``max_tiles``: plans with more tiles are refused (``None``: no cap)."""
 
     tile_size: int = 1024
     overlap: int = 128
     gsd: float | None = None
+    max_tiles: int | None = None
 
     def __post_init__(self):
         if isinstance(self.tile_size, bool) or int(self.tile_size) != self.tile_size or self.tile_size < 1:
@@ -201,6 +202,14 @@ class TilePlan:
         self.overlap_px = (ov_w, ov_h)
         self.col_starts = axis_starts(grid.width, self.win_w, self.win_w - ov_w, (rc, rc + rw))
         self.row_starts = axis_starts(grid.height, self.win_h, self.win_h - ov_h, (rr, rr + rh))
+        if layout.max_tiles is not None and len(self) > layout.max_tiles:
+            # a tiny gsd or tile size can plan hundreds of thousands of model calls: say so before any
+            gsd = f", gsd {layout.gsd:g}" if layout.gsd is not None else ""
+            raise ConfigError(
+                f"the run would cut {len(self):,} tiles ({len(self.row_starts):,} rows x {len(self.col_starts):,} "
+                f"columns at tile size {layout.tile_size} px{gsd}), more than the cap of {layout.max_tiles:,}: "
+                "use a coarser gsd, larger tiles or a smaller area, or raise max_tiles (--max-tiles)"
+            )
         self._image_to_raster_scale = Affine.scale(self.win_w / self.img_w, self.win_h / self.img_h)
 
     def __len__(self) -> int:
@@ -358,9 +367,31 @@ def iter_tiles(
         yield TileImage(tile, img.rgb, img.valid)
 
 
-def iter_tile_pairs(
+def plan_pair_tiles(
     pair,
     layout: TileLayout,
+    *,
+    aoi_window: WindowTuple | Window | None = None,
+    aoi_bounds: Sequence[float] | None = None,
+    aoi_crs=None,
+) -> TilePlan:
+    """Plan tiles of a ``pair.RasterPair`` over the two rasters' overlap, intersected with an optional area
+    of interest (see ``plan_tiles``), on the first raster's grid. Raises ``RasterError`` when the area of
+    interest misses the overlap."""
+    region = pair.overlap
+    if aoi_window is not None or aoi_bounds is not None:
+        aoi = resolve_aoi(pair.first.grid, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
+        region = _intersect(region, aoi)
+        if region is None:
+            raise RasterError(
+                f"the area of interest does not overlap the common area of {pair.first.path} and {pair.second.path}"
+            )
+    return TilePlan(pair.first.grid, layout, region)
+
+
+def iter_tile_pairs(
+    pair,
+    layout: TileLayout | TilePlan,
     *,
     aoi_window: WindowTuple | Window | None = None,
     aoi_bounds: Sequence[float] | None = None,
@@ -370,17 +401,13 @@ def iter_tile_pairs(
     resampling: Resampling | None = None,
 ) -> Iterator[TilePair]:
     """Tiles of a ``pair.RasterPair`` over the two rasters' overlap (intersected with an optional
-    area of interest, see ``plan_tiles``), both read with the same window. ``skip_empty`` drops tiles
-    where either raster is entirely nodata (recorded in ``report``)."""
-    region = pair.overlap
-    if aoi_window is not None or aoi_bounds is not None:
-        aoi = resolve_aoi(pair.first.grid, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
-        region = _intersect(region, aoi)
-        if region is None:
-            raise RasterError(
-                f"the area of interest does not overlap the common area of {pair.first.path} and {pair.second.path}"
-            )
-    plan = TilePlan(pair.first.grid, layout, region)
+    area of interest, see ``plan_pair_tiles``; or the tiles of a ``TilePlan`` already made), both read with
+    the same window. ``skip_empty`` drops tiles where either raster is entirely nodata (recorded in
+    ``report``)."""
+    if isinstance(layout, TilePlan):
+        plan = layout
+    else:
+        plan = plan_pair_tiles(pair, layout, aoi_window=aoi_window, aoi_bounds=aoi_bounds, aoi_crs=aoi_crs)
     report = report if report is not None else TileReport()
     report.planned += len(plan)
     for tile in plan:

@@ -1,48 +1,73 @@
 """The local backend server's HTTP API (FastAPI). One loaded model serves many jobs.
 
-Endpoints (all under ``/v1``, bearer token required when one is set):
-``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` · ``GET /jobs`` · ``GET /jobs/{id}`` ·
-``GET /jobs/{id}/events`` (server-sent events, replayable with ``?start=N``) · ``POST /jobs/{id}/cancel`` ·
-``GET /jobs/{id}/result?format=geojson|gpkg``.
+Endpoints (all under ``/v1``): ``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` ·
+``GET /jobs`` · ``GET /jobs/{id}`` · ``GET /jobs/{id}/events`` (server-sent events, replayable with
+``?start=N``) · ``POST /jobs/{id}/cancel`` · ``GET /jobs/{id}/result?format=geojson|gpkg``.
+
+Every request first passes ``guard.RequestGuard`` (Host, Origin, token, JSON content type, body size); every
+file a job will open passes ``sources.SourcePolicy``; uploads go through ``uploads.UploadStore``. No
+documentation pages are served. Errors reach clients as ``{"detail": …}`` one-liners: tracebacks stay in
+the server's log.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import io
 import json
+import logging
 import os
 import resource
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+import anyio
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from .. import __version__
-from ..errors import ConfigError, GeoRSMLLMError, RasterError
+from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
+from .guard import RequestGuard
 from .jobs import JobFn, JobManager
+from .results import own_layers_gpkg
 from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
-from .security import PathPolicy, token_matches
+from .security import HostPolicy
+from .sources import SourcePolicy, SourceRefused
+from .uploads import UploadRefused, UploadStore, folder_bytes
+
+log = logging.getLogger(__name__)
+
+UPLOAD_PREFIX = "upload:"
 
 
 @dataclass
 class ServerSettings:
-    """Where the server listens and what it may touch. ``work_dir`` holds uploads and job outputs."""
+    """Where the server listens and what it may touch. ``work_dir`` holds uploads and job outputs.
+
+    ``token``: bearer token every request must carry (``None``: none, only with ``--no-token`` on loopback).
+    ``allowed_dirs``: folders whose files jobs may read (and write outputs in); ``allowed_urls``: http(s)
+    prefixes jobs may read from (none by default); ``allowed_hosts``: extra ``Host`` names (``NAME`` or
+    ``NAME:PORT``) for clients that reach the server through a tunnel or proxy under another name."""
 
     host: str = "127.0.0.1"
     port: int = 8765
     token: str | None = None
     allowed_dirs: list[str] = field(default_factory=list)
+    allowed_urls: list[str] = field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)
     work_dir: str = ""
     max_upload_mb: float = 256.0
+    max_body_mb: float = 16.0  # JSON requests other than uploads
+    max_upload_pixels: int = 64 * 2**20
+    max_work_mb: float = 8192.0  # uploads and job outputs in the work folder together
+    upload_ttl_s: float = 6 * 3600.0
     max_parallel_jobs: int = 1
     keep_jobs: int = 200  # finished jobs remembered; older ones are forgotten with their folders
 
@@ -63,41 +88,82 @@ def _rss_mb() -> float:
 
 def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     work = Path(settings.work_dir or Path.home() / ".cache" / "georsmllm" / "server").resolve()
-    (work / "uploads").mkdir(parents=True, exist_ok=True)
     (work / "jobs").mkdir(parents=True, exist_ok=True)
-    policy = PathPolicy([*settings.allowed_dirs, work])
+    sources = SourcePolicy([*settings.allowed_dirs, work], settings.allowed_urls)
+    uploads = UploadStore(work / "uploads", work, max_pixels=settings.max_upload_pixels,
+                          max_work_bytes=int(settings.max_work_mb * 2**20), ttl_s=settings.upload_ttl_s)
+    uploads_of: dict[str, set[str]] = {}  # job id -> ids of the uploads it reads
+    uploads_lock = threading.Lock()  # endpoints run in worker threads
+
     def forget(job) -> None:
-        # a forgotten job's own folder (default outputs) goes too; outputs the client placed elsewhere stay
+        # a forgotten job's own folder (default outputs) goes too, and the uploads no remembered job uses;
+        # outputs the client placed elsewhere stay
         shutil.rmtree(work / "jobs" / job.id, ignore_errors=True)
+        with uploads_lock:
+            mine = uploads_of.pop(job.id, set())
+            still_used = set().union(*uploads_of.values())
+        uploads.delete(mine - still_used)
 
     jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget)
     started = time.time()
 
-    app = FastAPI(title="GeoRSMLLM backend", version=__version__)
+    def active_uploads() -> set[str]:
+        active = {j.id for j in jobs.list() if j.state in ("queued", "running")}
+        with uploads_lock:
+            return set().union(*(ids for job_id, ids in uploads_of.items() if job_id in active))
+
+    app = FastAPI(title="GeoRSMLLM backend", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.jobs = jobs
-    app.state.policy = policy
-
-    def auth(request: Request) -> None:
-        if not token_matches(request.headers.get("authorization"), settings.token):
-            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
-
-    def checked_path(value: str, what: str) -> str:
-        if value.startswith("upload:"):
-            upload_id = value[len("upload:"):]
-            path = work / "uploads" / f"{upload_id}.tif"
-            if not upload_id.isalnum() or not path.is_file():
-                raise HTTPException(status_code=404, detail=f"{what}: no upload {upload_id!r}")
-            return str(path)
-        try:
-            return str(policy.check(value))
-        except PermissionError as exc:
-            raise HTTPException(status_code=403, detail=f"{what}: {exc}") from None
+    app.state.sources = sources
+    app.state.uploads = uploads
+    json_limit = int(settings.max_body_mb * 2**20)
+    # base64 makes the PNG a third larger; the JSON around it is small
+    upload_limit = int(settings.max_upload_mb * 2**20)
+    app.add_middleware(RequestGuard, hosts=HostPolicy(settings.host, settings.port, settings.allowed_hosts),
+                       token=settings.token,
+                       body_limit=lambda path: upload_limit if path == "/v1/uploads" else json_limit)
 
     @app.exception_handler(GeoRSMLLMError)
     async def _user_error(_request: Request, exc: GeoRSMLLMError):
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
-    @app.get("/v1/health", dependencies=[Depends(auth)])
+    @app.exception_handler(SourceRefused)
+    async def _refused(_request: Request, exc: SourceRefused):
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(UploadRefused)
+    async def _upload_refused(_request: Request, exc: UploadRefused):
+        return JSONResponse(status_code=exc.status, content={"detail": exc.detail})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError):
+        # FastAPI's default answer echoes the offending input, which may be large: send where and why only
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:500], "type": e.get("type")}
+                  for e in exc.errors()[:20]]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, exc: Exception):
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); "
+                                                                "the server log has the details"})
+
+    def raster_path(value: str, what: str, used: set[str]) -> str:
+        if value.startswith(UPLOAD_PREFIX):
+            upload_id = value[len(UPLOAD_PREFIX):]
+            path = uploads.path(upload_id)
+            if path is None:
+                raise HTTPException(status_code=404, detail=f"{what}: no upload {upload_id[:40]!r} (expired?)")
+            used.add(upload_id)
+            return str(path)
+        return sources.raster(value, what)
+
+    def context_layer(spec: str) -> str:
+        name, location = split_context_spec(spec)
+        checked = sources.vector(location, "context layer")
+        return f"{name}={checked}" if name else checked
+
+    @app.get("/v1/health")
     def health() -> dict[str, Any]:
         info = backend.describe()
         return {
@@ -109,43 +175,46 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             **info,
         }
 
-    @app.post("/v1/plan", dependencies=[Depends(auth)])
+    @app.get("/v1/capabilities")
+    def capabilities() -> dict[str, Any]:
+        """The names clients may send (tasks, dialects, engines...): ``model_backend.vocabulary``."""
+        from ..vocabulary import capabilities as vocabulary
+
+        return vocabulary()
+
+    @app.post("/v1/plan")
     def plan(body: PlanRequest) -> dict[str, Any]:
         return backend.plan(body)
 
-    @app.post("/v1/uploads", dependencies=[Depends(auth)], status_code=201)
+    @app.post("/v1/uploads", status_code=201)
     async def upload(request: Request) -> dict[str, Any]:
-        limit = int(settings.max_upload_mb * 1024 * 1024)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise HTTPException(status_code=413, detail=f"upload larger than {settings.max_upload_mb:g} MB")
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw.extend(chunk)
-            if len(raw) > limit:
-                raise HTTPException(status_code=413, detail=f"upload larger than {settings.max_upload_mb:g} MB")
+        raw = await request.body()  # its size is bounded by the guard
         try:
-            body = UploadRequest.model_validate_json(bytes(raw))
+            body = UploadRequest.model_validate_json(raw)
         except ValueError as exc:
-            raise HTTPException(status_code=422, detail=f"malformed upload: {exc}") from None
-        upload_id = uuid.uuid4().hex[:16]
-        path = work / "uploads" / f"{upload_id}.tif"
+            raise HTTPException(status_code=422, detail=f"malformed upload: {str(exc)[:500]}") from None
         try:
             png = base64.b64decode(body.png_base64, validate=True)
         except (binascii.Error, ValueError):
             raise HTTPException(status_code=422, detail="png_base64 is not valid base64") from None
-        await asyncio.to_thread(_write_upload, png, body.geotransform, body.crs, path)
-        return {"raster": f"upload:{upload_id}", "bytes": len(png)}
+        upload_id = await anyio.to_thread.run_sync(
+            lambda: uploads.store(png, body.geotransform, body.crs, in_use=active_uploads()))
+        return {"raster": f"{UPLOAD_PREFIX}{upload_id}", "bytes": len(png)}
 
-    @app.post("/v1/jobs", dependencies=[Depends(auth)], status_code=202, response_model=JobCreated)
+    @app.post("/v1/jobs", status_code=202, response_model=JobCreated)
     def submit(body: JobRequest) -> JobCreated:
+        used: set[str] = set()
         body = body.model_copy(update={
-            "raster": checked_path(body.raster, "raster"),
-            "raster_b": checked_path(body.raster_b, "raster_b") if body.raster_b else None,
-            "context_layers": [_named(name, checked_path(path, "context layer"))
-                               for name, path in map(split_context_spec, body.context_layers)],
-            "output": checked_path(body.output, "output") if body.output else None,
+            "raster": raster_path(body.raster, "raster", used),
+            "raster_b": raster_path(body.raster_b, "raster_b", used) if body.raster_b else None,
+            "context_layers": [context_layer(spec) for spec in body.context_layers],
+            "output": sources.output(body.output) if body.output else None,
         })
+        used_bytes = folder_bytes(work)
+        if used_bytes >= settings.max_work_mb * 2**20:
+            raise HTTPException(status_code=507, detail=f"the server's work folder is full ({used_bytes / 2**20:.0f} "
+                                                        f"MB of {settings.max_work_mb:.0f} MB): wait for old jobs "
+                                                        "to be forgotten, or raise --max-work-mb")
         job_id = uuid.uuid4().hex[:16]
         job_dir = work / "jobs" / job_id
         job_dir.mkdir(parents=True)
@@ -154,41 +223,42 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         except Exception:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
-        job = jobs.submit(body.model_dump(), fn, job_id=job_id)
+        with uploads_lock:
+            uploads_of[job_id] = used
+        job = jobs.submit(body.summary(), fn, job_id=job_id)
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 
     def get_job(job_id: str):
         job = jobs.get(job_id)
         if job is None:
-            raise HTTPException(status_code=404, detail=f"no job {job_id!r}")
+            raise HTTPException(status_code=404, detail=f"no job {job_id[:40]!r}")
         return job
 
-    @app.get("/v1/jobs", dependencies=[Depends(auth)])
+    @app.get("/v1/jobs")
     def list_jobs() -> list[dict[str, Any]]:
         return [j.summary() for j in jobs.list()]
 
-    @app.get("/v1/jobs/{job_id}", dependencies=[Depends(auth)])
+    @app.get("/v1/jobs/{job_id}")
     def job_status(job_id: str) -> dict[str, Any]:
         return get_job(job_id).summary()
 
-    @app.post("/v1/jobs/{job_id}/cancel", dependencies=[Depends(auth)])
+    @app.post("/v1/jobs/{job_id}/cancel")
     def cancel(job_id: str) -> dict[str, Any]:
         job = get_job(job_id)
         jobs.cancel(job_id)
         return {"id": job.id, "state": job.state, "cancel_requested": True}
 
-    @app.get("/v1/jobs/{job_id}/events", dependencies=[Depends(auth)])
+    @app.get("/v1/jobs/{job_id}/events")
     async def events(job_id: str, request: Request, start: int = 0) -> StreamingResponse:
         job = get_job(job_id)
 
         async def stream():
             index = max(0, start)
             while True:
-                new, ended = await asyncio.to_thread(job.wait_events, index, 10.0)
+                new, ended = await job.wait_events_async(index, 10.0)
                 for event in new:
-                    payload = json.dumps(event.to_dict())
-                    yield f"id: {index}\nevent: {event.kind}\ndata: {payload}\n\n"
+                    yield f"id: {index}\nevent: {event.kind}\ndata: {json.dumps(event.to_dict())}\n\n"
                     index += 1
                 if ended and index >= len(job.events):
                     return
@@ -200,55 +270,21 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get("/v1/jobs/{job_id}/result", dependencies=[Depends(auth)])
+    @app.get("/v1/jobs/{job_id}/result")
     def result(job_id: str, format: str = "geojson"):
         job = get_job(job_id)
         if job.state not in ("done", "cancelled"):
             raise HTTPException(status_code=409, detail=f"job {job_id} is {job.state}: no result yet")
-        key = {"geojson": "geojson", "gpkg": "gpkg"}.get(format)
-        if key is None:
+        if format == "gpkg":
+            path = own_layers_gpkg(job.result, work / "jobs" / job.id)
+            if path is None:
+                raise HTTPException(status_code=404, detail=f"job {job_id} wrote no gpkg output")
+            return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+        if format != "geojson":
             raise HTTPException(status_code=400, detail="format must be geojson or gpkg")
-        path = job.result.get(key)
-        if not path or not os.path.isfile(path):
-            raise HTTPException(status_code=404, detail=f"job {job_id} wrote no {format} output")
-        media = "application/geo+json" if key == "geojson" else "application/geopackage+sqlite3"
-        return FileResponse(path, media_type=media, filename=os.path.basename(path))
+        path = job.result.get("geojson")
+        if not path or not os.path.isfile(path) or Path(path).resolve().parent != (work / "jobs" / job.id).resolve():
+            raise HTTPException(status_code=404, detail=f"job {job_id} wrote no geojson output")
+        return FileResponse(path, media_type="application/geo+json", filename=os.path.basename(path))
 
     return app
-
-
-def _named(name: str | None, path: str) -> str:
-    return f"{name}={path}" if name else path
-
-
-def _write_upload(png: bytes, geotransform: list[float], crs: str, path: Path) -> None:
-    """Decode a PNG chunk and store it as a georeferenced GeoTIFF (written to a temp name, then renamed)."""
-    import numpy as np
-    import rasterio
-    from affine import Affine
-    from PIL import Image, UnidentifiedImageError
-    from rasterio.crs import CRS
-
-    try:
-        image = Image.open(io.BytesIO(png))
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise RasterError(f"upload is not a readable PNG image: {exc}") from None
-    try:
-        crs_obj = CRS.from_user_input(crs)
-    except Exception:
-        raise ConfigError(f"upload CRS {crs!r} is not recognised") from None
-    mode = "RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB"
-    array = np.asarray(image.convert(mode))
-    x0, dx, rx, y0, ry, dy = geotransform
-    profile = {
-        "driver": "GTiff", "width": array.shape[1], "height": array.shape[0], "count": array.shape[2],
-        "dtype": "uint8", "crs": crs_obj, "transform": Affine(dx, rx, x0, ry, dy, y0),
-    }
-    tmp = path.with_suffix(".tmp.tif")
-    with rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(np.moveaxis(array, 2, 0))
-        if mode == "RGBA":
-            from rasterio.enums import ColorInterp
-            dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
-    os.replace(tmp, path)

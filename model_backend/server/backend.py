@@ -10,9 +10,8 @@ from typing import Any
 from ..engines.base import Engine
 from ..pipeline.config import RunConfig
 from ..pipeline.context import read_context_layers
-from ..pipeline.factory import build_parser_engine, build_segmenter
+from ..pipeline.factory import build_parser_engine, build_segmenter, needs_segmenter
 from ..pipeline.runner import Pipeline
-from ..tasks import Task
 from .jobs import JobFn
 from .schemas import JobRequest, PlanRequest
 
@@ -75,7 +74,7 @@ class PipelineBackend:
                 "model_loaded": self._loaded, "model_loading": self.loading, "load_error": self.load_error,
                 "defaults": {k: v for k, v in self.base.to_dict().items()
                                                            if k in ("tile_size", "overlap", "gsd", "concurrency",
-                                                                    "segmenter", "dialect")}}
+                                                                    "segmenter", "dialect", "refine")}}
         info["device"] = info["engine"].get("device")
         info["model"] = info["engine"].get("model") or (self.base.script if self.base.engine == "scripted"
                                                         else self.base.model)
@@ -85,9 +84,11 @@ class PipelineBackend:
         try:
             import sys
 
-            if "torch" in sys.modules:
-                import torch
-
+            # Not ``import torch``: while the model thread is still importing it, that would wait on the
+            # import lock for as long as the import takes (seconds), and health checks would time out.
+            torch = sys.modules.get("torch")
+            importing = getattr(getattr(torch, "__spec__", None), "_initializing", False)
+            if torch is not None and not importing:
                 if torch.cuda.is_available():
                     memory["cuda_allocated_mb"] = round(torch.cuda.memory_allocated() / 2**20, 1)
                     memory["cuda_total_mb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**20, 1)
@@ -99,7 +100,7 @@ class PipelineBackend:
     def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
         values = dataclasses.asdict(self.base)
         for key in ("raster", "raster_b", "instruction", "task", "tile_size", "overlap", "gsd", "bands", "classes",
-                    "context_layers", "run_name", "concurrency"):
+                    "context_layers", "run_name", "concurrency", "refine"):
             value = getattr(request, key)
             if value is not None and value != []:
                 values[key] = value
@@ -120,14 +121,15 @@ class PipelineBackend:
             context[name] = ([geom for geom, _props in _regions(collection)], None)  # None: the raster's CRS
         regions = _regions(request.regions) if request.regions else None
         area = _area(request.area) if request.area else None
-        pipeline = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
-                            aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
+        # Built now to refuse a bad request before it is queued; built again once the model is loaded, since
+        # the dialect (answer format) is the loaded model's own unless the request's settings name one.
+        checked = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
+                           aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
 
         def run(emit, cancel) -> dict[str, Any]:
             self._ensure_loaded()
-            pipeline.parser_engine = self.parser_engine
-            if pipeline.choice.task is Task.SEGMENTATION:
-                pipeline.segmenter = self.segmenter()
+            segmenter = self.segmenter() if needs_segmenter(config, checked.choice.task) else None
+            pipeline = dataclasses.replace(checked, parser_engine=self.parser_engine, segmenter=segmenter)
             result = pipeline.run(on_event=emit, cancel=cancel)
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")
@@ -137,18 +139,29 @@ class PipelineBackend:
         return run
 
 
-def _regions(collection: dict[str, Any]):
+#: Most vertices an invalid (self-intersecting) area geometry may have to be repaired here: repair time grows
+#: with the number of crossings, up to vertices squared (about 1 s at 256 for the worst case). Larger invalid
+#: areas are refused with a message instead of stalling the server.
+AREA_REPAIR_MAX_VERTICES = 256
+
+
+def _shape(geometry: Any, what: str):
+    """A shapely geometry from a GeoJSON geometry (structure already checked by the request schema)."""
     import shapely.geometry
 
     from ..errors import ConfigError
 
+    try:
+        return shapely.geometry.shape(geometry)
+    except Exception as exc:  # shapely raises ValueError, TypeError, GeometryTypeError, GEOSException...
+        raise ConfigError(f"{what} is not valid GeoJSON: {exc}") from None
+
+
+def _regions(collection: dict[str, Any]):
     features = collection.get("features", []) if collection.get("type") == "FeatureCollection" else [collection]
     regions = []
     for i, feature in enumerate(features):
-        try:
-            geom = shapely.geometry.shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"feature {i} is not valid GeoJSON: {exc}") from None
+        geom = _shape(feature.get("geometry"), f"feature {i}")
         props = dict(feature.get("properties") or {})
         props.setdefault("id", str(feature.get("id", i)))
         regions.append((geom, props))
@@ -156,11 +169,12 @@ def _regions(collection: dict[str, Any]):
 
 
 def _area(geojson: dict[str, Any]):
-    """The union of a GeoJSON geometry, Feature or FeatureCollection (raster CRS) as one shapely geometry."""
+    """The union of a GeoJSON geometry, Feature or FeatureCollection (raster CRS) as one shapely geometry;
+    self-intersecting parts are repaired when small enough (``AREA_REPAIR_MAX_VERTICES``), else refused."""
     import shapely
-    import shapely.geometry
 
     from ..errors import ConfigError
+    from ..geometry.rings import repair_polygon
 
     if geojson.get("type") == "FeatureCollection":
         parts = [f.get("geometry") for f in geojson.get("features", [])]
@@ -168,11 +182,18 @@ def _area(geojson: dict[str, Any]):
         parts = [geojson.get("geometry")]
     else:
         parts = [geojson]
-    try:
-        geoms = [shapely.geometry.shape(g) for g in parts if g]
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"area is not valid GeoJSON: {exc}") from None
-    area = shapely.union_all([shapely.make_valid(g) for g in geoms]) if geoms else None
+    geoms = []
+    for i, part in enumerate(p for p in parts if p):
+        geom = _shape(part, "area")
+        if not geom.is_valid:
+            vertices = shapely.get_num_coordinates(geom)
+            if vertices > AREA_REPAIR_MAX_VERTICES:
+                raise ConfigError(f"area geometry {i} is not valid ({shapely.is_valid_reason(geom)}) and has "
+                                  f"{vertices} vertices, too many to repair here: fix it before sending "
+                                  "(QGIS: Vector > Geometry Tools > Fix Geometries)")
+            geom = repair_polygon(geom)
+        geoms.append(geom)
+    area = shapely.union_all(geoms) if geoms else None
     if area is None or area.is_empty:
         raise ConfigError("area has no geometry")
     return area

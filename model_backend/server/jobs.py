@@ -1,11 +1,15 @@
 """Jobs of the local backend server: each runs in its own thread against the one loaded model; clients
-follow them through an append-only event log (replayable, so a reconnecting client misses nothing)."""
+follow them through an append-only event log (replayable, so a reconnecting client misses nothing).
+
+Event streams wait for new events on the event loop (``wait_events_async``), not in a thread each: idle
+streams cost nothing, so however many clients watch, none delays another job's events."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,11 +22,13 @@ JobFn = Callable[[Callable[[RunEvent], None], CancelToken], dict[str, Any]]
 
 TERMINAL = ("done", "cancelled", "error")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Job:
     id: str
-    request: dict[str, Any]
+    request: dict[str, Any]  # a summary of what was asked (no large inputs): shown in listings
     state: str = "queued"  # queued | running | done | cancelled | error
     created: float = field(default_factory=time.time)
     finished: float | None = None
@@ -31,17 +37,46 @@ class Job:
     events: list[RunEvent] = field(default_factory=list)
     cancel_token: CancelToken = field(default_factory=CancelToken)
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=set, repr=False)
 
     def emit(self, event: RunEvent) -> None:
         with self._cond:
             self.events.append(event)
-            self._cond.notify_all()
+            self._notify()
+
+    def _notify(self) -> None:
+        """Wake threads and event-loop waiters (called with ``_cond`` held, from any thread)."""
+        self._cond.notify_all()
+        for loop, flag in self._waiters:
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # that loop has closed: its waiter is gone
+                pass
 
     def wait_events(self, start: int, timeout: float) -> tuple[list[RunEvent], bool]:
         """Events from index ``start`` on, waiting up to ``timeout`` s for new ones; also whether the job ended."""
         with self._cond:
             if len(self.events) <= start and self.state not in TERMINAL:
                 self._cond.wait(timeout)
+            return list(self.events[start:]), self.state in TERMINAL
+
+    async def wait_events_async(self, start: int, timeout: float) -> tuple[list[RunEvent], bool]:
+        """``wait_events`` for the event loop: waits on an ``asyncio.Event`` set by ``emit``, holding no thread."""
+        loop = asyncio.get_running_loop()
+        flag = asyncio.Event()
+        waiter = (loop, flag)
+        with self._cond:
+            if len(self.events) > start or self.state in TERMINAL:
+                return list(self.events[start:]), self.state in TERMINAL
+            self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(flag.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            with self._cond:
+                self._waiters.discard(waiter)
+        with self._cond:
             return list(self.events[start:]), self.state in TERMINAL
 
     def summary(self) -> dict[str, Any]:
@@ -107,9 +142,10 @@ class JobManager:
                 self._finish(job, "error", RunEvent("error", message=str(exc)), error=str(exc))
                 return
             except Exception as exc:  # a bug must not kill the server: report it on the job
-                message = f"{type(exc).__name__}: {exc}"
-                self._finish(job, "error", RunEvent("error", message=message,
-                                                     data={"traceback": traceback.format_exc()}), error=message)
+                # The traceback goes to the server's log only: clients get the one-line reason.
+                log.exception("job %s failed unexpectedly", job.id)
+                message = f"internal error ({type(exc).__name__}: {exc}); the server log has the details"
+                self._finish(job, "error", RunEvent("error", message=message), error=message)
                 return
             state = "cancelled" if job.result.get("partial") and job.cancel_token.cancelled else "done"
             self._finish(job, state, RunEvent(state, message=job.result.get("message", ""), data=job.result))
@@ -120,7 +156,7 @@ class JobManager:
         with job._cond:
             job.state = state
             job.events.append(event)
-            job._cond.notify_all()
+            job._notify()
 
     def _forget_old(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.state in TERMINAL), key=lambda j: j.created)

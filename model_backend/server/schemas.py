@@ -1,33 +1,128 @@
-"""Request and response bodies of the backend's HTTP API (typed, validated by pydantic)."""
+"""Request and response bodies of the backend's HTTP API (typed, validated by pydantic).
+
+Every list and every GeoJSON input is capped (counts below), numbers must be finite, and GeoJSON is checked
+for its structure before any geometry library sees it, so bad or huge input is refused up front with 422
+and a message naming the field, never a 500 or a long stall. The body itself is capped by the server
+(``--max-body-mb``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Caps on what one request may carry.
+MAX_CONTEXT_LAYERS = 32
+MAX_CLASSES = 256
+MAX_FEATURES = 10_000  # per GeoJSON input (regions, area, each inline context layer)
+MAX_VERTICES = 1_000_000  # all GeoJSON inputs of one request together
+MAX_PATH_CHARS = 4096
+
+Path_ = Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+_GEOMETRY_TYPES = {
+    # type -> nesting depth of its "coordinates" (0: a position [x, y])
+    "Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3,
+}
+
+
+class _Budget:
+    """Vertices left for the request's GeoJSON inputs together."""
+
+    def __init__(self, vertices: int = MAX_VERTICES):
+        self.vertices = vertices
+
+
+def _positions(value: Any, depth: int, what: str, budget: _Budget) -> None:
+    if not isinstance(value, list):
+        raise ValueError(f"{what}: coordinates must be nested lists")
+    if depth == 0:
+        if len(value) not in (2, 3) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                for v in value):
+            raise ValueError(f"{what}: a position is [x, y] (or [x, y, z]) numbers")
+        if not all(math.isfinite(v) for v in value):
+            raise ValueError(f"{what}: coordinates must be finite numbers (no NaN or infinity)")
+        budget.vertices -= 1
+        if budget.vertices < 0:
+            raise ValueError(f"the request's GeoJSON has more than {MAX_VERTICES:,} vertices")
+        return
+    for item in value:
+        _positions(item, depth - 1, what, budget)
+
+
+def check_geometry(geometry: Any, what: str, budget: _Budget) -> None:
+    """A GeoJSON geometry object of a known type with well-formed, finite coordinates (``ValueError``)."""
+    if not isinstance(geometry, dict):
+        raise ValueError(f"{what}: a geometry must be a JSON object")
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        if not isinstance(parts, list):
+            raise ValueError(f"{what}: a GeometryCollection needs a 'geometries' list")
+        for part in parts:
+            check_geometry(part, what, budget)
+        return
+    if kind not in _GEOMETRY_TYPES:
+        raise ValueError(f"{what}: unknown geometry type {str(kind)[:40]!r} (expected one of "
+                         f"{', '.join([*_GEOMETRY_TYPES, 'GeometryCollection'])})")
+    _positions(geometry.get("coordinates"), _GEOMETRY_TYPES[kind], what, budget)
+
+
+def check_geojson(value: Any, what: str, budget: _Budget, *, bare_geometry: bool) -> None:
+    """A FeatureCollection or Feature (or, with ``bare_geometry``, a geometry) within the caps."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what}: expected a GeoJSON object")
+    kind = value.get("type")
+    if kind == "FeatureCollection":
+        features = value.get("features")
+        if not isinstance(features, list):
+            raise ValueError(f"{what}: a FeatureCollection needs a 'features' list")
+        if len(features) > MAX_FEATURES:
+            raise ValueError(f"{what}: more than {MAX_FEATURES:,} features")
+    elif kind == "Feature":
+        features = [value]
+    elif bare_geometry:
+        check_geometry(value, what, budget)
+        return
+    else:
+        raise ValueError(f"{what}: expected a GeoJSON FeatureCollection or Feature, got type {str(kind)[:40]!r}")
+    for i, feature in enumerate(features):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise ValueError(f"{what}: item {i} is not a GeoJSON Feature")
+        if feature.get("geometry") is None:
+            raise ValueError(f"{what}: feature {i} has no geometry")
+        check_geometry(feature["geometry"], f"{what} feature {i}", budget)
+        if not isinstance(feature.get("properties") or {}, dict):
+            raise ValueError(f"{what}: feature {i} properties must be an object")
 
 
 class JobRequest(BaseModel):
     """A run submitted by a client. Paths must lie in the server's allowed folders; ``upload:<id>`` names
     an image uploaded through ``POST /v1/uploads``. Sizes are pixels of the image sent to the model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    raster: str
-    raster_b: str | None = None
+    raster: Path_
+    raster_b: Path_ | None = None
     instruction: str = Field(min_length=1, max_length=4000)
-    task: str | None = None
+    task: str | None = Field(default=None, max_length=40)
     tile_size: int | None = Field(default=None, ge=32, le=8192)
     overlap: int | None = Field(default=None, ge=0, le=4096)
-    gsd: float | None = Field(default=None, gt=0)
-    bands: list[int] | None = None
-    classes: list[str] | None = None
-    context_layers: list[str] = Field(
-        default_factory=list, description="vector files the instruction may name: PATH, PATH|LAYER or NAME=PATH[|LAYER]"
+    gsd: Finite | None = Field(default=None, gt=0)
+    bands: list[Annotated[int, Field(ge=1, le=65535)]] | None = Field(default=None, min_length=1, max_length=3)
+    classes: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=MAX_CLASSES)
+    context_layers: list[Path_] = Field(
+        default_factory=list, max_length=MAX_CONTEXT_LAYERS,
+        description="vector files the instruction may name: PATH, PATH|LAYER or NAME=PATH[|LAYER]"
     )
-    context_geojson: dict[str, dict[str, Any]] | None = Field(
-        default=None, description="context layers sent inline: layer name -> GeoJSON FeatureCollection in the "
-        "raster's CRS (for clients whose files the server cannot open)"
+    context_geojson: dict[Annotated[str, Field(min_length=1, max_length=200)], dict[str, Any]] | None = Field(
+        default=None, max_length=MAX_CONTEXT_LAYERS,
+        description="context layers sent inline: layer name -> GeoJSON FeatureCollection in the raster's CRS "
+        "(for clients whose files the server cannot open)"
     )
     regions: dict[str, Any] | None = Field(
         default=None, description="GeoJSON FeatureCollection in the raster's CRS: the regions to caption ([identify])"
@@ -36,21 +131,62 @@ class JobRequest(BaseModel):
         default=None, description="GeoJSON geometry, Feature or FeatureCollection in the raster's CRS: the area "
         "of interest (tiles cover its bounds; objects and tiles not touching it are dropped)"
     )
-    window: list[float] | None = Field(
-        default=None, description="area of interest as map bounds [xmin, ymin, xmax, ymax] in the raster's CRS"
+    window: list[Finite] | None = Field(
+        default=None, min_length=4, max_length=4,
+        description="area of interest as map bounds [xmin, ymin, xmax, ymax] in the raster's CRS"
     )
     run_name: str | None = Field(default=None, max_length=80)
-    output: str | None = Field(default=None, description="GeoPackage path; default: the job's folder on the server")
+    output: Path_ | None = Field(default=None, description="GeoPackage path; default: the job's folder on the server")
     concurrency: int | None = Field(default=None, ge=1, le=64)
+    refine: Literal["none", "sam2"] | None = Field(
+        default=None, description="sam2: boxes of detection and change prompt SAM2, giving outlines (polygons layer) "
+        "and rotated boxes (boxes layer); default: the server's setting"
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window_ordered(cls, window: list[float] | None) -> list[float] | None:
+        if window is not None and not (window[0] < window[2] and window[1] < window[3]):
+            raise ValueError("window must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax")
+        return window
+
+    @model_validator(mode="after")
+    def _geojson_inputs(self) -> JobRequest:
+        budget = _Budget()
+        if self.regions is not None:
+            check_geojson(self.regions, "regions", budget, bare_geometry=False)
+        if self.area is not None:
+            check_geojson(self.area, "area", budget, bare_geometry=True)
+        for name, collection in (self.context_geojson or {}).items():
+            check_geojson(collection, f"context layer {name[:40]!r}", budget, bare_geometry=False)
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        """What job listings show of the request: names and counts, never the large inputs themselves."""
+        def features(value: dict[str, Any] | None) -> int | None:
+            if value is None:
+                return None
+            return len(value.get("features", [])) if value.get("type") == "FeatureCollection" else 1
+
+        return {
+            "raster": self.raster, "raster_b": self.raster_b,
+            "instruction": self.instruction if len(self.instruction) <= 200 else self.instruction[:200] + "…",
+            "task": self.task, "run_name": self.run_name, "output": self.output,
+            "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd,
+            "context_layers": len(self.context_layers),
+            "context_geojson": sorted(self.context_geojson or {}),
+            "regions": features(self.regions), "area": features(self.area), "window": self.window,
+        }
 
 
 class PlanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instruction: str = Field(min_length=1, max_length=4000)
-    task: str | None = None
+    task: str | None = Field(default=None, max_length=40)
     n_rasters: int = Field(default=1, ge=1, le=2)
-    layer_names: list[str] = Field(default_factory=list, description="context layers the instruction may name")
+    layer_names: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_CONTEXT_LAYERS, description="context layers the instruction may name")
 
 
 class UploadRequest(BaseModel):
@@ -59,12 +195,19 @@ class UploadRequest(BaseModel):
     ``geotransform`` is GDAL's six numbers (x0, dx, rx, y0, ry, dy) from the image's top-left *corner*, in
     units of ``crs`` (WKT, ``EPSG:n`` or PROJ string)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     png_base64: str
-    geotransform: list[float] = Field(min_length=6, max_length=6)
-    crs: str = Field(min_length=1)
+    geotransform: list[Finite] = Field(min_length=6, max_length=6)
+    crs: str = Field(min_length=1, max_length=20_000)
     name: str | None = Field(default=None, max_length=80)
+
+    @field_validator("geotransform")
+    @classmethod
+    def _invertible(cls, gt: list[float]) -> list[float]:
+        if gt[1] * gt[5] - gt[2] * gt[4] == 0:
+            raise ValueError("geotransform has zero pixel size (dx * dy - rx * ry is 0)")
+        return gt
 
 
 class JobCreated(BaseModel):

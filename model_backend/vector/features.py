@@ -34,6 +34,14 @@ BASE_FIELDS = (
     "run_id",
     "created",
 )
+#: Measures in metres on polygon layers (boxes, polygons), right after ``score``: see ``vector.measures``.
+MEASURE_FIELDS = ("area_m2", "length_m")
+#: Fields holding numbers (written as reals); every other field is text.
+NUMERIC_FIELDS = ("score", *MEASURE_FIELDS)
+#: Extra text fields the pipeline adds for text tasks (a caption, or the model's answer).
+ANSWER_FIELDS = ("caption", "answer")
+#: Added when the writer is told whether the run finished: "true" for a cancelled run's partial output.
+PARTIAL_FIELD = "partial"
 #: Run-level fields a feature may override through ``Feature.extra``.
 RUN_FIELDS = ("task", "instruction", "model", "dialect", "source", "run_id", "created")
 
@@ -175,6 +183,22 @@ def field_names(features: Iterable[Feature]) -> list[str]:
     return names
 
 
+def with_measure_fields(names: list[str]) -> list[str]:
+    """``names`` with ``area_m2`` and ``length_m`` inserted after ``score`` (once)."""
+    out = [n for n in names if n not in MEASURE_FIELDS]
+    at = out.index("score") + 1 if "score" in out else len(out)
+    return out[:at] + list(MEASURE_FIELDS) + out[at:]
+
+
+def add_measures(rows: list[dict[str, Any]], geoms_map: list[BaseGeometry], crs: pyproj.CRS | None) -> None:
+    """Fill ``area_m2``/``length_m`` of each row from its geometry (map coordinates of ``crs``); rows of
+    non-polygons, or all rows when there is no CRS, get ``None``."""
+    from .measures import polygon_measures  # pulls in the condition measures (numpy, pyproj) on use only
+
+    for row, measured in zip(rows, polygon_measures(geoms_map, crs), strict=True):
+        row["area_m2"], row["length_m"] = measured if measured is not None else (None, None)
+
+
 def properties(feat: Feature, run: RunInfo, names: list[str]) -> dict[str, Any]:
     """Attribute values of one feature for the given field names (missing ones are ``None``)."""
     geom = feat.geometry
@@ -194,8 +218,8 @@ def properties(feat: Feature, run: RunInfo, names: list[str]) -> dict[str, Any]:
         created=run.created,
     )
     for key, value in feat.extra.items():
-        if key in ("label", "score", "tile"):
-            continue  # set through the Feature's own fields
+        if key in ("label", "score", "tile", *MEASURE_FIELDS):
+            continue  # set through the Feature's own fields, or measured from its geometry
         values[key] = None if value is None else str(value)
     return values
 

@@ -3,7 +3,8 @@
 Geometries in map coordinates of the raster's CRS are reprojected to EPSG:4326 with pyproj
 (``always_xy=True``, so x = longitude, y = latitude whatever the CRS's axis order); ``GeoPoint``s are
 already lon/lat. Polygons are written counter-clockwise (RFC 7946's right-hand rule). Properties are the
-same fields as the GeoPackage layers. No ``crs`` member (RFC 7946 drops it); the run recipe goes into a
+same fields as the GeoPackage layers (polygons with ``area_m2`` and ``length_m``, measured in the map CRS
+before reprojecting). No ``crs`` member (RFC 7946 drops it); the run recipe goes into a
 foreign member ``georsmllm`` of the FeatureCollection.
 """
 
@@ -23,14 +24,17 @@ from ..errors import OutputError
 from ..geometry.types import GeoPoint
 from .atomic import atomic_replace
 from .features import (
+    PARTIAL_FIELD,
     WGS84,
     FeatureLike,
     RunInfo,
+    add_measures,
     as_feature,
     field_names,
     properties,
     resolve_crs,
     to_shapely,
+    with_measure_fields,
 )
 
 
@@ -63,11 +67,17 @@ def feature_collection(
         if not crs_obj.equals(WGS84):
             transformer = pyproj.Transformer.from_crs(crs_obj, WGS84, always_xy=True)
     names = field_names(feats)
-    if partial is not None and "partial" not in names:
-        names.append("partial")
+    geoms_map = [to_shapely(f.geometry) for f in feats]
+    measured = any(g.geom_type in ("Polygon", "MultiPolygon") for g in geoms_map)
+    if measured:
+        names = with_measure_fields(names)
+    if partial is not None and PARTIAL_FIELD not in names:
+        names.append(PARTIAL_FIELD)
+    rows = [properties(f, run, names) for f in feats]
+    if measured:
+        add_measures(rows, geoms_map, crs_obj)  # measured in the map CRS, before reprojecting
     out_features = []
-    for feat in feats:
-        geom = to_shapely(feat.geometry)
+    for feat, geom, props in zip(feats, geoms_map, rows, strict=True):
         if not isinstance(feat.geometry, GeoPoint):
             geom = _to_lonlat(geom, transformer)
         coords = shapely.get_coordinates(geom)
@@ -77,9 +87,8 @@ def feature_collection(
             )
         if geom.geom_type in ("Polygon", "MultiPolygon"):
             geom = shapely.orient_polygons(geom, exterior_cw=False)
-        props = properties(feat, run, names)
         if partial is not None:
-            props["partial"] = "true" if partial else "false"
+            props[PARTIAL_FIELD] = "true" if partial else "false"
         if props["score"] is not None and not math.isfinite(props["score"]):
             props["score"] = None  # JSON has no NaN
         out_features.append(

@@ -6,7 +6,8 @@ failure at any point leaves the existing file byte-identical and no temporary fi
 
 Layers: one per run and geometry kind, named ``<run name>_<kind>`` (``boxes``, ``polygons``,
 ``points``, ``lines``). Geometry is in map coordinates of the raster's CRS; a layer made only of
-``GeoPoint``s is written as lon/lat points in EPSG:4326. Fields: ``features.BASE_FIELDS`` then the
+``GeoPoint``s is written as lon/lat points in EPSG:4326. Fields: ``features.BASE_FIELDS`` (polygon layers:
+with the measures ``area_m2`` and ``length_m`` in metres after ``score``, see ``vector.measures``) then the
 extra text fields, plus ``partial`` ("true"/"false") when the caller says whether the run finished.
 
 Run recipe: stored twice. The layer's ``gpkg_contents`` description (the GeoPackage's own per-layer
@@ -41,9 +42,12 @@ from pyogrio.raw import write as _pyogrio_write
 from ..errors import OutputError
 from .atomic import atomic_replace, check_target
 from .features import (
+    NUMERIC_FIELDS,
+    PARTIAL_FIELD,
     Feature,
     FeatureLike,
     RunInfo,
+    add_measures,
     as_feature,
     crs_for_gdal,
     field_names,
@@ -55,10 +59,13 @@ from .features import (
     properties,
     resolve_crs,
     safe_layer_name,
+    with_measure_fields,
 )
+from .gpkgfile import is_geopackage_header, is_sqlite_header, read_header
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _GEOMETRY_TYPES = {"boxes": "Polygon", "polygons": "Polygon", "points": "Point", "lines": "LineString"}
+#: layer kinds whose features carry ``area_m2`` and ``length_m``
+MEASURED_KINDS = ("boxes", "polygons")
 _PYOGRIO_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
 
 
@@ -77,16 +84,19 @@ class LayerData:
 
 
 def _check_existing_gpkg(path: str) -> bool:
-    """Whether ``path`` exists; ``OutputError`` when it exists but is not a SQLite/GeoPackage file
-    (GDAL would otherwise overwrite it)."""
+    """Whether ``path`` exists; ``OutputError`` when it exists but is not a GeoPackage (GDAL would otherwise
+    overwrite it). A plain SQLite database is refused too: its header lacks the GeoPackage application id,
+    and adding layers would rewrite someone else's database."""
     if not os.path.exists(path):
         return False
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
+        head = read_header(path)
     except OSError as exc:
         raise OutputError(f"cannot read {path} ({exc.strerror or exc}): choose another file") from exc
-    if head != _SQLITE_MAGIC:
+    if is_sqlite_header(head) and not is_geopackage_header(head):
+        raise OutputError(f"{path} is a SQLite database but not a GeoPackage (no GeoPackage application id): "
+                          "choose another file name")
+    if not is_geopackage_header(head):
         raise OutputError(f"{path} exists but is not a GeoPackage: choose another file name")
     return True
 
@@ -129,15 +139,19 @@ def build_layer(
     if any(g.geom_type.startswith("Multi") for g in geoms):
         geometry_type = "Multi" + geometry_type
     names = field_names(feats)
-    if partial is not None and "partial" not in names:
-        names.append("partial")
+    if kind in MEASURED_KINDS:
+        names = with_measure_fields(names)
+    if partial is not None and PARTIAL_FIELD not in names:
+        names.append(PARTIAL_FIELD)
     rows = [properties(f, run, names) for f in feats]
+    if kind in MEASURED_KINDS:
+        add_measures(rows, geoms, target_crs)
     if partial is not None:
         for row in rows:
-            row["partial"] = "true" if partial else "false"
+            row[PARTIAL_FIELD] = "true" if partial else "false"
     columns = []
     for fname in names:
-        if fname == "score":
+        if fname in NUMERIC_FIELDS:
             columns.append(np.array([np.nan if r[fname] is None else r[fname] for r in rows], dtype=float))
         else:
             columns.append(np.array([r[fname] for r in rows] if rows else [], dtype=object))
@@ -222,10 +236,14 @@ def write_run(
     crs: str | pyproj.CRS | None,
     run: RunInfo,
     partial: bool | None = None,
+    empty_kind: str | None = None,
 ) -> dict[str, str]:
     """Write all features of a run, one layer per geometry kind, in one atomic step.
-    Returns ``{kind: layer name}``; kinds without features get no layer."""
+    Returns ``{kind: layer name}``; kinds without features get no layer, except that a run with no
+    features at all writes an empty layer of ``empty_kind`` (when given) so that its output exists."""
     groups = group_by_kind(features)
+    if not groups and empty_kind is not None:
+        groups = {empty_kind: []}
     layers = [
         build_layer(layer_name(run_name, kind), kind, feats, crs=crs, run=run, partial=partial)
         for kind, feats in groups.items()

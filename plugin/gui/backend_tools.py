@@ -26,9 +26,11 @@ def ask_first_run(parent: QWidget | None, reason: str) -> bool:
     """Ask whether to set up the backend now (tests replace this function)."""
     answer = QMessageBox.question(
         parent, tr("GeoRSMLLM: no backend yet"),
-        tr("GeoRSMLLM needs a backend to run models, and none is configured ({reason}).\n\n"
-           "Set up the backend's own Python environment now? You can also do it later from "
-           "the plugin menu, or enter a server URL in the settings.").format(reason=reason),
+        tr("GeoRSMLLM runs its models in a backend: a Python environment of its own with PyTorch and the "
+           "model libraries, apart from QGIS's Python. None is ready yet: {reason}.\n\n"
+           "Set it up now? Before anything is installed you will see what will be installed and about how "
+           "much will be downloaded. You can also do it later (Raster > GeoRSMLLM > Set up backend…), or "
+           "enter the URL of a running backend server in the settings.").format(reason=reason),
         QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
     return answer == QMessageBox.Yes
 

@@ -4,7 +4,6 @@ answers and the backend's status."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsVectorLayer, QgsWkbTypes
@@ -13,81 +12,44 @@ from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTextBrowser,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..logic.backend_state import BackendStatus
 from ..logic.follow import JobEvent
 from ..logic.prepare import RunRequest
-from ..logic.tasks import BackendStatus
+from ..logic.runner import RunOutcome
+from ..logic.wording import run_state
+from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
+from .run_list import RunList
+from .status_line import StatusLine
 
-#: Backend task values in the task chooser (``None``: let the backend infer it from the instruction).
-TASKS: tuple[str | None, ...] = (None, "detection", "seg", "change", "caption", "identify", "vqa", "classify",
-                                 "geolocation")
 AREAS = ("layer", "extent", "selection")
 
 
-def _task_labels() -> list[str]:
-    """Labels of ``TASKS``, in order (literal strings so pylupdate5 finds them)."""
-    return [tr("Automatic (from the instruction)"), tr("Detect objects"), tr("Segment"), tr("Detect changes"),
-            tr("Describe the image"), tr("Describe regions"), tr("Answer a question"), tr("Classify the scene"),
-            tr("Geolocate")]
+def task_choices() -> list[tuple[str | None, str]]:
+    """The task chooser's entries: ``None`` (let the backend infer the task), then the backend's tasks with
+    a label each (a task this plugin has no words for shows its name)."""
+    labels = {"detection": tr("Detect objects"), "seg": tr("Segment"), "change": tr("Detect changes"),
+              "caption": tr("Describe the image"), "identify": tr("Describe regions"), "vqa": tr("Answer a question"),
+              "classify": tr("Classify the scene"), "geolocation": tr("Geolocate")}
+    return [(None, tr("Automatic (from the instruction)"))] + [
+        (name, labels.get(name, name)) for name in vocabulary.current().task_names]
 
 
 def _area_labels() -> list[str]:
     """Labels of ``AREAS``, in order."""
     return [tr("Whole layer"), tr("Current map extent"), tr("Selected features of")]
-
-
-class JobRow(QWidget):
-    """One job in the panel: title, progress bar fed by tile events, and its own cancel button."""
-
-    cancel_clicked = pyqtSignal(str)
-
-    def __init__(self, key: str, title: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel(title)
-        self.label.setToolTip(title)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # busy until the first tile event gives a total
-        self.bar.setFormat(tr("starting…"))
-        self.bar.setTextVisible(True)
-        self.cancel_button = QToolButton()
-        self.cancel_button.setText("✕")
-        self.cancel_button.setToolTip(tr("Cancel this run"))
-        self.cancel_button.clicked.connect(lambda: self.cancel_clicked.emit(self.key))
-        layout.addWidget(self.label, 2)
-        layout.addWidget(self.bar, 3)
-        layout.addWidget(self.cancel_button)
-
-    def progress(self, done: int, total: int) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
-        self.bar.setFormat(tr("{done}/{total} tiles").format(done=done, total=total))
-
-    def status(self, text: str) -> None:
-        if self.bar.maximum() == 0:
-            self.bar.setFormat(text)
-
-    def finish(self, text: str) -> None:
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.bar.setFormat(text)
-        self.cancel_button.setEnabled(False)
 
 
 class GeoRSMLLMDock(QgsDockWidget):
@@ -105,22 +67,25 @@ class GeoRSMLLMDock(QgsDockWidget):
         super().__init__(tr("GeoRSMLLM"), parent)
         self.setObjectName("GeoRSMLLMDock")
         self.canvas = canvas
-        self._rows: dict[str, JobRow] = {}
+        self._remote = False
         body = QWidget()
         root = QVBoxLayout(body)
 
         status_row = QHBoxLayout()
-        self.status_label = QLabel(tr("Backend: not connected"))
-        self.status_label.setWordWrap(True)
+        self.status_line = StatusLine()
         self.restart_button = QPushButton(tr("Start / restart backend"))
         self.restart_button.clicked.connect(self._restart_clicked)
-        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.status_line, 1)
         status_row.addWidget(self.restart_button)
         root.addLayout(status_row)
 
         self.instruction = QComboBox()
         self.instruction.setEditable(True)
         self.instruction.setInsertPolicy(QComboBox.NoInsert)
+        # a long instruction (or history entry) must not widen the panel and squeeze the map
+        self.instruction.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.instruction.setMinimumContentsLength(12)
+        self.instruction.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.instruction.lineEdit().setPlaceholderText(
             tr("e.g. segment all buildings north of the river"))
         self.instruction.lineEdit().returnPressed.connect(self.request_run)
@@ -129,7 +94,7 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         form = QFormLayout()
         self.task_combo = QComboBox()
-        for value, text in zip(TASKS, _task_labels(), strict=True):
+        for value, text in task_choices():
             self.task_combo.addItem(text, value)
         self.task_combo.currentIndexChanged.connect(self._task_changed)
         form.addRow(tr("Task"), self.task_combo)
@@ -184,17 +149,17 @@ class GeoRSMLLMDock(QgsDockWidget):
             buttons.addWidget(button)
         root.addLayout(buttons)
 
-        self.jobs_box = QGroupBox(tr("Runs"))
-        self.jobs_layout = QVBoxLayout(self.jobs_box)
-        self.jobs_box.setVisible(False)
-        root.addWidget(self.jobs_box)
+        self.runs = RunList()
+        self.runs.cancel_requested.connect(self.cancel_requested)
+        root.addWidget(self.runs)
 
         self.plan_view = QTextBrowser()
         self.plan_view.setVisible(False)
-        self.plan_view.setMaximumHeight(140)
+        self.plan_view.setMaximumHeight(110)
         root.addWidget(self.plan_view)
         self.answers = QTextBrowser()
         self.answers.setPlaceholderText(tr("Captions, answers and messages appear here."))
+        self.answers.setMinimumHeight(90)
         root.addWidget(self.answers, 1)
         self.setWidget(body)
 
@@ -223,16 +188,13 @@ class GeoRSMLLMDock(QgsDockWidget):
         instruction = self.instruction.currentText().strip()
         layer = self.layer_combo.currentLayer()
         task = self.current_task()
-        if not instruction and task not in ("caption", "identify", "classify", "geolocation"):
+        instruction = vocabulary.current().instruction_for(task, instruction)
+        if not instruction:
             self.show_message(tr("Write an instruction first."), error=True)
             return None
         if layer is None:
             self.show_message(tr("Add a raster layer to the project and choose it."), error=True)
             return None
-        instruction = instruction or {"caption": "Describe this image in detail.",
-                                      "identify": "Describe this region.",
-                                      "classify": "What kind of scene is this?",
-                                      "geolocation": "Where was this image taken?"}[task]
         layer_b = self.layer_b_combo.currentLayer() if task in (None, "change") else None
         area = self.area_combo.currentData()
         extent, extent_crs, units_per_px = None, "", None
@@ -278,7 +240,8 @@ class GeoRSMLLMDock(QgsDockWidget):
                 if self.context_list.item(i).checkState() == Qt.Checked]
 
     def _restart_clicked(self) -> None:
-        self.status_label.setText(tr("Backend: starting…"))
+        self.status_line.set_text(tr("Local backend: starting…") if not self._remote else
+                                  tr("Checking the backend…"), "busy")
         self.restart_requested.emit()
 
     # -- reacting to choices ---------------------------------------------------------------------
@@ -309,25 +272,8 @@ class GeoRSMLLMDock(QgsDockWidget):
 
     # -- called by the run controller ------------------------------------------------------------
     def show_status(self, status: BackendStatus) -> None:
-        if status.health is None:
-            self.status_label.setText(tr("Backend: not connected ({reason})").format(reason=status.error or ""))
-            self.status_label.setToolTip(status.error or "")
-            return
-        health = status.health
-        memory = health.get("memory") or {}
-        parts = [f"{k.replace('_', ' ')} {v}" for k, v in memory.items()]
-        model = str(health.get("model") or "?")
-        shown = os.path.basename(model) if os.path.isabs(model) else model  # a local folder: its name is enough
-        if health.get("load_error"):
-            self.status_label.setText(tr("Backend: connected, but the model {model} could not be loaded: {error}")
-                                      .format(model=shown, error=health["load_error"]))
-        elif health.get("model_loaded") is False:
-            self.status_label.setText(tr("Backend: connected — loading the model {model}…").format(model=shown))
-        else:
-            self.status_label.setText(tr("Backend: connected — model {model}, device {device}, memory {memory}")
-                                      .format(model=shown, device=health.get("device") or "?",
-                                              memory=", ".join(parts) or "?"))
-        self.status_label.setToolTip(f"{status.url}\n{model}")
+        self._remote = status.remote
+        self.status_line.show_status(status)
 
     def show_plan(self, plan: dict[str, Any] | None, error: str | None) -> None:
         self.plan_view.setVisible(True)
@@ -347,41 +293,57 @@ class GeoRSMLLMDock(QgsDockWidget):
         self.plan_view.setPlainText("\n".join(lines))
 
     def job_started(self, key: str, title: str) -> None:
-        row = JobRow(key, title)
-        row.cancel_clicked.connect(self.cancel_requested)
-        self._rows[key] = row
-        self.jobs_layout.addWidget(row)
-        self.jobs_box.setVisible(True)
+        self.runs.add(key, title)
         self.cancel_button.setEnabled(True)
 
     def job_progress(self, key: str, event: JobEvent) -> None:
-        row = self._rows.get(key)
+        row = self.runs.rows.get(key)
         if row is not None and event.tiles_total:
             row.progress(event.tiles_done, event.tiles_total)
         if event.kind == "warning" and event.message:
             self.show_message(event.message)
 
     def job_status(self, key: str, status: str) -> None:
-        row = self._rows.get(key)
+        row = self.runs.rows.get(key)
         if row is not None:
             row.status({"starting": tr("starting the backend…"), "uploading": tr("uploading…"),
                         "submitting": tr("submitting…"), "running": tr("running…")}.get(status, status))
 
-    def job_finished(self, key: str, text: str) -> None:
-        row = self._rows.get(key)
+    def job_cancelling(self, key: str) -> None:
+        row = self.runs.rows.get(key)
         if row is not None:
-            row.finish(text)
-        self.cancel_button.setEnabled(any(r.cancel_button.isEnabled() for r in self._rows.values()))
+            row.cancelling()
+        self.cancel_button.setEnabled(self.runs.running())
+
+    def job_retitled(self, key: str, title: str) -> None:
+        row = self.runs.rows.get(key)
+        if row is not None:
+            row.set_title(title)
+
+    def job_finished(self, key: str, text: str, outcome: RunOutcome | None = None) -> None:
+        """Show how run ``key`` ended (``text``: its summary) and the file it saved, if any."""
+        row = self.runs.rows.get(key)
+        if row is not None:
+            row.finish(run_state(outcome), text, outcome.gpkg if outcome is not None else None)
+        self.runs.refresh()
+        self.cancel_button.setEnabled(self.runs.running())
 
     def show_answers(self, title: str, answers: list[str]) -> None:
         if answers:
             self.answers.append(f"<b>{_escape(title)}</b>")
             for answer in answers:
                 self.answers.append(_escape(answer))
+            self._scroll_answers()
 
     def show_message(self, text: str, error: bool = False) -> None:
         color = "#b00020" if error else "#555555"
         self.answers.append(f'<span style="color:{color}">{_escape(text)}</span>')
+        self._scroll_answers()
+
+    def _scroll_answers(self) -> None:
+        """New text is at the bottom: keep it in view (append alone only scrolls when already there)."""
+        bar = self.answers.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def disconnect_project(self) -> None:
         """Called before the dock is deleted at unload."""

@@ -55,8 +55,9 @@ def settings_for_model(settings: PluginSettings, entry: ModelEntry, location: st
         return replace(settings, parser_model=location)
     if entry.kind == "server":
         return replace(settings, engine="openai", model_base_url=location)
-    # the dialect is left to the model family's own: the backend reads it from the checkpoint
-    return replace(settings, engine="transformers", model=location, dialect="")
+    # the catalogue's dialect: the family's own, or the checkpoint's own prompt style (Geo-R1), which the
+    # backend cannot tell from a snapshot folder; none for a folder of the user's (read from its checkpoint)
+    return replace(settings, engine="transformers", model=location, dialect=entry.dialect or "")
 
 
 def _fmt_gb(value: float | None) -> str:

@@ -1,4 +1,5 @@
-"""The GeoRSMLLM page of Settings > Options: edits ``PluginSettings`` and saves them on Apply/OK."""
+"""The GeoRSMLLM page of Settings > Options: edits ``PluginSettings`` and saves them on Apply/OK. The names
+offered (engines, dialects, segmenters, devices) are the backend's vocabulary."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -16,6 +18,7 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -24,13 +27,15 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import about
 from ..toolbelt.i18n import tr
-from ..toolbelt.settings import DEVICES, DIALECTS, ENGINES, SEGMENTERS, PluginSettings, load_settings, save_settings
+from ..toolbelt import vocabulary
+from ..toolbelt.settings import PluginSettings, load_settings, save_settings, split_urls
 
 
 def _combo(values: tuple[str, ...], current: str, empty_label: str = "") -> QComboBox:
+    """An editable combo of ``values`` (with an entry ``empty_label`` for '' when given)."""
     combo = QComboBox()
     combo.setEditable(True)
-    for value in values:
+    for value in (("",) if empty_label else ()) + tuple(values):
         combo.addItem(value or empty_label, value)
     index = combo.findData(current)
     if index >= 0:
@@ -100,25 +105,30 @@ class SettingsPage(QgsOptionsPageWidget):
 
         model = QGroupBox(tr("Model"))
         form = QFormLayout(model)
-        self.engine = _combo(ENGINES, settings.engine)
+        names = vocabulary.current()
+        self.engine = _combo(names.engines, settings.engine)
         form.addRow(tr("Engine"), self.engine)
         self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText(tr("model folder or hub id (empty: the backend's default)"))
         form.addRow(tr("Model"), self.model)
-        self.model_base_url = QLineEdit(settings.model_base_url)
-        self.model_base_url.setPlaceholderText("http://localhost:8000/v1")
-        form.addRow(tr("Model server (openai engine)"), self.model_base_url)
-        self.dialect = _combo(DIALECTS, settings.dialect, tr("(the model family's own)"))
+        self.model_base_url = QPlainTextEdit("\n".join(settings.model_base_urls))
+        self.model_base_url.setPlaceholderText(tr("http://localhost:8000/v1 (several: one per line)"))
+        self.model_base_url.setMaximumHeight(self.model_base_url.fontMetrics().lineSpacing() * 4)
+        form.addRow(tr("Model servers (openai engine)"), self.model_base_url)
+        self.dialect = _combo(names.dialects, settings.dialect, tr("(the model family's own)"))
         form.addRow(tr("Dialect"), self.dialect)
         self.parser_model = QLineEdit(settings.parser_model)
         self.parser_model.setPlaceholderText(tr("empty: rule-based; 'same': the main model"))
         form.addRow(tr("Condition parser model"), self.parser_model)
-        self.segmenter = _combo(SEGMENTERS, settings.segmenter)
+        self.segmenter = _combo(names.segmenters, settings.segmenter)
         form.addRow(tr("Segmenter"), self.segmenter)
         self.sam2_checkpoint = QgsFileWidget()
         self.sam2_checkpoint.setFilePath(settings.sam2_checkpoint)
         form.addRow(tr("SAM2 checkpoint"), self.sam2_checkpoint)
-        self.device = _combo(DEVICES, settings.device)
+        self.refine = QCheckBox(tr("Refine boxes with SAM2 (outlines and rotated boxes for detection and change)"))
+        self.refine.setChecked(settings.refine == "sam2")
+        form.addRow("", self.refine)
+        self.device = _combo(names.devices, settings.device)
         form.addRow(tr("Device"), self.device)
         layout.addWidget(model)
 
@@ -161,9 +171,10 @@ class SettingsPage(QgsOptionsPageWidget):
             interpreter=self.interpreter.filePath().strip(), server_url=self.server_url.text().strip(),
             token=self.token.text().strip(), startup_timeout_s=self.startup_timeout.value(),
             extra_args=self.extra_args.text().strip(), engine=_combo_value(self.engine),
-            model=self.model.text().strip(), model_base_url=self.model_base_url.text().strip(),
+            model=self.model.text().strip(), model_base_url="\n".join(split_urls(self.model_base_url.toPlainText())),
             dialect=_combo_value(self.dialect), parser_model=self.parser_model.text().strip(),
             segmenter=_combo_value(self.segmenter), sam2_checkpoint=self.sam2_checkpoint.filePath().strip(),
+            refine="sam2" if self.refine.isChecked() else "none",
             device=_combo_value(self.device), tile_size=self.tile_size.value(), overlap=self.overlap.value(),
             gsd=self.gsd.value(), concurrency=self.concurrency.value(), output_dir=self.output_dir.filePath().strip(),
         )
@@ -181,7 +192,7 @@ class SettingsPage(QgsOptionsPageWidget):
         self.server_url.setText(saved.server_url)
         _set_combo(self.engine, saved.engine)
         self.model.setText(saved.model)
-        self.model_base_url.setText(saved.model_base_url)
+        self.model_base_url.setPlainText("\n".join(saved.model_base_urls))
         _set_combo(self.dialect, saved.dialect)
         self.parser_model.setText(saved.parser_model)
         _set_combo(self.segmenter, saved.segmenter)

@@ -184,6 +184,10 @@ class BackendClient:
         """``GET /v1/health``: status, version, model, device, memory, engine, jobs."""
         return self._json("GET", "/v1/health", timeout=timeout)
 
+    def capabilities(self) -> dict[str, Any]:
+        """``GET /v1/capabilities``: the names the backend accepts (tasks, dialects, engines, defaults, ...)."""
+        return self._json("GET", "/v1/capabilities", timeout=10.0)
+
     def plan(self, instruction: str, task: str | None = None, n_rasters: int = 1,
              layer_names: Sequence[str] = ()) -> dict[str, Any]:
         """``POST /v1/plan``: the task chosen and the steps (model steps and GIS filters); ``layer_names``:

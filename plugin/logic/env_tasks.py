@@ -6,7 +6,9 @@ pulls in torch or numpy at QGIS start-up."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -16,7 +18,16 @@ from typing import Any
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from ...model_backend.envsetup import CancelToken, EnvBuilder, EnvReport, SetupCancelled, SetupOptions
+from ...model_backend.envsetup import (
+    CancelToken,
+    EnvBuilder,
+    EnvReport,
+    SetupCancelled,
+    SetupOptions,
+    default_requirement_files,
+    read_requirements,
+)
+from ...model_backend.envsetup import probe as probe_module
 from ...model_backend.envsetup.process import run_streaming
 from ...model_backend.errors import GeoRSMLLMError
 from ...model_backend.models import CATALOGUE, DownloadCancelled, cached_snapshot, download_model
@@ -129,9 +140,48 @@ def device_summary(report: EnvReport, torch_expected: bool) -> str:
     return tr("PyTorch {version} runs on {device}{gpu}.").format(version=info["torch"], device=device, gpu=gpu)
 
 
+_MISSING_MODULE = re.compile(r"No module named '([^'.]+)")
+
+
+def missing_packages(interpreter: str, timeout_s: float = 60.0, root: Path = PLUGIN_DIR) -> tuple[list[str], int]:
+    """Which of the backend's requirements (``requirements/base.txt`` and ``ml.txt``) ``interpreter`` lacks
+    or has at another version: ``(names, how many requirements)``. Runs the set-up's probe script with
+    that Python (no imports, no torch); ``([], 0)`` when it cannot tell."""
+    try:
+        specs = [r.spec for r in read_requirements(default_requirement_files(root))]
+        done = subprocess.run([interpreter, str(Path(probe_module.__file__)),
+                               json.dumps({"specs": specs, "imports": False, "device": False})],
+                              env=backend_environ(), capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.SubprocessError, GeoRSMLLMError):
+        return [], 0
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(probe_module.MARK):
+            packages = json.loads(line[len(probe_module.MARK):]).get("packages") or []
+            return [p["name"] for p in packages if p.get("status") in ("missing", "wrong-version")], len(packages)
+    return [], 0
+
+
+def explain_probe_failure(interpreter: str, error_line: str, missing: list[str], total: int) -> str:
+    """Why ``interpreter`` cannot run the backend, in words (no traceback)."""
+    if missing:
+        shown = ", ".join(missing[:6]) + (", …" if len(missing) > 6 else "")
+        if len(missing) == total:
+            return tr("the Python at {path} has none of the {total} packages the backend needs ({names})").format(
+                path=interpreter, total=total, names=shown)
+        return tr("the Python at {path} lacks {count} of the {total} packages the backend needs ({names})").format(
+            path=interpreter, count=len(missing), total=total, names=shown)
+    module = _MISSING_MODULE.search(error_line)
+    if module:
+        return tr("the Python at {path} lacks the package {name}, and probably others the backend needs").format(
+            path=interpreter, name=module.group(1))
+    return tr("the Python at {path} cannot run the backend: {error}").format(path=interpreter,
+                                                                            error=error_line or tr("no output"))
+
+
 class BackendProbeTask(QgsTask):
     """Can ``interpreter`` run ``-m model_backend``? (``--help`` imports the backend's core packages, no
-    model). ``done`` carries ``(ok, message)``. Used by the first-run prompt."""
+    model). ``done`` carries ``(ok, message)``: when it cannot, the message says why in words (which
+    packages are missing), for the first-run prompt."""
 
     done = pyqtSignal(bool, str)
 
@@ -151,10 +201,16 @@ class BackendProbeTask(QgsTask):
             done = subprocess.run([exe, "-m", "model_backend", "--help"], cwd=str(self.cwd), env=backend_environ(),
                                   capture_output=True, text=True, timeout=self.timeout_s)
         except (OSError, subprocess.SubprocessError) as exc:
-            self.result = (False, str(exc))
+            self.result = (False, tr("the Python at {path} cannot run the backend: {error}").format(
+                path=exe, error=exc))
+            return True
+        if done.returncode == 0:
+            self.result = (True, "")
             return True
         last = (done.stderr.strip().splitlines() or [""])[-1]
-        self.result = (done.returncode == 0, last)
+        missing, total = missing_packages(exe, self.timeout_s, self.cwd) if "ModuleNotFoundError" in last \
+            or "ImportError" in last else ([], 0)
+        self.result = (False, explain_probe_failure(exe, last, missing, total))
         return True
 
     def finished(self, result: bool) -> None:

@@ -7,22 +7,14 @@ import json
 from typing import Any
 from collections.abc import Iterable
 
-from qgis.core import QgsField, QgsFields, QgsJsonUtils, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsJsonUtils, QgsProject, QgsVectorLayer
 
 from ..toolbelt.i18n import tr
+from .fields import result_fields
 from .results import style_for
 
 _GEOMETRY = {"Polygon": "MultiPolygon", "MultiPolygon": "MultiPolygon", "Point": "Point", "MultiPoint": "Point",
              "LineString": "MultiLineString", "MultiLineString": "MultiLineString"}
-
-
-def _fields() -> QgsFields:
-    fields = QgsFields()
-    fields.append(QgsField("label", QVariant.String))
-    fields.append(QgsField("score", QVariant.Double))
-    fields.append(QgsField("tile", QVariant.String))
-    return fields
 
 
 class LiveLayers:
@@ -46,7 +38,7 @@ class LiveLayers:
         if geometry_type not in self._layers:
             layer = QgsVectorLayer(f"{geometry_type}?crs=EPSG:4326", tr("{title} (running)").format(title=self.title),
                                    "memory")
-            layer.dataProvider().addAttributes(_fields().toList())
+            layer.dataProvider().addAttributes(result_fields().toList())
             layer.updateFields()
             kind = "points" if geometry_type == "Point" else ("boxes" if self.task == "detection" else "polygons")
             qml = style_for(self.task, kind)
@@ -68,7 +60,7 @@ class LiveLayers:
         for geometry_type, items in groups.items():
             layer = self._layer(geometry_type)
             parsed = QgsJsonUtils.stringToFeatureList(
-                json.dumps({"type": "FeatureCollection", "features": items}), _fields())
+                json.dumps({"type": "FeatureCollection", "features": items}), result_fields())
             if parsed:
                 layer.dataProvider().addFeatures(parsed)
                 layer.updateExtents()

@@ -8,6 +8,7 @@ can read). Its stdout and stderr go to a log file that error messages quote.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -69,6 +70,21 @@ def tail(path: str | Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+_NO_MODULE = re.compile(r"No module named '([^'.]+)")
+
+
+def log_reason(text: str) -> str:
+    """The reason a log's last lines give, in one line: a missing package said in words, else the last
+    line that is not part of a traceback's frames."""
+    missing = _NO_MODULE.findall(text)
+    if missing:
+        return (f"its Python lacks the package {missing[-1]} (Raster > GeoRSMLLM > Set up backend… installs "
+                "what the backend needs)")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.startswith(("File ", "Traceback", "^", "~"))]
+    return (meaningful or lines or ["no output"])[-1][:300]
+
+
 class LocalServer:
     """One backend child process. ``start`` returns once it answers ``/v1/health`` (or raises
     ``BackendStartError`` with its log); ``stop`` ends it (terminate, then kill). Thread-safe."""
@@ -100,13 +116,30 @@ class LocalServer:
         process = self._process
         return process is not None and process.poll() is None
 
-    def exit_message(self) -> str | None:
-        """``None`` while running (or never started); else why it ended, with its log's last lines."""
+    @property
+    def phase(self) -> str:
+        """Where the process is in its life: ``starting`` (launched, not answering yet), ``listening``
+        (answers ``/v1/health``; the model may still be loading), ``exited`` (ended by itself; see
+        ``exit_message``) or ``stopped`` (never started, or stopped on purpose)."""
+        process = self._process
+        if process is None:
+            return "stopped"
+        if process.poll() is not None:
+            return "exited"
+        return "listening" if self._connection is not None else "starting"
+
+    def exit_reason(self) -> str | None:
+        """``None`` while running (or never started); else why it ended, in one line: the exit status and
+        what its log says last (a missing package in words)."""
         process = self._process
         if process is None or process.poll() is None:
             return None
-        return (f"the local backend exited with status {process.returncode}; "
-                f"its log ({self.log_path}) ends with:\n{tail(self.log_path)}")
+        return f"the local backend exited with status {process.returncode}: {log_reason(tail(self.log_path))}"
+
+    def exit_message(self) -> str | None:
+        """``exit_reason`` and where the whole log is."""
+        reason = self.exit_reason()
+        return None if reason is None else f"{reason} (log: {self.log_path})"
 
     def command(self) -> list[str]:
         """The argument list of the child process."""
@@ -175,7 +208,8 @@ class LocalServer:
         self.stop()
         raise BackendStartError(
             f"the local backend did not answer within {timeout_s:.0f} s (loading a large model can take longer: "
-            f"raise the start-up timeout in the settings); its log ({self.log_path}) ends with:\n{tail(self.log_path)}"
+            f"raise the start-up timeout in the settings); its log says: {log_reason(tail(self.log_path))} "
+            f"(log: {self.log_path})"
         )
 
     def _read_port(self) -> int | None:

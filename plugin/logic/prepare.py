@@ -1,6 +1,8 @@
-"""From what the user asked (``RunRequest``, layer ids and plain values) to what a worker thread sends
-(``PreparedJob``: the job body, the rasters as files or rendered images, the folders a local backend must
-allow, where the result goes). Runs in the main thread: it reads layers and the project, never the network.
+"""From what the user asked to what a worker thread sends, for every entry point: the dock and the layer
+menu give a ``RunRequest`` (layer ids and plain values), Processing gives ``JobInputs`` (layers in hand);
+``prepare_job`` turns either into a ``PreparedJob`` (the job body, the rasters as files or rendered images,
+the folders a local backend must allow, where the result goes). Runs in the main thread: it reads layers
+and the project, never the network.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +17,19 @@ from typing import Any
 
 from qgis.core import (
     NULL,
+    QgsContrastEnhancement,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeatureRequest,
     QgsGeometry,
+    QgsMultiBandColorRenderer,
+    QgsProcessingUtils,
     QgsProject,
     QgsRasterDataProvider,
     QgsRasterLayer,
+    QgsRasterMinMaxOrigin,
     QgsRectangle,
+    QgsSingleBandGrayRenderer,
     QgsVectorFileWriter,
     QgsVectorLayer,
 )
@@ -92,22 +98,22 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:limit].lower() or "run"
 
 
-def vector_path(layer: QgsVectorLayer) -> str:
+def vector_path(layer: QgsVectorLayer, project: QgsProject | None = None) -> str:
     """A path the backend can read for ``layer`` (``file`` or ``file|layername``). Layers not stored in a
-    file (memory, database) are written to a temporary GeoPackage first."""
+    file (memory, database) are written to a GeoPackage in QGIS's temporary folder first (QGIS removes it
+    when it quits)."""
     if layer.providerType() == "ogr":
         parts = layer.source().split("|")
         path = parts[0]
         if os.path.isfile(path):
             names = [p.split("=", 1)[1] for p in parts[1:] if p.startswith("layername=")]
             return f"{path}|{names[0]}" if names else path
-    folder = tempfile.mkdtemp(prefix="georsmllm-context-")
-    path = os.path.join(folder, f"{slug(layer.name())}.gpkg")
+    path = QgsProcessingUtils.generateTempFilename(f"{slug(layer.name())}.gpkg")
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.layerName = slug(layer.name())
     error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
-        layer, path, QgsProject.instance().transformContext(), options)
+        layer, path, (project or QgsProject.instance()).transformContext(), options)
     if error != QgsVectorFileWriter.NoError:
         raise PrepareError(tr("The layer {name} could not be exported for the backend: {reason}").format(
             name=layer.name(), reason=message))
@@ -205,78 +211,177 @@ def _units_per_px(request: RunRequest, layer: QgsRasterLayer, settings: PluginSe
     return None
 
 
-def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettings) -> PreparedJob:
-    """Turn ``request`` into a ``PreparedJob`` (main thread). Raises ``PrepareError`` with a user message."""
-    instruction = request.instruction.strip()
-    if not instruction:
-        raise PrepareError(tr("Write an instruction first."))
+def layer_bands(layer: QgsRasterLayer) -> tuple[int, ...]:
+    """The 1-based bands the layer's renderer draws (red, green, blue; or the one band of a grey, pseudocolour
+    or paletted renderer), so the model sees what the map shows; ``()`` when that is not 1 or 3 bands."""
+    renderer = layer.renderer()
+    bands = tuple(b for b in (renderer.usesBands() if renderer is not None else []) if b > 0)
+    return bands if len(bands) in (1, 3) else ()
+
+
+def check_bands(layer: QgsRasterLayer, bands: tuple[int, ...]) -> tuple[int, ...]:
+    """``bands`` if they are 1 or 3 band numbers of ``layer``; ``PrepareError`` otherwise."""
+    if len(bands) not in (1, 3):
+        raise PrepareError(tr("Give one band or three bands (red, green, blue), not {count}.").format(count=len(bands)))
+    wrong = [b for b in bands if not 1 <= b <= layer.bandCount()]
+    if wrong:
+        raise PrepareError(tr("The layer {name} has no band {band} (it has {count}).").format(
+            name=layer.name(), band=wrong[0], count=layer.bandCount()))
+    return bands
+
+
+def _showing_bands(layer: QgsRasterLayer, bands: tuple[int, ...]) -> QgsRasterLayer:
+    """A copy of ``layer`` drawing ``bands`` (stretched 2-98 %), for rendering an upload with chosen bands."""
+    copy = layer.clone()
+    provider = copy.dataProvider()
+    renderer = QgsMultiBandColorRenderer(provider, *bands) if len(bands) == 3 else \
+        QgsSingleBandGrayRenderer(provider, bands[0])
+    copy.setRenderer(renderer)
+    copy.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
+    return copy
+
+
+@dataclass
+class JobInputs:
+    """A run with its layers in hand: what a ``RunRequest`` names (dock, layer menu) or what a Processing
+    algorithm's parameters give. Layers need not be in the project.
+
+    ``bounds``: area of interest in the raster's CRS (``None``: whole layer); ``area``: the selected polygons
+    (GeoJSON FeatureCollection in the raster's CRS) that results must touch; ``render_extent``: for layers
+    without a size (web services), the area to render when there are no bounds; ``units_per_px``: resolution
+    of rendered layers, in the raster's CRS units. ``bands``: 1-based bands to send (empty: those the layer's
+    renderer shows). ``options``: tile_size, overlap (pixels sent), gsd, concurrency. ``output_path``: where
+    the GeoPackage goes (``None``: the results folder of the settings)."""
+
+    instruction: str
+    task: str | None
+    layer: QgsRasterLayer
+    layer_b: QgsRasterLayer | None = None
+    bounds: QgsRectangle | None = None
+    area: dict[str, Any] | None = None
+    area_kind: str = "layer"
+    render_extent: QgsRectangle | None = None
+    units_per_px: float | None = None
+    regions_layer: QgsVectorLayer | None = None
+    regions_selected_only: bool = True
+    context_layers: tuple[QgsVectorLayer, ...] = ()
+    classes: tuple[str, ...] = ()
+    bands: tuple[int, ...] = ()
+    run_name: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    output_path: str | None = None
+
+
+def resolve_request(request: RunRequest, project: QgsProject, settings: PluginSettings) -> JobInputs:
+    """The layers and areas a ``RunRequest`` names, looked up in ``project`` (main thread)."""
     layer = _raster_layer(project, request.layer_id, tr("the image"))
     layer_b = _raster_layer(project, request.layer_b_id, tr("the 'after' image")) if request.layer_b_id else None
-    if request.task == "change" and layer_b is None:
-        raise PrepareError(tr("Change detection needs a second ('after') raster layer."))
     bounds = area_bounds(request, layer, project)
-    upp = _units_per_px(request, layer, settings, project)
-    try:
-        remote = settings.server_is_remote
-        source = raster_source(layer, bounds if bounds is not None else _fallback_extent(request, layer, project),
-                               upp, force_render=remote)
-        source_b = None
-        if layer_b is not None:
-            source_b = raster_source(layer_b, bounds, upp, force_render=remote)
-            if isinstance(source, RenderedRaster) and isinstance(source_b, RenderedRaster):
-                # Render both on one grid so the backend pairs identical pixels.
-                source_b = RenderedRaster(layer_b, source.extent_map, source.width, source.height)
-    except RasterSourceError as exc:
-        raise PrepareError(str(exc)) from None
-
-    body: dict[str, Any] = {"instruction": instruction, "task": request.task, **settings.job_defaults()}
-    if bounds is not None and isinstance(source, FileRaster):
-        body["window"] = [bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum()]
+    area = None
     if request.area == "selection":
         # the selected polygons themselves, not only their bounding box: the backend drops what misses them
         area_layer = project.mapLayer(request.area_layer_id or "")
-        body["area"] = {"type": "FeatureCollection",
-                        "features": [{"type": "Feature", "properties": {}, "geometry": f["geometry"]}
-                                     for f in features_geojson(area_layer, layer.crs(), project=project)["features"]]}
-    if request.classes:
-        body["classes"] = list(request.classes)
-    if request.run_name:
-        body["run_name"] = request.run_name
-    needed = [s.folder for s in (source, source_b) if isinstance(s, FileRaster)]
+        area = {"type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {}, "geometry": f["geometry"]}
+                             for f in features_geojson(area_layer, layer.crs(), project=project)["features"]]}
+    regions = None
     if request.regions_layer_id:
-        regions_layer = project.mapLayer(request.regions_layer_id)
-        if not isinstance(regions_layer, QgsVectorLayer):
+        regions = project.mapLayer(request.regions_layer_id)
+        if not isinstance(regions, QgsVectorLayer):
             raise PrepareError(tr("The layer of features to describe is missing."))
-        body["regions"] = features_geojson(regions_layer, layer.crs())
+    context = tuple(c for c in (project.mapLayer(i) for i in request.context_layer_ids) if isinstance(c, QgsVectorLayer))
+    return JobInputs(
+        instruction=request.instruction, task=request.task, layer=layer, layer_b=layer_b, bounds=bounds, area=area,
+        area_kind=request.area, render_extent=_fallback_extent(request, layer, project),
+        units_per_px=_units_per_px(request, layer, settings, project), regions_layer=regions,
+        context_layers=context, classes=request.classes, run_name=request.run_name, options=settings.job_defaults())
+
+
+def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettings) -> PreparedJob:
+    """Turn ``request`` into a ``PreparedJob`` (main thread). Raises ``PrepareError`` with a user message."""
+    if not request.instruction.strip():
+        raise PrepareError(tr("Write an instruction first."))
+    return prepare_job(resolve_request(request, project, settings), project, settings)
+
+
+def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings) -> PreparedJob:
+    """The one way a run becomes a job, for the dock, the layer menu and Processing (main thread): rasters
+    as files or rendered uploads, context layers by path (named as in QGIS) or inline GeoJSON when the
+    server is another machine, regions, area, bands, and the recipe. Raises ``PrepareError``."""
+    instruction = inputs.instruction.strip()
+    if not instruction:
+        raise PrepareError(tr("Write an instruction first."))
+    layer, layer_b = inputs.layer, inputs.layer_b
+    if inputs.task == "change" and layer_b is None:
+        raise PrepareError(tr("Change detection needs a second ('after') raster layer."))
+    remote = settings.server_is_remote  # another machine cannot open our files: send pixels and features
+    bands = check_bands(layer, inputs.bands) if inputs.bands else ()
+    upp = inputs.units_per_px
+    try:
+        shown = _showing_bands(layer, bands) if bands else layer
+        source = raster_source(shown, inputs.bounds if inputs.bounds is not None else inputs.render_extent, upp,
+                               force_render=remote)
+        source_b = None
+        if layer_b is not None:
+            shown_b = _showing_bands(layer_b, check_bands(layer_b, bands)) if bands else layer_b
+            source_b = raster_source(shown_b, inputs.bounds, upp, force_render=remote)
+            if isinstance(source, RenderedRaster) and isinstance(source_b, RenderedRaster):
+                # Render both on one grid so the backend pairs identical pixels.
+                source_b = RenderedRaster(shown_b, source.extent_map, source.width, source.height)
+    except RasterSourceError as exc:
+        raise PrepareError(str(exc)) from None
+
+    options = {**settings.job_defaults(), **inputs.options}
+    body: dict[str, Any] = {"instruction": instruction, "task": inputs.task, **options}
+    if isinstance(source, FileRaster):
+        file_bands = bands or layer_bands(layer)
+        # the bands apply to both rasters of a pair: the layer's own choice only when the other has them too
+        if file_bands and (bands or layer_b is None or max(file_bands) <= layer_b.bandCount()):
+            body["bands"] = list(file_bands)
+        if inputs.bounds is not None:
+            b = inputs.bounds
+            body["window"] = [b.xMinimum(), b.yMinimum(), b.xMaximum(), b.yMaximum()]
+    if inputs.area is not None:
+        body["area"] = inputs.area
+    if inputs.classes:
+        body["classes"] = list(inputs.classes)
+    needed = [s.folder for s in (source, source_b) if isinstance(s, FileRaster)]
+    if inputs.regions_layer is not None:
+        body["regions"] = features_geojson(inputs.regions_layer, layer.crs(), inputs.regions_selected_only, project)
         body["task"] = body["task"] or "identify"
     context_paths = []
     context_inline: dict[str, Any] = {}
-    for layer_id in request.context_layer_ids:
-        context = project.mapLayer(layer_id)
-        if isinstance(context, QgsVectorLayer):
-            if settings.server_is_remote:
-                # another machine cannot open our files: send the features, in the raster's CRS
-                context_inline[context.name()] = features_geojson(context, layer.crs(), selected_only=False,
-                                                                  project=project)
-                continue
-            path = vector_path(context)
-            # named as in QGIS, which is what the instruction says ("within 200 m of the Roads layer")
-            named = not any(c in context.name() for c in "=/\\|")
-            context_paths.append(f"{context.name()}={path}" if named else path)
-            needed.append(os.path.dirname(path.split("|")[0]))
+    for context in inputs.context_layers:
+        if remote:
+            # the features themselves, in the raster's CRS, under the name the instruction uses
+            context_inline[context.name()] = features_geojson(context, layer.crs(), selected_only=False,
+                                                              project=project)
+            continue
+        path = vector_path(context, project)
+        # named as in QGIS, which is what the instruction says ("within 200 m of the Roads layer")
+        named = not any(c in context.name() for c in "=/\\|")
+        context_paths.append(f"{context.name()}={path}" if named else path)
+        needed.append(os.path.dirname(path.split("|")[0]))
     if context_paths:
         body["context_layers"] = context_paths
     if context_inline:
         body["context_geojson"] = context_inline
 
-    stamp = time.strftime("%Y%m%d_%H%M%S")
-    folder = output_folder(settings, project)
-    title = request.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S')})"
-    recipe = {"instruction": instruction, "task": request.task or "auto", "raster": layer.name(),
-              "raster_b": layer_b.name() if layer_b is not None else "", "area": request.area,
-              "tile_size": settings.tile_size, "overlap": settings.overlap, "gsd": settings.gsd or "native"}
+    # One moment names the run everywhere: the group title, the file and the layers inside it.
+    now = time.localtime()
+    base = f"{slug(instruction)}_{time.strftime('%Y%m%d_%H%M%S', now)}"
+    body["run_name"] = inputs.run_name or base
+    title = inputs.title or inputs.run_name or f"{instruction[:48]} ({time.strftime('%H:%M:%S', now)})"
+    output = inputs.output_path or str(output_folder(settings, project) / f"{base}.gpkg")
+    recipe = {"instruction": instruction, "task": inputs.task or "auto", "raster": layer.name(),
+              "raster_b": layer_b.name() if layer_b is not None else "", "area": inputs.area_kind,
+              "tile_size": options.get("tile_size"), "overlap": options.get("overlap"),
+              "gsd": options.get("gsd") or "native"}
+    if "bands" in body:
+        recipe["bands"] = body["bands"]
     return PreparedJob(body=body, raster=source, raster_b=source_b, needed_dirs=tuple(dict.fromkeys(needed)),
-                       title=title, output_path=str(folder / f"{slug(instruction)}_{stamp}.gpkg"), recipe=recipe)
+                       title=title, output_path=output, recipe=recipe)
 
 
 def _fallback_extent(request: RunRequest, layer: QgsRasterLayer, project: QgsProject) -> QgsRectangle | None:

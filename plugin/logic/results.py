@@ -67,16 +67,23 @@ def layer_metadata(recipe: dict[str, Any], result: dict[str, Any], title: str) -
     return metadata
 
 
+def demo_title(title: str) -> str:
+    """The name of a run whose answers were scripted (the demo engine), saying so."""
+    return tr("{title} — demo (scripted answers)").format(title=title)
+
+
 def load_run_layers(gpkg: str, result: dict[str, Any], recipe: dict[str, Any], title: str,
-                    project: QgsProject | None = None) -> list[QgsVectorLayer]:
+                    project: QgsProject | None = None, demo: bool = False) -> list[QgsVectorLayer]:
     """Add the run's layers (``result["outputs"]["layers"]``: kind → layer name) from ``gpkg`` to
-    ``project`` under a new top group ``title``; returns them (empty when the run wrote none)."""
+    ``project`` under a new top group ``title``; returns them (empty when the run wrote none). ``demo``:
+    the answers were scripted, and each layer's name says so too."""
     project = project or QgsProject.instance()
     layers_by_kind = (result.get("outputs") or {}).get("layers") or {}
     task = str(result.get("task") or "")
     loaded: list[QgsVectorLayer] = []
     for kind, name in layers_by_kind.items():
-        layer = QgsVectorLayer(f"{gpkg}|layername={name}", f"{name}", "ogr")
+        shown = tr("{name} (demo)").format(name=name) if demo else name
+        layer = QgsVectorLayer(f"{gpkg}|layername={name}", shown, "ogr")
         if not layer.isValid():
             continue
         qml = style_for(task, kind)

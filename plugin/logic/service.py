@@ -4,12 +4,18 @@ must read change). Pure Python, thread-safe; ``ensure`` blocks, so call it from 
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 
 from .client import BackendClient, Connection
 from .local_server import LaunchSpec, LocalServer
+
+if TYPE_CHECKING:  # the settings module reads QgsSettings; this one stays plain Python
+    from ..toolbelt.settings import PluginSettings
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,32 @@ class BackendConfig:
     token: str = ""
     launch: LaunchSpec | None = None
     startup_timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A snapshot of the backend this service uses. ``remote``: a server URL from the settings (``phase``
+    is then empty: only a health check can tell). Local: ``phase`` of the process (``LocalServer.phase``),
+    its ``url`` once it listens, and why it ended (``exit_message``) with its ``log_path``."""
+
+    remote: bool
+    phase: str = ""
+    url: str = ""
+    token: str = ""
+    exit_message: str = ""
+    log_path: str = ""
+
+
+def backend_config(settings: PluginSettings, allow_dirs: Sequence[str] = ()) -> BackendConfig:
+    """How to reach a backend with ``settings``: their server URL, or a local process to start (running
+    ``model_backend serve`` from the plugin folder, allowing the home and temp folders plus ``allow_dirs``)."""
+    if settings.server_url:
+        return BackendConfig(url=settings.server_url, token=settings.token,
+                             startup_timeout_s=settings.startup_timeout_s)
+    plugin_dir = Path(__file__).resolve().parents[2]
+    launch = LaunchSpec(interpreter=settings.resolved_interpreter(), cwd=str(plugin_dir),
+                        serve_args=settings.serve_args(), allow_dirs=(str(Path.home()), tempfile.gettempdir()))
+    return BackendConfig(launch=launch.with_dirs(allow_dirs), startup_timeout_s=settings.startup_timeout_s)
 
 
 def _same_launch(a: LaunchSpec, b: LaunchSpec) -> bool:
@@ -72,6 +104,19 @@ class BackendService:
         """Stop the local backend (if any) and ensure a fresh one (or re-check the remote server)."""
         self.stop()
         return self.ensure(timeout_s=timeout_s)
+
+    def snapshot(self) -> ServiceState:
+        """What the service knows without asking the network (cheap; any thread)."""
+        config = self._config_factory()
+        if config.url:
+            return ServiceState(remote=True, url=config.url.rstrip("/"), token=config.token)
+        server = self._server
+        if server is None:
+            return ServiceState(remote=False, phase="stopped")
+        connection = server.connection
+        return ServiceState(remote=False, phase=server.phase, url=connection.url if connection else "",
+                            token=connection.token if connection else "", exit_message=server.exit_reason() or "",
+                            log_path=server.log_path)
 
     def liveness(self) -> str | None:
         """Why the local backend this service started has died, or ``None`` (running, remote, or none)."""

@@ -5,13 +5,14 @@ queued from the worker. Each task keeps a typed outcome instead of raising."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
+from .backend_state import BackendStatus, check_status
 from .client import BackendClient, BackendError
 from .follow import JobEvent
 from .prepare import PreparedJob
@@ -19,43 +20,46 @@ from .runner import RunOutcome, execute_job
 from .service import BackendService
 
 
-@dataclass(frozen=True)
-class BackendStatus:
-    """Result of a health check: ``health`` is the server's ``/v1/health`` body, or ``error`` says why not."""
-
-    health: dict[str, Any] | None
-    error: str | None = None
-    url: str = ""
+def adopt_vocabulary(client: BackendClient) -> vocabulary.Vocabulary | None:
+    """Use the backend's own names from now on (worker thread); an older backend without
+    ``/v1/capabilities`` leaves the plugin's shipped copy in use."""
+    try:
+        return vocabulary.adopt(client.capabilities(), client.connection.url)
+    except (BackendError, vocabulary.VocabularyError):
+        return None
 
 
 class BackendStatusTask(QgsTask):
-    """Start (``start=True``: also launch the local backend; ``restart=True``: stop it first) and check
-    the backend. ``done`` carries a ``BackendStatus``."""
+    """Start the local backend (``start=True``; ``restart=True``: stop it first) or re-check the
+    configured server, then observe it. ``done`` carries a ``BackendStatus``. Plain observation without
+    starting anything is the ``StatusPoller``'s job."""
 
     done = pyqtSignal(object)
 
-    def __init__(self, service: BackendService, *, start: bool = True, restart: bool = False):
+    def __init__(self, service: BackendService, *, start: bool = True, restart: bool = False,
+                 model_server: str = ""):
         super().__init__(tr("GeoRSMLLM: connecting to the backend"), QgsTask.CanCancel)
         self.service = service
         self.start = start
         self.restart = restart
-        self.status = BackendStatus(None, tr("not checked"))
+        self.model_server = model_server
+        self.status = BackendStatus("stopped")
 
     def run(self) -> bool:
+        error = None
         try:
             if self.restart:
-                connection = self.service.restart()
-            elif self.start or self.service.config().url:
-                connection = self.service.ensure()
-            else:
-                server = self.service.local_server
-                connection = server.connection if server is not None and server.running() else None
-                if connection is None:
-                    self.status = BackendStatus(None, tr("local backend not started"))
-                    return True
-            self.status = BackendStatus(BackendClient(connection).health(timeout=10.0), None, connection.url)
+                adopt_vocabulary(BackendClient(self.service.restart()))
+            elif self.start:
+                adopt_vocabulary(BackendClient(self.service.ensure()))
         except BackendError as exc:
-            self.status = BackendStatus(None, str(exc))
+            error = str(exc)
+        status = check_status(self.service, model_server=self.model_server, timeout_s=10.0)
+        if error and status.state in ("stopped", "starting", "unreachable"):
+            # the start itself failed (no interpreter, timeout): its message says why
+            status = BackendStatus("exited" if not status.remote else "unreachable", remote=status.remote,
+                                   url=status.url, detail=error, log_path=status.log_path)
+        self.status = status
         return True
 
     def finished(self, result: bool) -> None:
@@ -97,6 +101,7 @@ class RunJobTask(QgsTask):
 
     progress_event = pyqtSignal(object)
     status_changed = pyqtSignal(str)
+    cancelling = pyqtSignal()  # a cancel was asked (from the panel or QGIS's task manager)
     completed = pyqtSignal(object)
 
     def __init__(self, service: BackendService, job: PreparedJob):
@@ -105,12 +110,20 @@ class RunJobTask(QgsTask):
         self.job = job
         self.outcome: RunOutcome | None = None
         self._cancel_requested = threading.Event()
+        self.starting = False  # waiting for the backend to start (read by the status poller)
+
+    def _on_status(self, status: str) -> None:
+        self.starting = status == "starting"
+        self.status_changed.emit(status)
 
     def cancel(self) -> None:
         # Flag only: the worker thread sees it within one poll and calls the cancel endpoint itself,
         # so the GUI thread never waits on the network.
+        first = not self._cancel_requested.is_set()
         self._cancel_requested.set()
         super().cancel()
+        if first:
+            self.cancelling.emit()
 
     def _on_event(self, event: JobEvent) -> None:
         if event.tiles_total:
@@ -119,9 +132,10 @@ class RunJobTask(QgsTask):
 
     def run(self) -> bool:
         self.outcome = execute_job(self.service, self.job, on_event=self._on_event,
-                                   on_status=self.status_changed.emit,
+                                   on_status=self._on_status,
                                    is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled())
-        return self.outcome.succeeded
+        # A cancel the user asked for is an outcome, not a failure: QGIS's task log must not say "failed".
+        return self.outcome.succeeded or self.outcome.cancelled
 
     def finished(self, result: bool) -> None:
         self.completed.emit(self.outcome)

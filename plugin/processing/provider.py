@@ -7,6 +7,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import about
 from ..logic.service import BackendService
+from ..toolbelt import vocabulary
 from .algorithms import ALGORITHMS
 
 PROVIDER_ID = "georsmllm"
@@ -33,5 +34,8 @@ class GeoRSMLLMProvider(QgsProcessingProvider):
         return about.VERSION
 
     def loadAlgorithms(self) -> None:
+        """One algorithm per backend task this plugin has an algorithm for."""
+        known = vocabulary.current().task_names
         for algorithm in ALGORITHMS:
-            self.addAlgorithm(algorithm(self._service))
+            if algorithm.TASK in known:
+                self.addAlgorithm(algorithm(self._service))

@@ -1,31 +1,37 @@
 """The plugin's settings: one typed, frozen object with defaults, persisted in QgsSettings under
 ``georsmllm/``. Environment variables ``GEORSMLLM_PLUGIN_<FIELD>`` override stored values (tests, CI);
-nothing else in the plugin reads QgsSettings or the environment for these."""
+nothing else in the plugin reads QgsSettings or the environment for these. Defaults and the names a
+setting may take come from the backend's vocabulary (``vocabulary.py``)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
+from urllib.parse import urlparse
 
 from qgis.core import QgsSettings
 
-from ..logic.local_server import LaunchSpec
-from ..logic.service import BackendConfig
+from . import vocabulary
 
 PREFIX = "georsmllm/"
 ENV_PREFIX = "GEORSMLLM_PLUGIN_"
 PLUGIN_DIR = Path(__file__).resolve().parents[2]
 
-DIALECTS = ("", "georsmllm", "qwen", "florence2", "internvl", "geochat")
-DEVICES = ("auto", "cuda", "mps", "cpu")
-ENGINES = ("transformers", "openai", "scripted")
-SEGMENTERS = ("sam2", "sam2-onnx", "none")
+#: The backend's run defaults as the plugin ships them (the settings page shows a running backend's names).
+_DEFAULTS = vocabulary.cached().defaults
+#: Settings whose value must be one of the backend's names (empty: the backend's default).
+NAMED_SETTINGS = ("engine", "dialect", "segmenter", "device")
+
+
+def split_urls(text: str) -> tuple[str, ...]:
+    """URLs given one per line or comma separated (also a single URL, as older settings stored it)."""
+    return tuple(part.strip() for part in re.split(r"[,\n]", text or "") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -36,18 +42,21 @@ class PluginSettings:
     interpreter: str = ""  # empty: the plugin folder's .venv Python if present, else python3
     server_url: str = ""  # empty: start a local backend
     token: str = ""  # for server_url; a local backend gets a random one
-    engine: str = "transformers"
+    engine: str = _DEFAULTS["engine"]
     model: str = ""  # model folder or hub id (transformers), or the name a model server expects
-    model_base_url: str = ""  # OpenAI-compatible model server, for engine "openai"
+    #: OpenAI-compatible model server(s), for engine "openai": one URL, or several one per line or comma
+    #: separated (each becomes a ``--base-url`` of the local backend)
+    model_base_url: str = ""
     dialect: str = ""
     parser_model: str = ""
-    segmenter: str = "sam2"
+    segmenter: str = _DEFAULTS["segmenter"]
+    refine: str = "none"  # "sam2": boxes of detection and change prompt SAM2 (outlines and rotated boxes)
     sam2_checkpoint: str = ""
-    device: str = "auto"
-    tile_size: int = 768
-    overlap: int = 96
+    device: str = _DEFAULTS["device"]
+    tile_size: int = _DEFAULTS["tile_size"]
+    overlap: int = _DEFAULTS["overlap"]
     gsd: float = 0.0
-    concurrency: int = 2
+    concurrency: int = _DEFAULTS["concurrency"]
     extra_args: str = ""  # more `model_backend serve` options, shell-quoted
     startup_timeout_s: float = 300.0
     output_dir: str = ""  # empty: <project folder>/georsmllm, or ~/GeoRSMLLM when the project is unsaved
@@ -62,11 +71,10 @@ class PluginSettings:
         are rendered and uploaded instead of passed by path."""
         if not self.server_url:
             return False
-        from urllib.parse import urlparse
-
         from ...model_backend.server.security import is_loopback  # standard library only
 
         return not is_loopback((urlparse(self.server_url).hostname or "").strip("[]"))
+
     def resolved_interpreter(self) -> str:
         """The Python that runs the local backend."""
         if self.interpreter:
@@ -76,30 +84,28 @@ class PluginSettings:
             return str(venv)
         return "python" if sys.platform == "win32" else "python3"
 
+    @property
+    def model_base_urls(self) -> tuple[str, ...]:
+        """The model servers of ``model_base_url``, in order."""
+        return split_urls(self.model_base_url)
+
     def serve_args(self) -> tuple[str, ...]:
-        """``model_backend serve`` options for the model settings (empty ones left to the backend)."""
+        """``model_backend serve`` options for the model settings (empty ones left to the backend); one
+        ``--base-url`` per model server."""
         args: list[str] = ["--engine", self.engine]
-        for flag, value in (("--model", self.model), ("--base-url", self.model_base_url),
-                            ("--dialect", self.dialect), ("--parser-model", self.parser_model),
-                            ("--segmenter", self.segmenter), ("--sam2-checkpoint", self.sam2_checkpoint),
-                            ("--device", self.device)):
+        for url in self.model_base_urls:
+            args += ["--base-url", url]
+        for flag, value in (("--model", self.model), ("--dialect", self.dialect),
+                            ("--parser-model", self.parser_model), ("--segmenter", self.segmenter),
+                            ("--sam2-checkpoint", self.sam2_checkpoint), ("--device", self.device)):
             if value:
                 args += [flag, value]
         return tuple(args) + tuple(shlex.split(self.extra_args))
 
-    def backend_config(self, allow_dirs: tuple[str, ...] = ()) -> BackendConfig:
-        """How to reach a backend with these settings (a URL, or a local process to start)."""
-        if self.server_url:
-            return BackendConfig(url=self.server_url, token=self.token, startup_timeout_s=self.startup_timeout_s)
-        default_dirs = (str(Path.home()), tempfile.gettempdir())
-        launch = LaunchSpec(interpreter=self.resolved_interpreter(), cwd=str(PLUGIN_DIR),
-                            serve_args=self.serve_args(), allow_dirs=default_dirs).with_dirs(allow_dirs)
-        return BackendConfig(launch=launch, startup_timeout_s=self.startup_timeout_s)
-
     def job_defaults(self) -> dict[str, Any]:
         """The per-job request fields these settings fill (``gsd`` left out when native)."""
         return {"tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd or None,
-                "concurrency": self.concurrency}
+                "concurrency": self.concurrency, "refine": self.refine}
 
     def check(self) -> list[str]:
         """Problems a user should fix (empty when fine)."""
@@ -112,10 +118,18 @@ class PluginSettings:
             problems.append("concurrency must be at least 1")
         if self.gsd < 0:
             problems.append("target GSD cannot be negative")
+        if self.refine not in ("none", "sam2"):
+            problems.append(f"refine must be none or sam2 (is {self.refine!r})")
         try:
             shlex.split(self.extra_args)
         except ValueError as exc:
             problems.append(f"extra backend options cannot be parsed: {exc}")
+        names = vocabulary.current()
+        problems += [p for p in (names.problem(name, getattr(self, name)) for name in NAMED_SETTINGS) if p]
+        for url in (self.server_url, *self.model_base_urls):
+            parts = urlparse(url)
+            if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+                problems.append(f"{url!r} is not an http(s)://host:port address")
         return problems
 
 

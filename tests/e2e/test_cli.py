@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyogrio
 import pytest
 import shapely
+import shapely.ops
 
 ROOT = Path(__file__).resolve().parents[2]
 POND = "<ref>pond</ref>{(100,100),(300,100),(300,300),(100,300)}"
@@ -160,3 +162,38 @@ def test_run_with_a_real_checkpoint_folder_through_the_transformers_engine(tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "tiles     4/4" in proc.stdout and "device    cpu" in proc.stdout
     assert str(folder) in proc.stdout
+
+
+def test_regions_file_in_another_crs_is_reprojected_to_the_rasters(tmp_path, data_dir):
+    """--regions in EPSG:4326 over a UTM raster: the feature is captioned where it lies, and written back in
+    the raster's CRS."""
+    import pyproj
+    import rasterio
+
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, bottom, right, top = src.bounds
+        crs = src.crs.to_wkt()
+    utm_box = shapely.box(left + 100, bottom + 100, left + 300, bottom + 300)
+    to_wgs84 = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    wgs84_box = shapely.ops.transform(to_wgs84.transform, utm_box)
+    regions = tmp_path / "regions.geojson"
+    pyogrio.raw.write(str(regions), np.array([shapely.to_wkb(wgs84_box)], dtype=object), [np.array(["p1"], dtype=object)],
+                      ["name"], driver="GeoJSON", crs="EPSG:4326", geometry_type="Polygon")
+    (tmp_path / "s.json").write_text(json.dumps({"answers": ["a small pond"]}))
+    out = tmp_path / "out.gpkg"
+    proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "[identify] describe this", "--regions", regions,
+               "-o", out, "--engine", "scripted", "--script", tmp_path / "s.json", "--run-name", "r", "-q")
+    assert proc.returncode == 0, proc.stderr
+    meta, _fids, wkb, _fields = pyogrio.raw.read(str(out), layer="r_polygons")
+    (written,) = shapely.from_wkb(wkb)
+    assert written.intersection(utm_box).area > 0.99 * utm_box.area  # back in UTM, where it was
+
+
+def test_run_that_finds_nothing_leaves_an_empty_layer(tmp_path, data_dir):
+    (tmp_path / "s.json").write_text(json.dumps({"answers": ["None"]}))
+    out = tmp_path / "out.gpkg"
+    proc = cli("run", "--raster", data_dir / "naip_2020.tif", "-i", "[detection] planes", "-o", out, "--engine",
+               "scripted", "--script", tmp_path / "s.json", "--run-name", "none", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert [list(x) for x in pyogrio.list_layers(str(out))] == [["none_boxes", "Polygon"]]
+    assert "nothing found: an empty layer was written" in proc.stdout

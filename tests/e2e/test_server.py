@@ -185,26 +185,30 @@ def test_oversized_upload_is_refused(server):
 
 
 def test_refuses_to_bind_off_loopback_without_a_token(tmp_path):
-    proc, _ = start_server(tmp_path, "--host", "0.0.0.0", wait=False)
-    assert proc.wait(60) != 0
+    proc, _ = start_server(tmp_path, "--host", "0.0.0.0", "--no-token", wait=False)
+    try:
+        assert proc.wait(60) != 0
+    finally:
+        proc.kill()
     assert "token" in (tmp_path / "server.log").read_text()
 
 
 def test_model_load_failure_is_reported_by_health_and_jobs(tmp_path, data_dir):
     proc, url = start_server(tmp_path, "--engine", "transformers", "--model", str(tmp_path / "no-model"),
-                             "--allow-dir", str(data_dir))
+                             "--allow-dir", str(data_dir), "--token", TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     try:
         deadline = time.monotonic() + 60
         while True:
-            health = httpx.get(f"{url}/v1/health").json()
+            health = httpx.get(f"{url}/v1/health", headers=auth).json()
             if health["load_error"] or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert health["model_loaded"] is False and "no-model" in health["load_error"]
         job = httpx.post(f"{url}/v1/jobs", json={"raster": str(data_dir / "naip_2020.tif"),
-                                                 "instruction": "[detection] ponds"}).json()["id"]
+                                                 "instruction": "[detection] ponds"}, headers=auth).json()["id"]
         deadline = time.monotonic() + 60
-        while (status := httpx.get(f"{url}/v1/jobs/{job}").json())["state"] not in ("error", "done"):
+        while (status := httpx.get(f"{url}/v1/jobs/{job}", headers=auth).json())["state"] not in ("error", "done"):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert status["state"] == "error" and "no-model" in status["error"]
@@ -215,8 +219,8 @@ def test_model_load_failure_is_reported_by_health_and_jobs(tmp_path, data_dir):
 
 def test_server_stops_when_its_parent_process_is_gone(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
-    proc, url = start_server(tmp_path, "--parent-pid", str(parent.pid))
-    assert httpx.get(f"{url}/v1/health").status_code == 200
+    proc, url = start_server(tmp_path, "--parent-pid", str(parent.pid), "--token", TOKEN)
+    assert httpx.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     parent.wait(10)
     assert proc.wait(30) == 0
     assert "parent process" in (tmp_path / "server.log").read_text()
@@ -237,7 +241,7 @@ def test_job_with_an_area_polygon(server, data_dir):
     assert done["kind"] == "done" and done["data"]["tiles_total"] == 1
     bad = client.post("/v1/jobs", json={"raster": str(data_dir / "naip_2020.tif"), "instruction": "x",
                                         "area": {"type": "Polygon", "coordinates": "nonsense"}})
-    assert bad.status_code == 400 and "area" in bad.json()["detail"]
+    assert bad.status_code == 422 and "area" in bad.text  # checked up front, before any geometry library
 
 
 def test_context_layer_sent_inline_filters_by_distance(server, data_dir):
@@ -280,3 +284,40 @@ def test_plan_with_layer_names_and_a_named_context_layer_file(server, data_dir, 
     done = events(client, job)[-1]
     assert done["kind"] == "done", done
     assert 0 < done["data"]["counts"]["pond"] < 20
+
+
+@pytest.mark.slow
+def test_job_sent_while_the_model_loads_runs_in_the_loaded_models_dialect(tmp_path, data_dir):
+    """A tiny Qwen2-VL checkpoint: a job submitted before the model has loaded must still be prompted and
+    parsed as qwen2-vl (not the default georsmllm), and its result must say so."""
+    from tests.helpers.tiny_models import build_qwen2_vl
+
+    folder = build_qwen2_vl(tmp_path / "qwen2vl")
+    port_file = tmp_path / "port"
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "model_backend", "serve", "--model", str(folder), "--device", "cpu", "--token", TOKEN,
+         "--port", "0", "--port-file", str(port_file), "--work-dir", str(tmp_path / "work"),
+         "--allow-dir", str(data_dir), "--allow-dir", str(tmp_path)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not port_file.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.05)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port_file.read_text()}",
+                              headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+        assert client.get("/v1/health").json()["model_loaded"] is False  # the case under test: still loading
+        job = submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds", tile_size=512,
+                     overlap=0)
+        deadline = time.monotonic() + 240
+        while (status := client.get(f"/v1/jobs/{job}").json())["state"] not in ("done", "error", "cancelled"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert status["state"] == "done", status
+        engine_dialect = client.get("/v1/health").json()["engine"]["dialect"]
+        assert engine_dialect == status["result"]["dialect"] == "qwen2-vl"
+        assert status["result"]["plan"]  # and the plan was made in that run
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -40,6 +40,31 @@ def test_change_detection_on_a_real_pair_with_different_grids(tmp_path, data_dir
     assert all(p.is_valid for p in polys)
 
 
+def test_unlabelled_change_polygons_get_the_changed_class_and_their_measures(tmp_path, data_dir):
+    # The model answers bare polygons (no <ref>): the class the instruction names becomes the label.
+    engine = get_engine("scripted", answers="{(100,100),(400,100),(400,400),(100,400),(100,100)}")
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2009.tif"), raster_b=str(data_dir / "naip_2020.tif"),
+                 instruction="[change] find all the new buildings", tile_size=512, overlap=0)
+    live = []
+    result = Pipeline(cfg, engine).run(on_event=lambda e: live.extend(e.features))
+    polys, fields, _meta = read(cfg.output, result.outputs["layers"]["polygons"])
+    assert set(fields["label"]) == {"new building"} and result.counts == {"new building": len(polys)}
+    assert live and {f["properties"]["label"] for f in live} == {"new building"}  # shown live as written
+    # the raster is in UTM (metres): the measures are the polygons' own planar area and longer side
+    assert fields["area_m2"].tolist() == pytest.approx([round(p.area, 2) for p in polys])
+    assert all(length > 0 for length in fields["length_m"])
+
+
+def test_a_run_cancelled_before_finding_anything_says_so_once(tmp_path, data_dir):
+    cancel = CancelToken()
+    cancel.cancel()
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds")
+    result = Pipeline(cfg, get_engine("scripted", answers="<ref>pond</ref>{(1,1),(9,1),(9,9),(1,9)}")).run(
+        cancel=cancel)
+    assert result.partial and result.tiles_done == 0 and result.counts == {}
+    assert result.warnings == []  # no "nothing found" beside the cancel: partial and tiles_done say it all
+
+
 def test_change_detection_without_overlap_is_a_clear_error(tmp_path, data_dir):
     cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), raster_b=str(data_dir / "RGB.byte.tif"),
                  instruction="[change] anything")
@@ -116,7 +141,7 @@ def test_caption_writes_the_extent_with_the_caption(tmp_path, data_dir):
     engine = get_engine("scripted", answers="Farmland with many small ponds and a road.")
     cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="Describe this image")
     result = Pipeline(cfg, engine).run()
-    assert result.task == "caption" and result.answers[0]["answer"].startswith("Farmland")
+    assert result.task == "caption" and result.answers[0].text.startswith("Farmland")
     image = engine.requests[0].images[0]
     assert max(image.shape[:2]) <= cfg.tile_size  # the whole raster, downsampled, in one request
     polys, fields, _ = read(cfg.output, result.outputs["layers"]["polygons"])
@@ -132,7 +157,7 @@ def test_counting_question_is_backed_by_detections(tmp_path, data_dir):
                  tile_size=512, overlap=64)
     result = Pipeline(cfg, engine).run()
     assert result.task == "vqa"
-    assert result.answers[0]["answer"] == str(sum(result.counts.values())) == "4"
+    assert result.answers[0].text == str(sum(result.counts.values())) == "4"
     assert "boxes" in result.outputs["layers"]
 
 
@@ -222,3 +247,62 @@ def test_area_of_interest_limits_tiles_and_keeps_only_objects_touching_it(tmp_pa
     assert result.tiles_total == 1
     polys, _fields, _ = read(cfg.output, result.outputs["layers"]["boxes"])
     assert len(polys) == 1 and polys[0].intersects(area)
+
+
+# -- seams: empty runs, change within an area, questions about which objects, typed answers ---------------------
+
+
+@pytest.mark.parametrize("raster,crs_code", [("naip_2020.tif", "26914"), ("RGB.byte.gcp.vrt", "4326")])
+def test_run_that_finds_nothing_writes_an_empty_layer_in_the_rasters_crs(tmp_path, data_dir, raster, crs_code):
+    cfg = config(tmp_path, raster=str(data_dir / raster), instruction="[detection] ponds", tile_size=512,
+                 run_name="empty")
+    result = Pipeline(cfg, get_engine("scripted", answers="None")).run()
+    assert result.counts == {} and result.outputs["layers"] == {"boxes": "empty_boxes"}
+    polys, fields, meta = read(cfg.output, "empty_boxes")
+    assert polys == [] and "label" in fields and crs_code in meta["crs"]
+    # the recipe travels with the empty layer too
+    recipe = pyogrio.read_info(cfg.output, layer="empty_boxes")["layer_metadata"]["GEORSMLLM_RECIPE"]
+    assert '"instruction": "[detection] ponds"' in recipe
+
+
+def test_change_detection_runs_only_the_tiles_the_area_of_interest_touches(tmp_path, data_dir):
+    import rasterio
+
+    with rasterio.open(data_dir / "naip_2020.tif") as src:
+        left, _bottom, _right, top = src.bounds
+    area = shapely.box(left + 10, top - 300, left + 300, top - 10)  # inside the first 512-px tile only
+    answer = "<ref>new pond</ref>{(100,100),(300,100),(300,300),(100,300),(100,100)}"
+    engine = get_engine("scripted", answers=answer)
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2009.tif"), raster_b=str(data_dir / "naip_2020.tif"),
+                 instruction="[change] new ponds", tile_size=512, overlap=0)
+    whole = Pipeline(cfg, get_engine("scripted", answers=answer)).run()
+    result = Pipeline(cfg, engine, area=area).run()
+    assert whole.tiles_total > 1
+    assert result.tiles_total == 1 and len(engine.requests) == 1
+
+
+@pytest.mark.parametrize("question,request_text", [
+    ("Where are the ponds?", ["the ponds"]),
+    ("Which fields are flooded?", ["fields", "flooded"]),  # a visual condition: a second step of the chain
+])
+def test_questions_about_which_objects_are_detection_with_an_answer(tmp_path, data_dir, question, request_text):
+    engine = get_engine("scripted", answers="<ref>pond</ref>{(100,100),(300,100),(300,300),(100,300)}")
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction=question, tile_size=512, overlap=0)
+    result = Pipeline(cfg, engine).run()
+    assert result.task == "detection" and result.task_source == "inferred"
+    prompts = " | ".join(r.prompt for r in engine.requests)
+    assert all(words in prompts for words in request_text) and "which" not in prompts.lower()
+    (answer,) = result.answers
+    assert answer.kind == "answer" and answer.question == question
+    assert answer.text.startswith(f"found: {sum(result.counts.values())} pond")
+    assert result.to_dict()["answers"][0]["text"] == answer.text  # JSON-ready for the server
+
+
+def test_classification_without_classes_offers_the_documented_scene_classes(tmp_path, data_dir):
+    engine = get_engine("scripted", answers="This looks like a lake.")
+    cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), instruction="What kind of scene is this?",
+                 tile_size=512, overlap=0)
+    result = Pipeline(cfg, engine).run()
+    assert result.task == "classify" and set(result.counts) == {"lake"}
+    assert "45 NWPU-RESISC45 scene classes" in " ".join(result.warnings)
+    assert "golf course" in engine.requests[0].prompt

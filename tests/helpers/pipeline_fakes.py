@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rasterio import features
 from shapely.geometry import shape
 
 from model_backend.dialects import get_dialect
 from model_backend.engines.base import Engine, EngineRequest, EngineResponse
 from model_backend.geometry import RotatedBox
+from model_backend.segmenters.base import Segmenter
 from model_backend.tasks import Task
 
 
@@ -18,11 +20,12 @@ class BrightObjectEngine(Engine):
 
     name = "bright-objects"
 
-    def __init__(self, label: str = "target", threshold: int = 250):
+    def __init__(self, label: str = "target", threshold: int = 250, dialect: str = "georsmllm"):
         self.label = label
         self.threshold = threshold
-        self.dialect = get_dialect("georsmllm")
+        self.dialect = get_dialect(dialect)  # e.g. "qwen3-vl": a model that answers horizontal boxes only
         self.calls = 0
+        self.answers_with_objects = 0
 
     def load(self) -> None:
         pass
@@ -38,7 +41,72 @@ class BrightObjectEngine(Engine):
             for geom, _ in features.shapes(bright.astype("uint8"), mask=bright, connectivity=8):
                 x0, y0, x1, y1 = shape(geom).bounds
                 boxes.append(RotatedBox(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), label=self.label))
+        self.answers_with_objects += bool(boxes)
         return EngineResponse(self.dialect.format_objects(boxes, Task.DETECTION, (w, h)))
 
     def describe(self):
-        return {"engine": self.name, "model": "bright-object finder", "device": "cpu", "dialect": "georsmllm"}
+        return {"engine": self.name, "model": "bright-object finder", "device": "cpu", "dialect": self.dialect.name}
+
+
+class RotatedObjectEngine(BrightObjectEngine):
+    """Like ``BrightObjectEngine``, but answers each bright blob's minimum rotated rectangle, as a model of
+    rotated boxes does: an object cut by the tile's edge comes back as a box around the part it sees."""
+
+    name = "rotated-objects"
+
+    def generate(self, request: EngineRequest) -> EngineResponse:
+        self.calls += 1
+        image = request.images[0]
+        h, w = image.shape[:2]
+        bright = (image >= self.threshold).all(axis=2)
+        boxes = []
+        if bright.any():
+            for geom, _ in features.shapes(bright.astype("uint8"), mask=bright, connectivity=8):
+                rect = shape(geom).minimum_rotated_rectangle
+                boxes.append(RotatedBox(tuple(rect.exterior.coords)[:4], label=self.label))
+        return EngineResponse(self.dialect.format_objects(boxes, Task.DETECTION, (w, h)))
+
+
+class DiamondSegmenter(Segmenter):
+    """A segmenter whose mask for each prompt box is the diamond inscribed in it (the box's edge midpoints),
+    so refined geometry is known exactly: the outline is that diamond and its minimum rotated rectangle is
+    the diamond itself, at 45 degrees for a square box. Counts encodings and decoder calls like SAM2
+    (``Segmenter`` does)."""
+
+    name = "diamond"
+
+    def __init__(self, model_size: int = 256):
+        super().__init__(min_area_px=4.0, simplify_px=0.5)
+        self.size = model_size
+        self._loaded = False
+        self._image_hw = (0, 0)
+
+    def load(self) -> None:
+        self._loaded = True
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def model_size(self) -> int:
+        return self.size
+
+    def _encode(self, image_rgb):
+        self._image_hw = image_rgb.shape[:2]
+
+    def _decode(self, prompts):
+        h, w = self._image_hw
+        sx, sy = w / self.size, h / self.size
+        rows, cols = np.mgrid[0:h, 0:w]
+        masks = np.zeros((len(prompts), h, w), bool)
+        for i, (x1, y1, x2, y2) in enumerate(prompts.boxes_xyxy_model):
+            # back to image pixels (prompts hold inclusive pixel indices of the model input)
+            x1, x2 = x1 * sx, (x2 + 1) * sx
+            y1, y2 = y1 * sy, (y2 + 1) * sy
+            cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
+            masks[i] = np.abs(cols + 0.5 - cx) / hw + np.abs(rows + 0.5 - cy) / hh <= 1.0
+        return masks, np.ones(len(prompts), np.float32)
+
+    def _release(self) -> None:
+        self._loaded = False

@@ -386,3 +386,15 @@ def build_qwen2_text(folder: Path, corpus: list[str] | None = None) -> Path:
     config = tf.Qwen2Config(**_text_kwargs(tok), architectures=["Qwen2ForCausalLM"])
     model = tf.Qwen2ForCausalLM(config).eval()
     return _save(model, tok, folder)
+
+
+def build_sam2_tiny(path: Path, image_size: int = 256, seed: int = 0) -> Path:
+    """A random-weight SAM 2.1 tiny with a square input of ``image_size`` px, saved in the official checkpoint
+    layout ``{"model": state_dict}`` at ``path``. Meaningless masks: for plumbing tests."""
+    from sam2.build_sam import build_sam2
+
+    torch.manual_seed(seed)
+    model = build_sam2("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt_path=None, device="cpu",
+                       hydra_overrides_extra=[f"++model.image_size={image_size}"])
+    torch.save({"model": model.state_dict()}, path)
+    return path

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from qgis.core import QgsProject, QgsRasterLayer
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -123,3 +124,85 @@ def remote_service(plugin_pkg, backend_server):
     from georsmllm.plugin.logic.service import BackendConfig, BackendService
 
     return BackendService(lambda: BackendConfig(url=backend_server.url, token=backend_server.token))
+
+
+@pytest.fixture
+def provider(qgis_processing, plugin_pkg, remote_service):
+    """The plugin's Processing provider, registered with a service connected to the session backend."""
+    from qgis.core import QgsApplication
+
+    from georsmllm.plugin.processing.provider import GeoRSMLLMProvider
+
+    registry = QgsApplication.processingRegistry()
+    existing = registry.providerById("georsmllm")
+    if existing is not None:
+        registry.removeProvider(existing)
+    provider = GeoRSMLLMProvider(remote_service)
+    assert registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)
+
+
+# -- the plugin in a project with the two NAIP rasters (dock tests) ------------------------------------
+
+NAIP_2009 = str(DATA / "naip_2009.tif")
+NAIP_2020 = str(DATA / "naip_2020.tif")
+IFACE_STUBS = ("addCustomActionForLayerType", "removeCustomActionForLayerType", "registerOptionsWidgetFactory",
+               "unregisterOptionsWidgetFactory", "addPluginToRasterMenu", "removePluginRasterMenu")
+
+
+@pytest.fixture
+def project(qgis_new_project):
+    project = QgsProject.instance()
+    raster = QgsRasterLayer(NAIP_2009, "naip 2009")
+    after = QgsRasterLayer(NAIP_2020, "naip 2020")
+    assert raster.isValid() and after.isValid()
+    project.addMapLayers([raster, after])
+    yield project
+    project.removeAllMapLayers()
+    del raster, after
+
+
+@pytest.fixture
+def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
+    for name in IFACE_STUBS:
+        monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
+    monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
+    monkeypatch.setattr("georsmllm.plugin.main.load_history", lambda: [])
+    plugin = load_plugin_package().classFactory(qgis_iface)
+    plugin.initGui()
+    yield plugin
+    plugin.unload()
+
+
+def result_groups(project):
+    return [g for g in project.layerTreeRoot().children() if g.nodeType() == 0]  # 0: group node
+
+
+@pytest.fixture
+def slow_plugin(qgis_iface, project, monkeypatch, slow_backend_server, tmp_path, plugin_pkg):
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_SERVER_URL", slow_backend_server.url)
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_TOKEN", slow_backend_server.token)
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_OUTPUT_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_TILE_SIZE", "128")
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_OVERLAP", "0")
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_CONCURRENCY", "1")
+    for name in IFACE_STUBS:
+        monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
+    monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
+    plugin = load_plugin_package().classFactory(qgis_iface)
+    plugin.initGui()
+    yield plugin, slow_backend_server
+    plugin.unload()
+
+
+def start_slow_run(plugin, project, qtbot, instruction: str = "ponds", timeout_ms: int = 20000):
+    """Start a detection run from the dock on "naip 2009" and return the dock once its first tile is done."""
+    dock = plugin.show_dock()
+    dock.instruction.setEditText(instruction)
+    dock.set_task("detection")
+    dock.layer_combo.setLayer(project.mapLayersByName("naip 2009")[0])
+    with qtbot.waitSignal(plugin.controller.job_progress, timeout=timeout_ms,
+                          check_params_cb=lambda key, event: event.kind == "tile"):
+        dock.request_run()
+    return dock

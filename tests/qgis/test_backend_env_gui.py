@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -205,7 +206,8 @@ def test_setup_dialog_cancel_resume_check_repair(qtbot, clean_settings, wheel_in
     dialog.setup_button.click()
     outcome = wait_done(qtbot, dialog, "run")
     assert outcome.status == "cancelled", outcome
-    assert plans and "to do" in plans[0][-1] and "no PyTorch" in plans[0][1]
+    assert plans and "  verify: to do" in plans[0] and "no PyTorch" in plans[0][1]
+    assert plans[0][-1].startswith("Download: about ")  # what it will download, before anything is installed
     assert "Cancelled" in dialog.result_label.text()
     assert dialog.setup_button.isEnabled() and not dialog.cancel_button.isEnabled()
     steps = SetupState(env).steps
@@ -372,6 +374,35 @@ def test_first_run_prompt_when_nothing_is_configured(qtbot, clean_settings, bare
     finally:
         plugin.unload()
     assert len(asked) == 1
+
+
+def test_first_run_prompt_waits_for_qgis_to_start_and_says_what_is_missing(qtbot, clean_settings, bare_iface,
+                                                                          tmp_path, monkeypatch):
+    from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+    from georsmllm.plugin.gui import backend_tools
+
+    class Qgis(QObject):
+        initializationCompleted = pyqtSignal()
+
+    qgis = Qgis()
+    monkeypatch.setattr(bare_iface, "initializationCompleted", qgis.initializationCompleted, raising=False)
+    env = tmp_path / "bare-env"  # a Python without any of the backend's packages
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(env)], check=True, timeout=60)
+    monkeypatch.setenv("GEORSMLLM_PLUGIN_INTERPRETER", str(env / "bin" / "python"))
+    asked = []
+    monkeypatch.setattr(backend_tools, "ask_first_run", lambda parent, reason: asked.append(reason) or False)
+    plugin = start_plugin(bare_iface)
+    try:
+        qtbot.wait(1500)
+        assert plugin.backend_tools._timer is None and not asked  # QGIS is still starting: nothing yet
+        with qtbot.waitSignal(plugin.backend_tools.first_run_checked, timeout=30000):
+            qgis.initializationCompleted.emit()
+        [reason] = asked
+        assert "has none of the" in reason and "numpy, rasterio, shapely" in reason, reason
+        assert "ModuleNotFoundError" not in reason and "Traceback" not in reason
+    finally:
+        plugin.unload()
 
 
 def test_no_prompt_when_a_backend_is_configured(qtbot, clean_settings, bare_iface, monkeypatch):

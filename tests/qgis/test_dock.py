@@ -3,45 +3,13 @@ the panel; Show plan; cancel mid-run; a backend killed mid-run gives a message, 
 
 from __future__ import annotations
 
+import os
 import signal
 
-import pytest
-from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsVectorLayer
 from qgis.PyQt.QtCore import QThread
 
-from .conftest import DATA, load_plugin_package
-
-NAIP_2009 = str(DATA / "naip_2009.tif")
-NAIP_2020 = str(DATA / "naip_2020.tif")
-
-
-@pytest.fixture
-def project(qgis_new_project):
-    project = QgsProject.instance()
-    raster = QgsRasterLayer(NAIP_2009, "naip 2009")
-    after = QgsRasterLayer(NAIP_2020, "naip 2020")
-    assert raster.isValid() and after.isValid()
-    project.addMapLayers([raster, after])
-    yield project
-    project.removeAllMapLayers()
-    del raster, after
-
-
-@pytest.fixture
-def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
-    for name in ("addCustomActionForLayerType", "removeCustomActionForLayerType", "registerOptionsWidgetFactory",
-                 "unregisterOptionsWidgetFactory", "addPluginToRasterMenu", "removePluginRasterMenu"):
-        monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
-    monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
-    monkeypatch.setattr("georsmllm.plugin.main.load_history", lambda: [])
-    plugin = load_plugin_package().classFactory(qgis_iface)
-    plugin.initGui()
-    yield plugin
-    plugin.unload()
-
-
-def result_groups(project):
-    return [g for g in project.layerTreeRoot().children() if g.nodeType() == 0]  # 0: group node
+from .conftest import result_groups, start_slow_run
 
 
 def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, qtbot):
@@ -57,12 +25,13 @@ def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, q
         qtbot.mouseClick(dock.run_button, 1)
     key, summary, outcome = finished.args
     assert outcome.error is None, outcome.error
-    assert "4 pond" in summary
+    assert summary == "4 ponds"
     assert threads and all(t is QThread.currentThread() for t in threads)  # events reach the GUI thread
     assert any("(running)" in name for name in running_layers)  # live layer while it ran
     assert not [lyr for lyr in project.mapLayers().values() if lyr.providerType() == "memory"]  # replaced at the end
     group = result_groups(project)[0]
-    assert group.name().startswith("detect the ponds")
+    # scripted answers, not a model's: the group (and the run's row) say so
+    assert group.name().startswith("detect the ponds") and group.name().endswith("demo (scripted answers)")
     layer = group.findLayers()[0].layer()
     assert isinstance(layer, QgsVectorLayer) and layer.featureCount() == 4
     assert layer.crs().authid() == "EPSG:26914"
@@ -70,7 +39,14 @@ def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, q
     assert "detection" in layer.metadata().keywords().get("georsmllm", [])
     assert layer.renderer().symbol().symbolLayer(0).brushStyle() == 0  # boxes: outline only (Qt.NoBrush)
     assert layer.labelsEnabled()
-    assert dock._rows[key].bar.format() == summary
+    row = dock.runs.rows[key]
+    assert row.state == "done" and row.outcome.fullText() == summary and "demo" in row.title
+    # where it was saved, with one timestamp shared by the group, the file and the layer inside it
+    assert row.saved_path == outcome.gpkg and row.saved_box.isVisibleTo(dock)
+    stamp = os.path.basename(outcome.gpkg)[-len("20261126_202039.gpkg"):-len(".gpkg")]
+    assert layer.name().endswith(f"{stamp}_boxes (demo)")
+    assert group.name().startswith(f"detect the ponds ({stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]})")
+    assert {f["area_m2"] for f in layer.getFeatures()} and all(f["area_m2"] > 0 for f in layer.getFeatures())
 
 
 def test_caption_answer_shows_in_the_panel(plugin, project, qtbot):
@@ -122,11 +98,13 @@ def test_show_plan_lists_model_steps(plugin, qtbot):
     assert "detection" in text and "model step" in text
 
 
-def test_backend_status_line(plugin, qtbot):
+def test_backend_status_line(plugin, qtbot, backend_server):
     with qtbot.waitSignal(plugin.controller.status_changed, timeout=20000):
         plugin.controller.refresh_status(start=False)
-    text = plugin.dock.status_label.text()
-    assert text.startswith("Backend: connected") and "answers.json" in text, text
+    text = plugin.dock.status_line.text()
+    assert text == f"Backend at {backend_server.url}: ready, scripted demo answers from answers.json, no model", text
+    assert plugin.dock.status_line.level == "ok"
+    assert "MB" in plugin.dock.status_line.label.toolTip()  # memory in words, in the tooltip only
 
 
 def test_an_empty_instruction_is_refused_in_the_panel(plugin, qtbot):
@@ -136,35 +114,6 @@ def test_an_empty_instruction_is_refused_in_the_panel(plugin, qtbot):
     with qtbot.assertNotEmitted(dock.run_requested):
         dock.request_run()
     assert "instruction" in dock.answers.toPlainText()
-
-
-@pytest.fixture
-def slow_plugin(qgis_iface, project, monkeypatch, slow_backend_server, tmp_path, plugin_pkg):
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_SERVER_URL", slow_backend_server.url)
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_TOKEN", slow_backend_server.token)
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_OUTPUT_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_TILE_SIZE", "128")
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_OVERLAP", "0")
-    monkeypatch.setenv("GEORSMLLM_PLUGIN_CONCURRENCY", "1")
-    for name in ("addCustomActionForLayerType", "removeCustomActionForLayerType", "registerOptionsWidgetFactory",
-                 "unregisterOptionsWidgetFactory", "addPluginToRasterMenu", "removePluginRasterMenu"):
-        monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
-    monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
-    plugin = load_plugin_package().classFactory(qgis_iface)
-    plugin.initGui()
-    yield plugin, slow_backend_server
-    plugin.unload()
-
-
-def start_slow_run(plugin, project, qtbot):
-    dock = plugin.show_dock()
-    dock.instruction.setEditText("ponds")
-    dock.set_task("detection")
-    dock.layer_combo.setLayer(project.mapLayersByName("naip 2009")[0])
-    with qtbot.waitSignal(plugin.controller.job_progress, timeout=20000,
-                          check_params_cb=lambda key, event: event.kind == "tile"):
-        dock.request_run()
-    return dock
 
 
 def test_cancel_mid_run_keeps_the_partial_result(slow_plugin, project, qtbot):
@@ -219,15 +168,3 @@ def test_show_plan_knows_the_checked_context_layers(plugin, project, qtbot):
     assert "GIS filter" in text and "roads" in text, text
 
 
-@pytest.mark.parametrize("health,expected", [
-    ({"model": "/models/qwen3-vl", "model_loaded": False, "load_error": None}, "loading the model qwen3-vl"),
-    ({"model": "Qwen/Qwen3-VL-2B-Instruct", "model_loaded": False, "load_error": "no network"},
-     "could not be loaded: no network"),
-    ({"model": "m", "model_loaded": True, "device": "cuda", "memory": {"rss_peak_mb": 10}}, "device cuda"),
-])
-def test_status_line_tells_loading_failed_and_ready_apart(plugin, health, expected):
-    from georsmllm.plugin.logic.tasks import BackendStatus
-
-    dock = plugin.show_dock()
-    dock.show_status(BackendStatus(health=health, url="http://127.0.0.1:1"))
-    assert expected in dock.status_label.text()

@@ -35,10 +35,10 @@ def local_settings(plugin_pkg, script, tmp_path):
 @pytest.fixture
 def make_service(tmp_path):
     """A BackendService for some settings, with the server logs in the test's folder."""
-    from georsmllm.plugin.logic.service import BackendService
+    from georsmllm.plugin.logic.service import BackendService, backend_config
 
     def make(settings):
-        config = settings.backend_config()
+        config = backend_config(settings)
         config = replace(config, launch=replace(config.launch, log_dir=str(tmp_path / "logs")))
         return BackendService(lambda: config)
 
@@ -145,11 +145,11 @@ def test_the_plugin_starts_a_local_backend_and_stops_it_at_unload(qgis_iface, pl
     plugin.initGui()
     try:
         with qtbot.waitSignal(plugin.controller.status_changed, timeout=60000,
-                              check_params_cb=lambda s: s.health is not None or "not started" not in s.error) as status:
+                              check_params_cb=lambda s: s.state not in ("stopped", "starting")) as status:
             qtbot.mouseClick(plugin.show_dock().restart_button, 1)
-            assert plugin.dock.status_label.text() == "Backend: starting…"
-        assert status.args[0].error is None, status.args[0].error
-        assert "connected" in plugin.dock.status_label.text()
+            assert plugin.dock.status_line.text() == "Local backend: starting…"
+        assert status.args[0].state == "ready", status.args[0]
+        assert plugin.dock.status_line.text().startswith("Local backend: ready, scripted demo answers")
         server = plugin.service.local_server
         assert server is not None and server.running()
     finally:

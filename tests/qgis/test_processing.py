@@ -13,20 +13,6 @@ NAIP_2020 = str(DATA / "naip_2020.tif")
 SMALL = {"TILE_SIZE": 512, "OVERLAP": 0}
 
 
-@pytest.fixture
-def provider(qgis_processing, plugin_pkg, remote_service):
-    from georsmllm.plugin.processing.provider import GeoRSMLLMProvider
-
-    registry = QgsApplication.processingRegistry()
-    existing = registry.providerById("georsmllm")
-    if existing is not None:
-        registry.removeProvider(existing)
-    provider = GeoRSMLLMProvider(remote_service)
-    assert registry.addProvider(provider)
-    yield provider
-    registry.removeProvider(provider)
-
-
 def run(alg: str, params: dict):
     import processing
 
@@ -215,3 +201,13 @@ def test_the_same_algorithm_over_a_batch_of_rasters(provider):
     counts = [output_layer(run("detect", {"INPUT": path, "INSTRUCTION": "ponds"})).featureCount()
               for path in (NAIP_2009, NAIP_2020)]
     assert counts == [4, 4]
+
+
+def test_detect_and_change_send_the_refine_parameter(provider):
+    algorithms = {a.name(): a for a in provider.algorithms()}
+    for name in ("detect", "change"):
+        assert "REFINE" in [p.name() for p in algorithms[name].parameterDefinitions()]
+    # the session backend runs without a segmenter, so the server refuses a refined job and says why
+    with pytest.raises(QgsProcessingException, match="needs a segmenter"):
+        run("detect", {"INPUT": NAIP_2009, "INSTRUCTION": "ponds", "REFINE": True})
+    assert output_layer(run("detect", {"INPUT": NAIP_2009, "INSTRUCTION": "ponds", "REFINE": False})).featureCount()

@@ -56,7 +56,7 @@ def test_later_steps_carry_previous_objects_in_set_of_points(image):
 
     assert len(engine.requests) == 3
     first, second, third = engine.requests
-    assert first.prompt == "[detection] detect all planes"
+    assert first.prompt == "[detection] planes"  # the object phrase, as in the training data
     step1_objects = result.steps[0].objects
     assert len(step1_objects) == 3
     assert second.prompt == DIALECT.build_prompt(Task.DETECTION, steps[1], SIZE, regions=step1_objects)

@@ -8,7 +8,7 @@ from model_backend.dialects.georsmllm import GeoRSMLLMDialect
 from model_backend.errors import ConfigError
 from model_backend.tasks import Task
 
-KEYS = ["georsmllm", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "florence-2", "internvl", "geochat"]
+KEYS = ["georsmllm", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "florence-2", "internvl", "geochat", "geo-r1"]
 
 
 def test_registry_has_exactly_the_agreed_keys():

@@ -205,6 +205,7 @@ def test_cli_check_and_plan(built_env, capsys):
     assert cmd_setup_env(args) == 0
     out = capsys.readouterr().out
     assert "isolated venv" in out and "create-venv: done before, skipped" in out
+    assert "create-venv: done before, skipped\n" in out  # a done step downloads nothing again
 
 
 def test_failed_install_is_recorded_and_a_rerun_resumes_after_the_done_steps(tmp_path, wheels):
@@ -300,6 +301,12 @@ def test_plan_with_torch_names_the_build_and_the_torch_step(tmp_path):
     assert builder.steps() == ["create-venv", "install-torch", "install-requirements", "verify"]
     text = "\n".join(builder.describe_plan())
     assert "NVIDIA CUDA (cu124) from https://mirror.example/whl/cu124" in text
+    # sizes before anything is installed, labelled approximate
+    assert "install-torch: to do (about 3.0 GB to download)" in text
+    assert "install-requirements: to do (about 1 MB to download)" in text  # one small unknown package
+    assert "Download: about 3.0 GB in all (approximate" in text
+    cpu = EnvBuilder(SetupOptions(tmp_path / "env", [reqs]), torch_plan=TorchPlan("cpu", "cpu", None, "asked"))
+    assert "install-torch: to do (about 210 MB to download)" in "\n".join(cpu.describe_plan())
     assert [r.spec for r in builder.torch_reqs] == ["torch==2.14.1", "torchvision==0.29.1"]
     assert STATE_FILE not in [p.name for p in tmp_path.iterdir()]
 

@@ -146,7 +146,16 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _reference_nms(polys, scores, cut, thr, contain_thr):
+def _is_piece(piece, piece_window, whole) -> bool:
+    """A cut box is the part of a whole box from another tile that its own tile saw."""
+    c, r, w, h = piece_window
+    inter = piece.intersection(whole).area
+    visible = whole.intersection(shapely.box(c, r, c + w, r + h)).area
+    smaller = min(piece.area, visible)
+    return smaller > 0 and inter / smaller > 0.7 and inter / piece.area > 0.3
+
+
+def _reference_nms(polys, scores, cut, thr, contain_thr, windows=None):
     """Straightforward O(n^2) greedy NMS with the same priority and duplicate rule."""
     order = sorted(
         range(len(polys)),
@@ -160,6 +169,10 @@ def _reference_nms(polys, scores, cut, thr, contain_thr):
                 continue
             inside = polys[i].intersection(polys[k]).area / polys[i].area  # part of i inside kept k
             if _iou(polys[i], polys[k]) > thr or ((cut[i] or cut[k]) and inside > contain_thr):
+                dup = True
+                break
+            if (windows is not None and cut[i] and not cut[k] and tuple(windows[i]) != tuple(windows[k])
+                    and _is_piece(polys[i], windows[i], polys[k])):
                 dup = True
                 break
         if not dup:
@@ -200,7 +213,8 @@ def test_nms_properties(specs, thr):
         idx = [i for i, c in enumerate(cands) if c.obj.label.lower() == label]
         cut = [is_cut(polys[i].bounds, cands[i].window, RASTER, 2.0) for i in idx]
         scores = [cands[i].obj.score for i in idx]
-        ref = {idx[k] for k in _reference_nms([polys[i] for i in idx], scores, cut, thr, 0.8)}
+        windows = [cands[i].window for i in idx]
+        ref = {idx[k] for k in _reference_nms([polys[i] for i in idx], scores, cut, thr, 0.8, windows)}
         assert ref == {i for i in kept if i in set(idx)}
 
 
@@ -352,3 +366,44 @@ def test_segmentation_targets_join_with_all_their_keypoints():
     (merged,) = merge_candidates([left, right], SEAM_RASTER)
     assert merged.obj.bbox == (150, 60, 400, 120)
     assert sorted(merged.obj.keypoints) == [(200, 90), (300, 90), (350, 100)]
+
+
+# ---- pieces cut by a tile edge ---------------------------------------------------------------------
+
+LEFT, RIGHT = (0, 0, 120, 100), (80, 0, 120, 100)  # 40 px of overlap: a seam at x=80 and one at x=120
+
+
+def test_rotated_sliver_of_an_object_the_other_tile_saw_whole_is_dropped():
+    whole = rotated(88, 50, 36, 12, -20, label="plane")  # inside the left tile, crossing the right's edge x=80
+    # the right tile sees the part right of x=80 and answers a box around it, axis-aligned: it sticks out of
+    # the whole box, so less than 80 % of it lies inside (the old containment rule kept it)
+    visible = box_polygon(whole).intersection(shapely.box(80, 0, 200, 100))
+    sliver = rbox(*visible.bounds, label="plane")
+    assert box_polygon(sliver).intersection(box_polygon(whole)).area / box_polygon(sliver).area < 0.8
+    result = merge_candidates([Candidate(whole, LEFT), Candidate(sliver, RIGHT)], RASTER)
+    assert [m.obj for m in result] == [whole]
+
+
+def test_distinct_objects_a_few_pixels_apart_across_a_seam_stay_distinct():
+    a, b = rbox(70, 20, 100, 30, label="car"), rbox(70, 33, 100, 43, label="car")  # 3 px apart, seam at x=80
+    piece_a, piece_b = rbox(80, 20, 100, 30, label="car"), rbox(80, 33, 100, 43, label="car")
+    result = merge_candidates([Candidate(a, LEFT), Candidate(b, LEFT), Candidate(piece_a, RIGHT),
+                               Candidate(piece_b, RIGHT)], RASTER)
+    assert sorted(box_polygon(m.obj).bounds for m in result) == sorted([box_polygon(a).bounds, box_polygon(b).bounds])
+
+
+def test_polygon_piece_is_dropped_instead_of_growing_the_whole_polygon():
+    whole = shapely.Polygon([(90, 30), (110, 25), (115, 45), (95, 50)])  # seen whole by the left tile
+    # the right tile's outline of the part right of x=80 is off by a few pixels: dissolving it would add area
+    piece = shapely.Polygon([(80, 28), (112, 22), (117, 47), (80, 52)])
+    result = merge_candidates([Candidate(region(whole, label="pond"), LEFT),
+                               Candidate(region(piece, label="pond"), RIGHT)], RASTER)
+    assert len(result) == 1
+    assert shapely.Polygon(result[0].obj.exterior).equals(whole) and result[0].sources == (0,)
+
+
+def test_polygons_cut_in_both_tiles_are_still_dissolved():
+    left_part = shapely.box(60, 20, 120, 60)  # cut by the left tile's edge x=120
+    right_part = shapely.box(80, 20, 150, 60)  # cut by the right tile's edge x=80
+    result = merge_candidates([Candidate(region(left_part), LEFT), Candidate(region(right_part), RIGHT)], RASTER)
+    assert len(result) == 1 and shapely.Polygon(result[0].obj.exterior).equals(shapely.box(60, 20, 150, 60))

@@ -36,18 +36,9 @@ H, W = 200, 300  # a non-square test image, so that swapped axes show
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A random-weight SAM 2.1 tiny saved in the official checkpoint layout ``{"model": ...}``."""
-    from sam2.build_sam import build_sam2
+    from tests.helpers.tiny_models import build_sam2_tiny
 
-    torch.manual_seed(0)
-    model = build_sam2(
-        "configs/sam2.1/sam2.1_hiera_t.yaml",
-        ckpt_path=None,
-        device="cpu",
-        hydra_overrides_extra=[f"++model.image_size={SIZE}"],
-    )
-    path = tmp_path_factory.mktemp("sam2") / "random_tiny.pt"
-    torch.save({"model": model.state_dict()}, path)
-    return path
+    return build_sam2_tiny(tmp_path_factory.mktemp("sam2") / "random_tiny.pt", SIZE)
 
 
 @pytest.fixture(scope="module")

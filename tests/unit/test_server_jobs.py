@@ -34,7 +34,7 @@ class FakeBackend:
 def client(tmp_path, data_dir):
     app = create_app(FakeBackend(), ServerSettings(work_dir=str(tmp_path / "work"), keep_jobs=1,
                                                    allowed_dirs=[str(data_dir)]))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as c:
         yield c, tmp_path / "work" / "jobs"
 
 

@@ -178,6 +178,13 @@ def test_gsd_larger_than_raster_gives_one_scaled_tile(data_dir):
         assert tile.image_size == (round(934 / 4), round(724 / 4))
 
 
+def test_tile_count_cap_refuses_absurd_plans_up_front(data_dir):
+    with open_raster(data_dir / "naip_2009.tif") as src:  # 5 m pixels, 934 x 724
+        assert len(plan_tiles(src, TileLayout(tile_size=128, overlap=0, max_tiles=100))) == 48
+        with pytest.raises(ConfigError, match=r"676,216 tiles .* cap of 10,000"):
+            plan_tiles(src, TileLayout(tile_size=768, overlap=96, gsd=1e-6, max_tiles=10_000))
+
+
 # -- area of interest -----------------------------------------------------------------------------
 def test_aoi_window_limits_tiles(data_dir):
     with open_raster(data_dir / "RGB.byte.tif") as src:

@@ -14,7 +14,7 @@ from shapely.geometry import shape
 from model_backend.errors import OutputError
 from model_backend.geometry import GeoPoint, PolygonRegion, RotatedBox, box_corners
 from model_backend.vector import geojson
-from model_backend.vector.features import BASE_FIELDS, Feature, RunInfo
+from model_backend.vector.features import BASE_FIELDS, Feature, RunInfo, with_measure_fields
 from model_backend.vector.geojson import feature_collection, write_geojson
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -39,7 +39,9 @@ def test_utm_input_becomes_lon_lat(tmp_path):
     assert max(lats) == pytest.approx(1000 / 110_574, abs=1e-4)
     assert shapely.Polygon(ring).exterior.is_ccw  # right-hand rule
     props = feat["properties"]
-    assert list(props) == [*BASE_FIELDS, "caption"]
+    assert list(props) == [*with_measure_fields(list(BASE_FIELDS)), "caption"]
+    # measured in the UTM grid before reprojecting: a 1 km square
+    assert props["area_m2"] == pytest.approx(1e6) and props["length_m"] == pytest.approx(1000)
     assert props["label"] == "field" and props["score"] == 0.5 and props["tile"] == "t1"
     assert props["task"] == "seg" and props["run_id"] == "run-7" and props["caption"] == "green"
     assert doc["georsmllm"] == {"run_id": "run-7", "recipe": {"sam2": "tiny"}}

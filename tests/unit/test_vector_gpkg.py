@@ -16,7 +16,14 @@ from pyogrio.raw import read as raw_read
 from model_backend.errors import OutputError
 from model_backend.geometry import GeoPoint, PolygonRegion, RotatedBox, SegTarget, box_corners
 from model_backend.vector import gpkg
-from model_backend.vector.features import BASE_FIELDS, Feature, RunInfo, layer_name, safe_layer_name
+from model_backend.vector.features import (
+    BASE_FIELDS,
+    Feature,
+    RunInfo,
+    layer_name,
+    safe_layer_name,
+    with_measure_fields,
+)
 from model_backend.vector.gpkg import GpkgRunWriter, read_layer_metadata, write_layer, write_run
 
 UTM = "EPSG:32618"
@@ -72,8 +79,9 @@ def test_round_trip_fields_crs_geometry(tmp_path):
     meta, geoms, rows = read_layer(path, "ships_2024_boxes")
     assert meta["crs"] == UTM
     assert meta["geometry_type"] == "Polygon"
-    assert list(meta["fields"]) == [*BASE_FIELDS, "caption", "answer", "partial"]
+    assert list(meta["fields"]) == [*with_measure_fields(list(BASE_FIELDS)), "caption", "answer", "partial"]
     assert rows[0]["label"] == "ship" and rows[0]["score"] == pytest.approx(0.9)
+    assert rows[0]["area_m2"] == pytest.approx(50 * 30) and rows[0]["length_m"] == pytest.approx(50)
     assert rows[0]["tile"] == "r0_c0" and rows[0]["caption"] == "a ship" and rows[0]["answer"] is None
     assert rows[0]["task"] == "detection" and rows[0]["instruction"] == "find ships"
     assert rows[0]["model"] == "tiny-model" and rows[0]["dialect"] == "georsmllm"
@@ -212,6 +220,19 @@ def test_output_errors(tmp_path):
         write_run(other, "r", [map_box(0)], crs=UTM, run=run)
     assert other.read_text() == "my notes"
     assert folder_listing(tmp_path) == ["notes.gpkg", "plain.txt"]
+
+
+def test_a_plain_sqlite_database_is_never_rewritten(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "places.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("create table visits (url text)")
+        conn.commit()
+    before = db.read_bytes()
+    with pytest.raises(OutputError, match="SQLite database but not a GeoPackage"):
+        write_run(db, "r", [map_box(0)], crs=UTM, run=run_info())
+    assert db.read_bytes() == before
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")

@@ -1,0 +1,97 @@
+"""The state of one run while it works, shared by the task runners: settings and loaded models come from the
+(frozen) ``Pipeline``; the plan, the result being filled in, where it is written, progress and cancel are the
+run's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ...conditions.plan import Plan
+from ...geometry import ParseResult
+from ...engines.base import EngineRequest
+from ...geometry import GeoObject
+from ...raster import RasterSource, TileLayout, open_raster
+from ...raster.georef import Georef
+from ...tasks import Task
+from ..config import RunConfig
+from ..events import CancelToken, EventSink
+from ..output import RunOutput
+from ..result import RunResult
+from ...vector.features import Feature
+
+if TYPE_CHECKING:
+    from ..runner import Pipeline
+
+
+@dataclass
+class RunContext:
+    """One run: ``pipeline`` (settings, engine, segmenter, context layers, area of interest), its ``plan``, the
+    ``result`` being filled in, the ``output`` it writes to, and the caller's ``emit`` and ``cancel``."""
+
+    pipeline: "Pipeline"
+    plan: Plan
+    result: RunResult
+    output: RunOutput
+    emit: EventSink
+    cancel: CancelToken
+
+    @property
+    def config(self) -> RunConfig:
+        return self.pipeline.config
+
+    @property
+    def task(self) -> Task:
+        return self.pipeline.choice.task
+
+    @property
+    def instruction(self) -> str:
+        """The instruction without its task tag."""
+        return self.pipeline.choice.instruction
+
+    def layout(self) -> TileLayout:
+        cfg = self.config
+        return TileLayout(tile_size=cfg.tile_size, overlap=cfg.overlap, gsd=cfg.gsd, max_tiles=cfg.max_tiles)
+
+    def open(self) -> RasterSource:
+        cfg = self.config
+        return open_raster(cfg.raster, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+
+    def ask(self, task: Task, instruction: str, image: np.ndarray, regions: Sequence[GeoObject] = ()) -> ParseResult:
+        """One request about one image (pixels as sent, ``(H, W, 3)`` uint8), parsed by the run's dialect;
+        ``regions`` (pixels of that image) are written into the prompt in set-of-points."""
+        pipeline = self.pipeline
+        size = (image.shape[1], image.shape[0])
+        prompt = pipeline.dialect.build_prompt(task, instruction, size, regions=regions)
+        response = pipeline.engine.generate(EngineRequest(prompt=prompt, images=(image,),
+                                                          max_new_tokens=self.config.max_new_tokens))
+        return pipeline.dialect.parse(response.text, task, size)
+
+    def overview(self, source: RasterSource, window=None) -> tuple[np.ndarray, Georef]:
+        """The whole raster (or ``window``, raster pixels ``(col, row, width, height)``) as one image whose
+        longer side is at most ``tile_size`` px, and the georef of that image's pixels."""
+        from affine import Affine
+        from rasterio.enums import Resampling
+
+        col, row, w, h = window or (0, 0, source.grid.width, source.grid.height)
+        scale = max(w, h) / self.config.tile_size
+        out_w, out_h = (w, h) if scale <= 1 else (max(1, round(w / scale)), max(1, round(h / scale)))
+        image = source.read(window=(col, row, w, h), out_shape=(out_h, out_w),
+                            resampling=Resampling.average if scale > 1 else Resampling.nearest)
+        image_to_raster = Affine.translation(col, row) @ Affine.scale(w / out_w, h / out_h)
+        return image.rgb, source.georef.compose(image_to_raster)
+
+    def write(self, features: Sequence[Feature], source: RasterSource, *, partial: bool) -> None:
+        """Write the run's features (map coordinates of ``source``'s CRS) to its output."""
+        crs = source.crs_string if source.georeferenced else None
+        self.output.write(features, self.result, self.config, crs=crs, partial=partial)
+
+    def touches_area(self, obj: GeoObject) -> bool:
+        """Whether an object in map coordinates (raster CRS) touches the area of interest (always, without one)."""
+        from ...geometry import GeoPoint
+        from ...geometry.shapes import to_shapely
+
+        area = self.pipeline.area
+        return area is None or isinstance(obj, GeoPoint) or to_shapely(obj).intersects(area)

@@ -1,0 +1,240 @@
+"""Object tasks (detection, segmentation, change) and counting: tiles -> model chain per tile -> candidates in
+raster pixels -> merge across tiles -> map coordinates -> GIS conditions and area of interest -> features.
+
+Tiles are read lazily on the calling thread and sent to the engine with at most ``concurrency`` in flight
+(``scheduler.pipelined``); results are checkpointed to the output as they arrive, and a cancelled run stops
+within one tile and keeps what is done, marked partial.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import shapely
+from shapely.geometry import Polygon
+
+from ...conditions.executor import execute_plan
+from ...conditions.layers import check_plan
+from ...conditions.measure import ContextLayers
+from ...conditions.plan import ModelStep, Plan, Target
+from ...errors import ConfigError, GeoRSMLLMError
+from ...geometry import GeoObject, PolygonRegion, RotatedBox
+from ...geometry.shapes import to_shapely
+from ...merge import Candidate, Merged, merge_candidates
+from ...nouns import class_label, plural
+from ...raster import iter_tile_pairs, iter_tiles, open_pair, plan_pair_tiles, plan_tiles
+from ...raster.georef import Georef, crs_to_string
+from ...tasks import Task
+from ...vector.features import Feature, RunInfo
+from ..events import Cancelled, RunEvent
+from ..refine import min_rotated_rectangle, refines
+from ..result import Answer
+from ..scheduler import pipelined
+from ..tilework import TileOutcome, process_tile
+from ..wording import counted_objects
+from .base import RunContext
+
+#: How often (seconds) the output is rewritten with what is done so far, marked partial.
+CHECKPOINT_SECONDS = 10.0
+
+
+@dataclass
+class ObjectCollector:
+    """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
+    tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
+    meet the plan's GIS conditions and touch the area of interest.
+
+    With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
+    detection its outline (the union of its sources' outlines, ``outlines`` being parallel to ``candidates``),
+    a refined change region (``box_regions``) its minimum rotated rectangle, computed in map coordinates."""
+
+    raster_size: tuple[int, int]
+    georef: Georef
+    crs: str
+    box_regions: bool = False
+    candidates: list[Candidate] = field(default_factory=list)
+    candidate_tiles: list[int] = field(default_factory=list)
+    outlines: list[PolygonRegion | None] = field(default_factory=list)
+
+    def add(self, outcome: TileOutcome) -> None:
+        self.candidates.extend(outcome.candidates)
+        self.candidate_tiles.extend([outcome.tile.index] * len(outcome.candidates))
+        outlines = outcome.outlines or [None] * len(outcome.candidates)
+        self.outlines.extend(outlines)
+
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
+                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
+        """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
+        predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
+        (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
+        object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
+        names, "new building")."""
+        merged = merge_candidates(self.candidates, self.raster_size)
+        objects_map = self.georef.objects_to_map([m.obj for m in merged])
+        tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
+        companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
+        rows = list(zip(objects_map, tiles, companions))
+        if plan.needs_gis and objects_map:
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers).objects}
+            rows = [row for row in rows if id(row[0]) in kept]
+        if keep is not None:
+            rows = [row for row in rows if keep(row[0])]
+        features = [Feature(o, label=o.label or default_label, tile=t) for o, t, _ in rows]
+        return features, [Feature(c, label=c.label or default_label, tile=t) for _, t, cs in rows for c in cs]
+
+    def _companions(self, merged: Merged, obj_map: GeoObject) -> list[GeoObject]:
+        """A merged object's companion geometries in map coordinates."""
+        if isinstance(obj_map, PolygonRegion) and self.box_regions:
+            corners = min_rotated_rectangle(obj_map)
+            return [RotatedBox(corners, label=obj_map.label, score=obj_map.score)]
+        parts = [self.outlines[i] for i in merged.sources if self.outlines[i] is not None]
+        if not parts:
+            return []
+        union = shapely.union_all([to_shapely(p) for p in parts])
+        polygons = [g for g in getattr(union, "geoms", [union]) if isinstance(g, Polygon) and not g.is_empty]
+        outlines = [PolygonRegion(tuple(g.exterior.coords)[:-1], tuple(tuple(r.coords)[:-1] for r in g.interiors),
+                                  label=merged.obj.label, score=merged.obj.score) for g in polygons]
+        return self.georef.objects_to_map(outlines)
+
+
+#: The ``counts`` key of objects without a label (no class named by the model or the instruction).
+UNLABELLED = "(no label)"
+
+
+def counts_of(features: list[Feature]) -> dict[str, int]:
+    """Objects per label."""
+    return dict(Counter(_label(f) for f in features))
+
+
+def _label(feature: Feature) -> str:
+    return feature.label or getattr(feature.geometry, "label", None) or UNLABELLED
+
+
+def found_phrase(count: int, label: str) -> str:
+    """``"1 ship"``, ``"6 ships"``, ``"2 objects"`` (unlabelled)."""
+    if label == UNLABELLED:
+        label = "object"
+    return f"{count} {label if count == 1 else plural(label)}"
+
+
+def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = None) -> list[Feature]:
+    """Find the plan's objects over the raster (or the two rasters' overlap for change), within the area of
+    interest; write them and return the features written."""
+    plan = plan or ctx.plan
+    task = task or ctx.task
+    cfg = ctx.config
+    pipeline = ctx.pipeline
+    plan = check_plan(plan, pipeline.context_layers, model_can_find=False)  # refused before any tile is sent
+    steps = plan.model_steps
+    if not steps:
+        raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
+    if task is Task.CHANGE:
+        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        source, closer = pair.first, pair
+        try:
+            tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
+        except Exception:
+            pair.close()
+            raise
+        tiles: Iterator = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
+                           for tp in iter_tile_pairs(pair, tile_plan, skip_empty=True))
+    else:
+        source = closer = ctx.open()
+        try:
+            tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
+        except Exception:
+            source.close()
+            raise
+        tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True))
+    try:
+        if refines(cfg.refine, task) and pipeline.segmenter is None:
+            raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
+        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
+            pipeline.segmenter.load()
+        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task))
+        return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
+    finally:
+        closer.close()
+
+
+def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[ModelStep], task: Task, plan: Plan,
+                  collector: ObjectCollector, source) -> list[Feature]:
+    pipeline, result = ctx.pipeline, ctx.result
+    result.tiles_total = total
+    last_checkpoint = time.monotonic()
+
+    def work(item) -> TileOutcome:
+        tile, images, valid = item
+        return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
+                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
+                            max_new_tokens=ctx.config.max_new_tokens)
+
+    default_label = class_label(steps[0].text) if steps else None
+
+    def finish(partial: bool) -> list[Feature]:
+        features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
+                                                  default_label=default_label)
+        result.counts = counts_of(features)
+        ctx.write(features + companions, source, partial=partial)
+        return features
+
+    try:
+        for outcome in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
+            result.tiles_done += 1
+            collector.add(outcome)
+            result.warnings += outcome.warnings
+            ctx.emit(RunEvent("tile", result.tiles_done, total,
+                              features=display_features(ctx, outcome, default_label),
+                              data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
+            if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                finish(partial=True)
+                last_checkpoint = time.monotonic()
+    except Cancelled:
+        result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
+    return finish(partial=result.partial)
+
+
+def display_features(ctx: RunContext, outcome: TileOutcome, default_label: str | None = None) -> list[dict]:
+    """A tile's objects as GeoJSON features in EPSG:4326, for live display (not merged yet); unlabelled ones
+    take ``default_label`` as in the written layers."""
+    if not outcome.objects_px:
+        return []
+    from ...vector.geojson import feature_collection
+
+    try:
+        objects_map = outcome.tile.objects_to_map(outcome.objects_px)
+        run = RunInfo(run_id="live", task=ctx.task.value)
+        fc = feature_collection([Feature(o, label=o.label or default_label, tile=str(outcome.tile.index))
+                                 for o in objects_map],
+                                crs=outcome.tile.crs and crs_to_string(outcome.tile.crs), run=run)
+        return fc["features"]
+    except GeoRSMLLMError:
+        return []  # no CRS (pixel-coordinate run): nothing to show on a map
+
+
+def run_found_objects(ctx: RunContext) -> None:
+    """Detection or segmentation; a question about which objects ("Where are the ships?") is answered with
+    what was found."""
+    features = run_objects(ctx)
+    question = ctx.pipeline.choice.question
+    if question:
+        found = ", ".join(found_phrase(n, label) for label, n in sorted(counts_of(features).items())) or "none"
+        ctx.result.answers.append(Answer("answer", f"found: {found} (see the layer)", question=question,
+                                         how=f"{ctx.task.value} of {ctx.instruction!r}"))
+
+
+def run_count(ctx: RunContext, what: str) -> None:
+    """"How many X ...?": detect X, merge across tiles, answer with the number of objects kept."""
+    counted = ctx.plan if ctx.plan.count else Plan(ctx.plan.task, (Target(what),), count=True)
+    features = run_objects(ctx, counted, Task.DETECTION)
+    ctx.result.answers.append(Answer("count", str(len(features)), question=ctx.instruction,
+                                     how=f"counted the merged detections of {what!r}"))
+
+
+def counting_question(ctx: RunContext) -> str | None:
+    """What a question counts, or ``None`` when it is not a counting question."""
+    return counted_objects(ctx.instruction)
