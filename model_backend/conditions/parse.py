@@ -20,12 +20,16 @@ from .plan import GRAMMAR_PARSER, NO_CONDITIONS_PARSER, Plan, Target
 NOT_UNDERSTOOD = "the grammar did not understand the instruction ({reason}): all of it goes to the model as one step"
 
 
-def _task_of(body: str, default_task: Task | None) -> Task:
+def _task_of(body: str, default_task: Task | None) -> tuple[Task, str]:
+    """The task, and the request the plan is made of: as the pipeline chooses them for plans made outside a
+    run (a question about which objects, "Which ships are damaged?", becomes the request "ships that are
+    damaged")."""
     if default_task is not None:
-        return default_task
-    from ..pipeline.wording import infer_task  # the pipeline's own choice, for plans made outside a run
+        return default_task, body
+    from ..pipeline.wording import infer_task
 
-    return infer_task(body).task
+    choice = infer_task(body)
+    return choice.task, choice.instruction
 
 
 def _fallback(body: str, task: Task, reason: str, warnings: list[str]) -> Plan:
@@ -57,7 +61,10 @@ def parse_plan(
     warnings: list[str] = []
     if tagged is None and body.startswith("["):
         warnings.append(f"unknown task tag at the start of {body[:30]!r}; it was kept as part of the text")
-    task = tagged or _task_of(body, default_task)
+    if tagged is not None:
+        task = tagged
+    else:
+        task, body = _task_of(body, default_task)
     if not body:
         return Plan(task.value, parser=GRAMMAR_PARSER, warnings=tuple(warnings + ["the instruction is empty"]))
     if task in (Task.CAPTION, Task.IDENTIFY, Task.CLASSIFY, Task.GEOLOCATION):

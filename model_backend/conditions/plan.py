@@ -393,10 +393,12 @@ def _join_phrases(phrases: list[str]) -> str:
 
 
 def _as_relative(clause: str) -> str:
-    """``"which are damaged"`` -> ``"that are damaged"`` (the chain's wording)."""
+    """``"which are damaged"``, ``"are damaged"`` -> ``"that are damaged"`` (the chain's wording)."""
     words = clause.split()
     if words and words[0].lower() in ("which", "who"):
         words[0] = "that"
+    elif words and words[0].lower() in ("are", "is", "were", "was", "have", "has"):
+        words.insert(0, "that")
     return " ".join(words)
 
 

@@ -82,7 +82,7 @@ def test_the_pipeline_keeps_the_squares_the_plan_means(scene, tmp_path, instruct
 def test_counting_counts_the_squares_that_satisfy_the_conditions(scene, tmp_path):
     pipeline, _engine = run(scene, tmp_path, "how many squares are north of the pier?")
     result = pipeline.run()
-    assert result.task == "vqa" and result.answers[0]["answer"] == "2"
+    assert result.task == "vqa" and result.answers[0].text == "2"
     assert kept_squares(result, tmp_path / "out.gpkg") == {"north_50m", "north_far"}
 
 
