@@ -30,7 +30,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", help="force a task: detection, seg, change, caption, identify, vqa, classify, geolocation")
     p.add_argument("--engine", help="transformers (default, in-process), openai (model server) or scripted")
     p.add_argument("--model", help="model folder or hub id (transformers), or the model name a server expects")
-    p.add_argument("--base-url", dest="base_url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    p.add_argument("--base-url", dest="base_url", action="append",
+                   help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (repeatable: several servers of "
+                        "the same model share the tiles)")
+    p.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int,
+                   help="most requests in flight per model server (default: no limit of its own)")
     p.add_argument("--api-key", dest="api_key", help="bearer token for the model server")
     p.add_argument("--dialect", help="answer format; default: the model family's own")
     p.add_argument("--device", help="auto (default), cuda, mps or cpu")
@@ -46,6 +50,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
     p.add_argument("--concurrency", type=int, help="tiles in flight at once")
     p.add_argument("--max-tiles", dest="max_tiles", type=int, help="refuse runs planning more tiles (default 10000)")
+    p.add_argument("--max-batch", dest="max_batch", type=int,
+                   help="transformers engine: most tiles run together in one generate call (default 4; 1: one at a time)")
     p.add_argument("--context-layer", dest="context_layers", action="append",
                    help="vector layers the instruction may name (repeatable): FILE gives each of its layers "
                         "by its own name, FILE|LAYER one of them, NAME=FILE[|LAYER] names it")
@@ -100,11 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cap on the work folder (uploads and job outputs, default 8192)")
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
-    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
+    for flag in ("--engine", "--model", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
+    serve.add_argument("--base-url", dest="base_url", action="append", default=None,
+                       help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
     serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
+    serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
+    serve.add_argument("--max-batch", dest="max_batch", type=int, default=None,
+                       help="transformers engine: most requests run together in one generate call")
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
@@ -33,7 +34,9 @@ class RunConfig:
     task: str | None = None
     engine: str = "transformers"
     model: str = DEFAULT_MODEL
-    base_url: str | None = None
+    # OpenAI-compatible model servers serving the same model; requests go to the least busy one. A single
+    # URL (or several in one text, separated by commas, semicolons or spaces) is read as a list.
+    base_url: list[str] | None = None
     api_key: str | None = None
     dialect: str | None = None  # None: the engine's default for the model family
     device: str = "auto"
@@ -47,9 +50,11 @@ class RunConfig:
     overlap: int = 96
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
-    concurrency: int = 2
+    concurrency: int = 2  # tiles in flight in all
     max_tiles: int = 10_000  # a run planning more tiles is refused (a tiny gsd can plan hundreds of thousands)
-    gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
+    max_batch: int = 4  # transformers engine: most requests (tiles in flight) run together in one generate call
+    endpoint_concurrency: int | None = None  # openai engine: most requests in flight per server (None: no own limit)
+    gdal_cache_mb: int = 128  # GDAL block cache during a run (MiB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
     context_layers: list[str] = field(default_factory=list)
@@ -59,6 +64,10 @@ class RunConfig:
     script: str | None = None  # answers file for the "scripted" engine
 
     def __post_init__(self):
+        # Older clients and TOML files give one URL as text; a list may hold "URL1,URL2" items too.
+        items = [self.base_url] if isinstance(self.base_url, str) else list(self.base_url or [])
+        urls = [u for item in items for u in _split_urls(str(item))]
+        object.__setattr__(self, "base_url", urls or None)  # frozen: normalised once, here
         self.validate()
 
     def validate(self) -> None:
@@ -74,6 +83,10 @@ class RunConfig:
             raise ConfigError(f"max_tiles must be at least 1, got {self.max_tiles}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_batch < 1:
+            raise ConfigError(f"max_batch must be at least 1, got {self.max_batch}")
+        if self.endpoint_concurrency is not None and self.endpoint_concurrency < 1:
+            raise ConfigError(f"endpoint_concurrency must be at least 1, got {self.endpoint_concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
         if self.refine not in REFINE_MODES:
@@ -117,6 +130,10 @@ class RunConfig:
         return cls(**{k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()})
 
 
+def _split_urls(text: str) -> list[str]:
+    return [u for u in re.split(r"[,;\s]+", text) if u]
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
@@ -142,7 +159,7 @@ def _coerce(name: str, raw: str) -> Any:
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(raw)
-        if hint is int:
+        if hint is int or text in ("int | None", "typing.Optional[int]"):
             return int(raw)
         if "float" in text and "list" not in text:
             return float(raw)

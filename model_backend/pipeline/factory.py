@@ -27,12 +27,15 @@ def build_engine(config: RunConfig) -> Engine:
     if config.engine == "transformers":
         model = config.model if Path(config.model).exists() else (catalogue_repo(config.model) or config.model)
         settings = {"model": model, "device": config.device, "dialect": dialect,
-                    "trust_remote_code": config.trust_remote_code}
+                    "trust_remote_code": config.trust_remote_code, "max_batch": config.max_batch}
     elif config.engine == "openai":
         if not config.base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")
+        # Each server takes at most endpoint_concurrency requests; without that limit any one of them may
+        # hold every tile in flight (when the others rest).
         settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
-                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": dialect}
+                    "concurrency": config.endpoint_concurrency or config.concurrency,
+                    "read_timeout": config.timeout_s, "dialect": dialect}
     elif config.engine == "scripted":
         if not config.script:
             raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
@@ -113,5 +116,5 @@ def build_segmenter(config: RunConfig):
     if config.segmenter == "sam2-onnx":
         if not config.sam2_checkpoint:
             raise ConfigError("the sam2-onnx segmenter needs --sam2-checkpoint set to the exported model folder")
-        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint)
+        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint, device=config.device)
     return create_segmenter(config.segmenter)

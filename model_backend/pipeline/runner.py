@@ -121,7 +121,7 @@ class Pipeline:
         run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
         import rasterio
 
-        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb):
+        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb * 2**20):  # rasterio takes bytes
             return self._run(on_event or (lambda _e: None), cancel or CancelToken())
 
     def _run(self, emit: EventSink, cancel: CancelToken) -> RunResult:

@@ -3,11 +3,14 @@
 It answers ``GET /v1/models`` and ``POST /v1/chat/completions``, records every request (headers and
 JSON body), counts how many requests are being handled at once, and plays queued ``Reply`` objects
 (status, body, headers, delay) for chat completions before falling back to a default answer.
+``slots`` limits the chat completions handled at once (others wait, as on a server whose batch is
+full); ``kill()`` stops it the way a crashed server stops: open connections are cut mid-request.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,8 +57,16 @@ def completion(text: str, logprobs: list[tuple[str, float]] | None = None, with_
 class FakeOpenAIServer:
     """Threaded loopback server; use as a context manager. ``url`` is the ``/v1`` base URL."""
 
-    def __init__(self, models: tuple[str, ...] = ("tiny",), default: Callable[[dict], Reply] | None = None):
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("tiny",),
+        default: Callable[[dict], Reply] | None = None,
+        slots: int | None = None,
+    ):
         self.models = list(models)
+        self.killed = False
+        self._gate = threading.BoundedSemaphore(slots) if slots else None
+        self._connections: set[socket.socket] = set()
         self.default = default or (lambda body: Reply(body=completion("ok")))
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
@@ -69,6 +80,19 @@ class FakeOpenAIServer:
 
             def log_message(self, *args):  # keep test output quiet
                 pass
+
+            def setup(self):
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self):
+                with server._lock:
+                    server._connections.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:  # the connection was cut by kill()
+                    pass
 
             def _answer(self, reply: Reply) -> None:
                 if reply.delay:
@@ -94,6 +118,9 @@ class FakeOpenAIServer:
                     pass
 
             def _handle(self, body: Any) -> None:
+                if server.killed:
+                    self.close_connection = True
+                    return
                 with server._lock:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -115,7 +142,11 @@ class FakeOpenAIServer:
                             reply = server.default(body)
                         else:
                             reply = Reply(status=404, body={"error": {"message": f"no route {self.path}"}})
-                    self._answer(reply)
+                    if chat and server._gate is not None:
+                        with server._gate:
+                            self._answer(reply)
+                    else:
+                        self._answer(reply)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
@@ -150,7 +181,21 @@ class FakeOpenAIServer:
         self._thread.start()
         return self
 
+    def kill(self) -> None:
+        """Stop like a crashed server: refuse new connections and cut the open ones, requests in
+        service included (their clients see the connection reset or closed without an answer)."""
+        self.killed = True
+        self.__exit__(None, None, None)
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._thread.join(timeout=5)
