@@ -182,9 +182,9 @@ class JobRequest(BaseModel):
             "raster": shown(self.raster), "raster_b": shown(self.raster_b), "stac_assets": self.stac_assets,
             "instruction": self.instruction if len(self.instruction) <= 200 else self.instruction[:200] + "…",
             "task": self.task, "run_name": self.run_name, "output": self.output,
-            "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd,
-            "context_layers": len(self.context_layers),
-            "context_geojson": sorted(self.context_geojson or {}),
+            "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd, "bands": self.bands,
+            "context_layers": list(self.context_layers),  # few (capped) short specs: name=path|layer
+            "context_geojson": {name: features(value) for name, value in (self.context_geojson or {}).items()},
             "regions": features(self.regions), "area": features(self.area), "window": self.window,
         }
 
