@@ -133,6 +133,7 @@ class OpenAIEngine(Engine):
     """
 
     name = "openai"
+    constrains_output = True  # servers honour response_format (vLLM, SGLang, Ollama)
 
     def __init__(
         self,
@@ -345,6 +346,8 @@ class OpenAIEngine(Engine):
         }
         if with_logprobs:
             payload["logprobs"] = True
+        if request.response_format is not None:
+            payload["response_format"] = request.response_format
         payload.update(self.extra_body)
         return payload
 

@@ -46,9 +46,12 @@ def build_engine(config: RunConfig) -> Engine:
 
 
 def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None:
-    """The independent text-only LLM that splits multi-condition instructions, or ``None`` for the
-    rule-based fallback. ``parser_model`` is a model folder/hub id for the transformers engine, or
-    ``"same"`` to reuse the main engine (an instruction-following MLLM also splits text)."""
+    """The independent text LLM that writes instructions' plans, or ``None`` for the grammar.
+
+    ``parser_model``: ``"same"`` reuses the main engine; with the openai engine, a model the server
+    serves; otherwise a folder, a hub id or a catalogue id (``qwen2.5-0.5b-instruct``: its download when
+    there is one). Text-only causal LMs run in the ``text-llm`` engine, vision-language checkpoints in
+    the ``transformers`` engine."""
     if not config.parser_model:
         return None
     if config.parser_model == "same":
@@ -56,7 +59,40 @@ def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None
     if config.engine == "openai":
         return get_engine("openai", base_url=config.base_url, model=config.parser_model,
                           api_key=config.api_key, read_timeout=config.timeout_s)
-    return get_engine("transformers", model=config.parser_model, device=config.device)
+    ref = _parser_checkpoint(config.parser_model)
+    name = "transformers" if _is_vision_checkpoint(ref) else "text-llm"
+    return get_engine(name, model=ref, device=config.device)
+
+
+def _parser_checkpoint(value: str) -> str:
+    """A catalogue id -> its downloaded folder (else its hub id); anything else as given."""
+    from ..models.catalogue import find_model
+
+    try:
+        entry = find_model(value)
+    except ConfigError:
+        return value
+    if entry.repo_id is None:
+        return value
+    from ..models.manager import local_path
+
+    try:
+        return str(local_path(entry.id))
+    except ConfigError:  # not downloaded: the hub id (fetched into the hub cache on load)
+        return entry.repo_id
+
+
+def _is_vision_checkpoint(ref: str) -> bool:
+    """Whether ``ref`` is a checkpoint of a vision-language family the transformers engine loads (read
+    from its config; unreadable configs are left to the text engine, whose load says what is wrong)."""
+    from ..engines.checkpoint import read_config, resolve_source
+    from ..engines.families import FAMILIES
+    from ..errors import EngineError
+
+    try:
+        return read_config(resolve_source(ref)).get("model_type") in FAMILIES
+    except EngineError:
+        return False
 
 
 def needs_segmenter(config: RunConfig, task: Task) -> bool:

@@ -16,9 +16,10 @@ from typing import Iterator
 import shapely
 from shapely.geometry import Polygon
 
-from ...conditions.gis_filters import apply_gis_filters
+from ...conditions.executor import execute_plan
+from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
-from ...conditions.plan import Plan, Step
+from ...conditions.plan import ModelStep, Plan, Target
 from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.shapes import to_shapely
@@ -76,8 +77,8 @@ class ObjectCollector:
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
         companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
-        if plan.gis_filters and objects_map:
-            kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
+        if plan.needs_gis and objects_map:
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers).objects}
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
@@ -126,6 +127,7 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     task = task or ctx.task
     cfg = ctx.config
     pipeline = ctx.pipeline
+    plan = check_plan(plan, pipeline.context_layers, model_can_find=False)  # refused before any tile is sent
     steps = plan.model_steps
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
@@ -160,7 +162,7 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         closer.close()
 
 
-def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step], task: Task, plan: Plan,
+def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[ModelStep], task: Task, plan: Plan,
                   collector: ObjectCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
     result.tiles_total = total
@@ -241,7 +243,7 @@ def run_found_objects(ctx: RunContext) -> None:
 
 def run_count(ctx: RunContext, what: str) -> None:
     """"How many X ...?": detect X, merge across tiles, answer with the number of objects kept."""
-    counted = Plan([Step(what, "model")], Task.DETECTION.tag, ctx.plan.parser, [])
+    counted = ctx.plan if ctx.plan.count else Plan(ctx.plan.task, (Target(what),), count=True)
     features = run_objects(ctx, counted, Task.DETECTION)
     ctx.result.answers.append(Answer("count", str(len(features)), question=ctx.instruction,
                                      how=f"counted the merged detections of {what!r}"))
