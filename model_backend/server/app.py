@@ -38,6 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from .. import __version__
 from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
+from ..raster.remote import source_guard
 from .guard import RequestGuard
 from .jobs import RESUMABLE, JobFn, JobManager
 from .jobstore import JobStore, claim_work_dir
@@ -85,6 +86,17 @@ class ServerBackend(Protocol):
     def plan(self, request: PlanRequest) -> dict[str, Any]: ...
 
     def job(self, request: JobRequest, job_dir: Path) -> JobFn: ...
+
+
+def guarded(fn: JobFn, sources: SourcePolicy) -> JobFn:
+    """``fn`` with the source rules applied to every location its rasters' opening touches while it runs (a
+    STAC item's assets, redirects): checked at submission, and again when read."""
+
+    def run(emit, cancel):
+        with source_guard(sources.guard):
+            return fn(emit, cancel)
+
+    return run
 
 
 def _rss_mb() -> float:
@@ -161,7 +173,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); "
                                                                 "the server log has the details"})
 
-    def raster_path(value: str, what: str, used: set[str]) -> str:
+    def raster_path(value: str, what: str, used: set[str], assets: list[str] | None = None) -> str:
         if value.startswith(UPLOAD_PREFIX):
             upload_id = value[len(UPLOAD_PREFIX):]
             path = uploads.path(upload_id)
@@ -169,7 +181,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
                 raise HTTPException(status_code=404, detail=f"{what}: no upload {upload_id[:40]!r} (expired?)")
             used.add(upload_id)
             return str(path)
-        return sources.raster(value, what)
+        return sources.raster(value, what, assets)
 
     def context_layer(spec: str) -> str:
         name, location = split_context_spec(spec)
@@ -221,8 +233,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
 
     def checked_request(body: JobRequest, used: set[str]) -> JobRequest:
         return body.model_copy(update={
-            "raster": raster_path(body.raster, "raster", used),
-            "raster_b": raster_path(body.raster_b, "raster_b", used) if body.raster_b else None,
+            "raster": raster_path(body.raster, "raster", used, body.stac_assets),
+            "raster_b": raster_path(body.raster_b, "raster_b", used, body.stac_assets) if body.raster_b else None,
             "context_layers": [context_layer(spec) for spec in body.context_layers],
             "output": sources.output(body.output) if body.output else None,
         })
@@ -246,7 +258,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             raise
         with uploads_lock:
             uploads_of[job_id] = used
-        job = jobs.submit(body.summary(), fn, job_id=job_id, spec=body.model_dump())
+        job = jobs.submit(body.summary(), guarded(fn, sources), job_id=job_id, spec=body.model_dump())
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 
@@ -285,7 +297,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         body = checked_request(JobRequest.model_validate(job.spec), set())  # the folder rules of now apply
         fn = backend.job(body, job_dir)  # the run id is the job id: the run is found in its journal
         try:
-            start = jobs.resume(job_id, fn)
+            start = jobs.resume(job_id, guarded(fn, sources))
         except ValueError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
         return JobCreated(id=job_id, state=job.state, events=f"/v1/jobs/{job_id}/events?start={start}",

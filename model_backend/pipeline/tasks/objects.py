@@ -22,7 +22,7 @@ from ...conditions.executor import execute_plan
 from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import ModelStep, Plan, Target
-from ...errors import ConfigError, GeoRSMLLMError
+from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.codec import object_from_dict, object_to_dict
 from ...geometry.shapes import to_shapely
@@ -170,7 +170,8 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
     if task is Task.CHANGE:
-        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                         assets=cfg.stac_assets)
         source, closer = pair.first, pair
     else:
         source = closer = ctx.open()
@@ -235,8 +236,21 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
                 checkpoint_s = last_checkpoint - began
     except Cancelled:
         result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
+    except GeoRSMLLMError as exc:
+        # e.g. a raster read over HTTP whose server went away: keep the finished tiles, marked partial, and
+        # say so in the error that ends the run
+        result.partial = True
+        if not result.tiles_done:
+            raise
+        try:
+            finish(partial=True)
+        except Exception:  # the error that stopped the run is the one to report
+            raise exc from None
+        kind = type(exc) if type(exc) in (RasterError, EngineError, OutputError) else GeoRSMLLMError
+        raise kind(f"{exc}; the {result.tiles_done} of {total} tiles finished before were written to "
+                   f"{ctx.output.gpkg} (layers marked partial)") from exc
     except Exception:
-        # e.g. the model server is gone: write what is done (the journal has it too), then report the error
+        # anything else that stops the run (a bug, an OS error): write what is done (the journal has it too)
         result.partial = True
         if result.tiles_done:
             try:
