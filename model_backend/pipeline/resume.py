@@ -71,6 +71,7 @@ def recipe_of(pipeline: "Pipeline") -> dict[str, Any]:
         "overlap": cfg.overlap,
         "gsd": cfg.gsd,
         "bands": cfg.bands,
+        "stac_assets": cfg.stac_assets,
         "max_new_tokens": cfg.max_new_tokens,
         "classes": cfg.classes,
         "context_layers": cfg.context_layers,
