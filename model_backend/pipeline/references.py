@@ -30,7 +30,7 @@ from ..nouns import plural, singular
 from ..raster import Tile
 from ..raster.georef import Georef
 from ..tasks import Task
-from ..vector.features import Feature
+from ..vector.features import KINDS, Feature
 from .tilework import process_tile
 
 _KIND = {Task.DETECTION: "boxes", Task.SEGMENTATION: "polygons"}
@@ -39,8 +39,8 @@ _KIND = {Task.DETECTION: "boxes", Task.SEGMENTATION: "polygons"}
 @dataclass(frozen=True)
 class ReferencePass:
     """How one model-found reference is looked for: ``task`` (detection or segmentation, as the plan
-    chose unless the model family cannot segment), the model step asking for every one of them
-    (``"bridges"``), and ``stem``, the part of its layer names after the run's name (``ref_bridge``)."""
+    chose), the model step asking for every one of them (``"bridges"``), and ``stem``, the part of its
+    layer names after the run's name (``ref_bridge``)."""
 
     ref: Reference
     task: Task
@@ -68,26 +68,19 @@ def _stem(phrase: str, taken: set[str], ref_id: str) -> str:
     return stem if stem not in taken else f"{stem}_{ref_id}"
 
 
-def reference_passes(plan: Plan, dialect: Dialect) -> tuple[tuple[ReferencePass, ...], list[str]]:
-    """The passes for the plan's model-found references, and warnings about them. A reference to be
-    segmented is detected instead (its boxes stand for it) when the dialect cannot segment; ``ConfigError``
-    when the dialect can do neither, before any tile is sent."""
+def reference_passes(plan: Plan, dialect: Dialect) -> tuple[ReferencePass, ...]:
+    """The passes for the plan's model-found references; ``ConfigError`` before any tile is sent when the
+    dialect (model family) cannot ground a reference the way the plan says."""
     passes: list[ReferencePass] = []
-    warnings: list[str] = []
     for ref in plan.model_references:
         task = Task.SEGMENTATION if ref.task == "seg" else Task.DETECTION
         if not dialect.supports(task):
-            if task is Task.SEGMENTATION and dialect.supports(Task.DETECTION):
-                warnings.append(f"the {dialect.name} answer format cannot segment: the {ref.phrase} (reference "
-                                f"{ref.id}) is found by detection, and its boxes stand for it")
-                task = Task.DETECTION
-            else:
-                raise ConfigError(f"the plan needs the model to find the {ref.phrase} (reference {ref.id}) by "
-                                  f"{task.value}, which the {dialect.name} answer format cannot do: give it as a "
-                                  "context layer instead")
+            raise ConfigError(f"the plan needs the model to find the {ref.phrase} (reference {ref.id}) by "
+                              f"{task.value}, which the {dialect.name} answer format cannot do: give it as a "
+                              "context layer instead")
         stem = _stem(ref.phrase, {p.stem for p in passes}, ref.id)
-        passes.append(ReferencePass(ref, task, ModelStep(plural(ref.phrase)), stem))
-    return tuple(passes), warnings
+        passes.append(ReferencePass(ref, task, ModelStep(plural(singular(ref.phrase))), stem))
+    return tuple(passes)
 
 
 def find_references(
@@ -156,9 +149,12 @@ class ReferenceCollector:
         return [ReferenceLayer(p, [Feature(o, tile=t) for o, t in zip(*found[p.ref.id])]) for p in self.passes]
 
     def summary(self, found: Mapping[str, tuple[list[GeoObject], list[str]]], layers: Mapping[str, str]) -> dict:
-        """What the run result says about each reference: how it was found, how many, and its layer."""
+        """What the run result says about each reference: how it was found, how many, and its layers (one per
+        geometry kind the model answered: a family may answer boxes for a segmentation request)."""
         return {p.ref.id: p.describe() | {"found": len(found[p.ref.id][0]),
-                                          "layer": layers.get(f"{p.stem}_{p.kind}")} for p in self.passes}
+                                          "layers": [name for key, name in layers.items()
+                                                     if key.startswith(f"{p.stem}_") and key[len(p.stem) + 1:] in KINDS]}
+                for p in self.passes}
 
     def nothing_found(self, found: Mapping[str, tuple[list[GeoObject], list[str]]]) -> list[str]:
         """A warning for each reference the model found nowhere, saying what that does to the conditions."""

@@ -32,7 +32,7 @@ class RunResult:
     """What a run did. ``outputs``: ``{"gpkg": path, "layers": {kind: name}, "geojson": path}``;
     ``answers``: text answers (caption, VQA, counts, classes, region captions, geolocation); ``dialect``:
     the answer format the run really used (the loaded model's unless the user chose one); ``references``: for
-    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layer}``."""
+    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layers}``."""
 
     run_id: str
     task: str

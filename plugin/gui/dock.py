@@ -156,8 +156,7 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         self.plan_view = QTextBrowser()
         self.plan_view.setVisible(False)
-        self.plan_view.setMaximumHeight(160)  # a plan is a few wrapped sentences
-        root.addWidget(self.plan_view)
+        root.addWidget(self.plan_view, 1)  # shares the height with the answers: a plan is a few long sentences
         self.answers = QTextBrowser()
         self.answers.setPlaceholderText(tr("Captions, answers and messages appear here."))
         self.answers.setMinimumHeight(90)

@@ -92,7 +92,7 @@ def kept_squares(result, tmp_path):
 
 
 def test_squares_within_100_m_of_a_bridge_the_model_finds(scene, tmp_path):
-    result, engine, events = run(scene, tmp_path, "[detection] squares within 100 m of a bridge")
+    result, engine, events = run(scene, tmp_path, "[detection] squares within 100 m of a bridge", concurrency=2)
     # b1 lies in tile 0 only; the square 80 m from it lies in tile 1 only: references are merged over all tiles
     assert kept_squares(result, tmp_path) == {"across_seam", "near_b2"}
     assert result.outputs["layers"]["ref_bridge_boxes"] == "refs_ref_bridge_boxes"
@@ -104,12 +104,12 @@ def test_squares_within_100_m_of_a_bridge_the_model_finds(scene, tmp_path):
     assert recipe["reference"] == {"role": "reference", "id": "r1", "phrase": "bridge", "task": "detection",
                                    "prompt": "bridges"}
     assert result.references == {"r1": {"id": "r1", "phrase": "bridge", "task": "detection", "prompt": "bridges",
-                                        "found": 2, "layer": "refs_ref_bridge_boxes"}}
+                                        "found": 2, "layers": ["refs_ref_bridge_boxes"]}}
     # cost: one tile read, two model calls per tile (the squares, then the bridges, on the same image object)
     assert result.tiles_total == 4 and engine.calls == 2 * result.tiles_total
     by_image: dict[int, list[str]] = {}
-    for image_id, prompt in zip(engine.image_ids, engine.prompts):
-        by_image.setdefault(image_id, []).append(prompt)
+    for image, prompt in zip(engine.images, engine.prompts):
+        by_image.setdefault(id(image), []).append(prompt)
     assert sorted(map(sorted, by_image.values())) == [["[detection] bridges", "[detection] squares"]] * 4
     # progress: one event per tile, each after both passes, with what each pass found there
     tiles = [e for e in events if e.kind == "tile"]

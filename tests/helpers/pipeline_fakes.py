@@ -81,7 +81,7 @@ class ColourObjectEngine(Engine):
     none finds nothing. It answers in the
     canonical dialect, for the task the prompt's tag names: detection as boxes, segmentation as outlines
     (``seg_as="polygons"``) or as a box and a keypoint for the segmenter (``seg_as="targets"``). Records
-    every prompt and the identity of every image it was sent."""
+    every prompt and every image it was sent."""
 
     name = "colour-objects"
 
@@ -92,7 +92,7 @@ class ColourObjectEngine(Engine):
         self.seg_as = seg_as
         self.dialect = get_dialect("georsmllm")
         self.prompts: list[str] = []
-        self.image_ids: list[int] = []
+        self.images: list[np.ndarray] = []  # held, so that no two tiles' images can share an id()
 
     @property
     def calls(self) -> int:
@@ -111,7 +111,7 @@ class ColourObjectEngine(Engine):
 
     def generate(self, request: EngineRequest) -> EngineResponse:
         self.prompts.append(request.prompt)
-        self.image_ids.append(id(request.images[0]))
+        self.images.append(request.images[0])
         task, _text = split_tag(request.prompt)
         task = task or Task.DETECTION
         image = request.images[0]

@@ -136,8 +136,7 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     steps = plan.model_steps
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
-    passes, notes = reference_passes(plan, pipeline.dialect)
-    ctx.result.warnings += notes
+    passes = reference_passes(plan, pipeline.dialect)
     if task is Task.CHANGE:
         pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
         source, closer = pair.first, pair
