@@ -132,61 +132,13 @@ class ColourObjectEngine(Engine):
         return {"engine": self.name, "model": "colour-object finder", "device": "cpu", "dialect": "georsmllm"}
 
 
-class ColourSegmenter(Segmenter):
-    """A segmenter whose mask for a prompt box is the pixels inside the box that have the colour of the
-    box's first keypoint, as SAM2 would outline the object the model pointed at: a diagonal road's
-    outline, not its bounding box."""
+class _PixelSegmenter(Segmenter):
+    """What the fake segmenters share: loading is a flag, the model input is ``model_size`` px square."""
 
-    name = "colour"
-
-    def __init__(self):
-        super().__init__(min_area_px=4.0, simplify_px=0.5)
-        self._loaded = False
-        self._image = None
-
-    def load(self) -> None:
-        self._loaded = True
-
-    @property
-    def is_loaded(self) -> bool:
-        return self._loaded
-
-    @property
-    def model_size(self) -> int:
-        return 1024
-
-    def _encode(self, image_rgb):
-        self._image = image_rgb
-
-    def _decode(self, prompts):
-        image = self._image
-        h, w = image.shape[:2]
-        sx, sy = w / self.model_size, h / self.model_size
-        masks = np.zeros((len(prompts), h, w), bool)
-        for i, ((x1, y1, x2, y2), points) in enumerate(zip(prompts.boxes_xyxy_model, prompts.points_xy_model)):
-            px, py = int((points[0][0] + 0.5) * sx), int((points[0][1] + 0.5) * sy)  # index -> corner frame
-            c0, c1, r0, r1 = int(x1 * sx), int(np.ceil((x2 + 1) * sx)), int(y1 * sy), int(np.ceil((y2 + 1) * sy))
-            same = (image == image[py, px]).all(axis=2)
-            masks[i, r0:r1, c0:c1] = same[r0:r1, c0:c1]
-        return masks, np.ones(len(prompts), np.float32)
-
-    def _release(self) -> None:
-        self._loaded = False
-
-
-class DiamondSegmenter(Segmenter):
-    """A segmenter whose mask for each prompt box is the diamond inscribed in it (the box's edge midpoints),
-    so refined geometry is known exactly: the outline is that diamond and its minimum rotated rectangle is
-    the diamond itself, at 45 degrees for a square box. Counts encodings and decoder calls like SAM2
-    (``Segmenter`` does)."""
-
-    name = "diamond"
-
-    def __init__(self, model_size: int = 256):
+    def __init__(self, model_size: int):
         super().__init__(min_area_px=4.0, simplify_px=0.5)
         self.size = model_size
         self._loaded = False
-        self._image_hw = (0, 0)
 
     def load(self) -> None:
         self._loaded = True
@@ -198,6 +150,22 @@ class DiamondSegmenter(Segmenter):
     @property
     def model_size(self) -> int:
         return self.size
+
+    def _release(self) -> None:
+        self._loaded = False
+
+
+class DiamondSegmenter(_PixelSegmenter):
+    """A segmenter whose mask for each prompt box is the diamond inscribed in it (the box's edge midpoints),
+    so refined geometry is known exactly: the outline is that diamond and its minimum rotated rectangle is
+    the diamond itself, at 45 degrees for a square box. Counts encodings and decoder calls like SAM2
+    (``Segmenter`` does)."""
+
+    name = "diamond"
+
+    def __init__(self, model_size: int = 256):
+        super().__init__(model_size)
+        self._image_hw = (0, 0)
 
     def _encode(self, image_rgb):
         self._image_hw = image_rgb.shape[:2]
@@ -215,5 +183,29 @@ class DiamondSegmenter(Segmenter):
             masks[i] = np.abs(cols + 0.5 - cx) / hw + np.abs(rows + 0.5 - cy) / hh <= 1.0
         return masks, np.ones(len(prompts), np.float32)
 
-    def _release(self) -> None:
-        self._loaded = False
+
+class ColourSegmenter(_PixelSegmenter):
+    """A segmenter whose mask for a prompt box is the pixels inside the box that have the colour of the
+    box's first keypoint, as SAM2 would outline the object the model pointed at: a diagonal road's
+    outline, not its bounding box."""
+
+    name = "colour"
+
+    def __init__(self, model_size: int = 1024):
+        super().__init__(model_size)
+        self._image = None
+
+    def _encode(self, image_rgb):
+        self._image = image_rgb
+
+    def _decode(self, prompts):
+        image = self._image
+        h, w = image.shape[:2]
+        sx, sy = w / self.model_size, h / self.model_size
+        masks = np.zeros((len(prompts), h, w), bool)
+        for i, ((x1, y1, x2, y2), points) in enumerate(zip(prompts.boxes_xyxy_model, prompts.points_xy_model)):
+            px, py = int((points[0][0] + 0.5) * sx), int((points[0][1] + 0.5) * sy)  # index -> corner frame
+            c0, c1, r0, r1 = int(x1 * sx), int(np.ceil((x2 + 1) * sx)), int(y1 * sy), int(np.ceil((y2 + 1) * sy))
+            same = (image == image[py, px]).all(axis=2)
+            masks[i, r0:r1, c0:c1] = same[r0:r1, c0:c1]
+        return masks, np.ones(len(prompts), np.float32)
