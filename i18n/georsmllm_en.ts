@@ -99,7 +99,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,37 +159,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="162"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="316"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="197"/>
+        <location filename="../plugin/gui/dock.py" line="196"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="209"/>
+        <location filename="../plugin/gui/dock.py" line="208"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="234"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="282"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -209,22 +209,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -384,77 +384,77 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="120"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="148"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="173"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="184"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="195"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="280"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="281"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="319"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="294"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -484,27 +484,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="84"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="83"/>
+        <location filename="../plugin/main.py" line="85"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="87"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="215"/>
+        <location filename="../plugin/main.py" line="225"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="247"/>
+        <location filename="../plugin/main.py" line="257"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -1093,7 +1093,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="244"/>
+        <location filename="../plugin/gui/dock.py" line="243"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1433,12 +1433,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="227"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="230"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1475,6 +1475,41 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

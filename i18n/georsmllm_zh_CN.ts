@@ -99,7 +99,7 @@
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
@@ -159,37 +159,37 @@
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="162"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="316"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="197"/>
+        <location filename="../plugin/gui/dock.py" line="196"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="209"/>
+        <location filename="../plugin/gui/dock.py" line="208"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="234"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="254"/>
+        <location filename="../plugin/gui/dock.py" line="253"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="282"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -209,22 +209,22 @@
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="300"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -384,77 +384,77 @@
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="120"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="148"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="173"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="184"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="195"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="280"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="281"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="319"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="294"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation>无法渲染图层 {name} 以供上传。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation>栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
@@ -484,27 +484,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="84"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="83"/>
+        <location filename="../plugin/main.py" line="85"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="87"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="215"/>
+        <location filename="../plugin/main.py" line="225"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="247"/>
+        <location filename="../plugin/main.py" line="257"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -1097,7 +1097,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="244"/>
+        <location filename="../plugin/gui/dock.py" line="243"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
@@ -1437,12 +1437,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="227"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="230"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
@@ -1480,6 +1480,41 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation>GeoRSMLLM：正在打开 {url}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation>无法将 {name} 作为栅格图层打开（它是 GeoTIFF 吗？）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation>从 URL 添加栅格…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation>通过 URL 添加云优化 GeoTIFF 或 STAC 条目；运行时只读取所需的瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation>从 URL 添加栅格</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation>云优化 GeoTIFF 或 STAC 条目的 URL（http 或 https）：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
+        <translation>无法打开该 URL。</translation>
     </message>
     <message>
         <location filename="../plugin/logic/plan_view.py" line="20"/>

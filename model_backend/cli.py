@@ -22,8 +22,12 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--raster", help="raster file (any GDAL format)")
+    p.add_argument("--raster", help="raster file (any GDAL format), http(s) URL of a cloud-optimised GeoTIFF, or "
+                                    "STAC item (JSON file or URL)")
     p.add_argument("--raster-b", dest="raster_b", help="second ('after') raster for change detection")
+    p.add_argument("--stac-assets", dest="stac_assets",
+                   help="STAC items: the asset to read (e.g. visual) or three single-band assets as R,G,B "
+                        "(e.g. red,green,blue or B04,B03,B02); default: the visual asset, else red/green/blue")
     p.add_argument("--instruction", "-i", help='what to do, e.g. "[detection] planes" or "segment the lakes"')
     p.add_argument("--output", "-o", help="GeoPackage to write (other layers in it are kept)")
     p.add_argument("--geojson", help="also write the results as GeoJSON (EPSG:4326) here")
@@ -144,6 +148,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
+    if isinstance(values.get("stac_assets"), str):
+        values["stac_assets"] = [a.strip() for a in values["stac_assets"].split(",") if a.strip()]
     if isinstance(values.get("classes"), str):
         values["classes"] = [c.strip() for c in values["classes"].split(",") if c.strip()]
     return values
@@ -194,8 +200,9 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         raise ConfigError("--instruction is required")
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
-    regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
-    area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
+    assets = config.stac_assets
+    regions = read_features(args.regions, config.raster, assets) if getattr(args, "regions", None) else None
+    area = read_area(args.area, config.raster, assets) if getattr(args, "area", None) else None
     if plan_only:
         parser_engine = build_parser_engine(config, engine) if config.parser_model else None
         if parser_engine is not None:

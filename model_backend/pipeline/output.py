@@ -51,8 +51,8 @@ class RunOutput:
 
         recipe = self.recipe(result, config)
         run = RunInfo(run_id=result.run_id, task=result.task, instruction=config.instruction,
-                      model=str(result.engine.get("model")), dialect=result.dialect, source=str(config.raster),
-                      recipe=recipe)
+                      model=str(result.engine.get("model")), dialect=result.dialect,
+                      source=str(config.to_dict()["raster"]), recipe=recipe)
         note = "nothing found: an empty layer was written"
         if not features and not partial and note not in result.warnings:
             result.warnings.append(note)  # (a cancelled run's result already says it stopped early)

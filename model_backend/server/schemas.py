@@ -107,6 +107,11 @@ class JobRequest(BaseModel):
 
     raster: Path_
     raster_b: Path_ | None = None
+    stac_assets: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=3,
+        description="STAC items: the asset to read, or three single-band assets read as R, G, B; default: the "
+        "visual asset, else red/green/blue"
+    )
     instruction: str = Field(min_length=1, max_length=4000)
     task: str | None = Field(default=None, max_length=40)
     tile_size: int | None = Field(default=None, ge=32, le=8192)
@@ -168,8 +173,13 @@ class JobRequest(BaseModel):
                 return None
             return len(value.get("features", [])) if value.get("type") == "FeatureCollection" else 1
 
+        from ..raster.remote import is_url, redact
+
+        def shown(location: str | None) -> str | None:  # a signed URL's query string is a credential
+            return redact(location) if location and is_url(location) else location
+
         return {
-            "raster": self.raster, "raster_b": self.raster_b,
+            "raster": shown(self.raster), "raster_b": shown(self.raster_b), "stac_assets": self.stac_assets,
             "instruction": self.instruction if len(self.instruction) <= 200 else self.instruction[:200] + "…",
             "task": self.task, "run_name": self.run_name, "output": self.output,
             "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd, "bands": self.bands,

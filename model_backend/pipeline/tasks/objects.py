@@ -23,7 +23,7 @@ from ...conditions.executor import execute_plan
 from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import ModelStep, Plan, Target
-from ...errors import ConfigError, GeoRSMLLMError
+from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
@@ -138,7 +138,8 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
     passes = reference_passes(plan, pipeline.dialect)
     if task is Task.CHANGE:
-        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                         assets=cfg.stac_assets)
         source, closer = pair.first, pair
         try:
             tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
@@ -218,6 +219,19 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
                 last_checkpoint = time.monotonic()
     except Cancelled:
         result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
+    except GeoRSMLLMError as exc:
+        # e.g. a raster read over HTTP whose server went away: keep the finished tiles, marked partial, and
+        # say so in the error that ends the run
+        result.partial = True
+        if not result.tiles_done:
+            raise
+        try:
+            finish(partial=True)
+        except Exception:  # the error that stopped the run is the one to report
+            raise exc from None
+        kind = type(exc) if type(exc) in (RasterError, EngineError, OutputError) else GeoRSMLLMError
+        raise kind(f"{exc}; the {result.tiles_done} of {total} tiles finished before were written to "
+                   f"{ctx.output.gpkg} (layers marked partial)") from exc
     return finish(partial=result.partial)
 
 
