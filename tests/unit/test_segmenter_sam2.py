@@ -398,6 +398,31 @@ def test_onnx_handles_one_target_many_points_and_no_points(onnx_segmenter, segme
         assert _iou(e.mask, g.mask) >= 0.98
 
 
+@pytest.mark.slow
+def test_onnx_click_prompts_match_torch_and_reuse_kept_encodings(onnx_segmenter, segmenter, image):
+    """Negative points (label 0) and prompts without a box, as refining by clicks sends them; a kept ONNX
+    encoding decodes as a fresh one."""
+    from model_backend.segmenters import EncodingCache
+
+    prompts = [dict(points_xy=[(100, 80), (150, 60)], point_labels=[1, 0]),
+               dict(points_xy=[(60, 50)], point_labels=[0], box_xyxy=(30, 20, 200, 150))]
+    for prompt in prompts:
+        e, g = segmenter.segment_prompt(image, **prompt), onnx_segmenter.segment_prompt(image, **prompt)
+        assert _iou(e.mask, g.mask) >= 0.98
+        assert g.predicted_iou == pytest.approx(e.predicted_iou, abs=1e-4)
+    onnx_segmenter.encodings = EncodingCache(max_entries=2)
+    try:
+        enc0 = onnx_segmenter.n_image_encodings
+        first = onnx_segmenter.segment_prompt(image, **prompts[0])
+        onnx_segmenter.segment_prompt(image[::-1].copy(), **prompts[1])
+        again = onnx_segmenter.segment_prompt(image, **prompts[0])
+        assert (first.reused_encoding, again.reused_encoding) == (False, True)
+        assert onnx_segmenter.n_image_encodings - enc0 == 2
+        np.testing.assert_array_equal(again.mask, first.mask)
+    finally:
+        onnx_segmenter.encodings = None
+
+
 def test_onnx_errors(tmp_path, image):
     seg = Sam2OnnxSegmenter(tmp_path)
     with pytest.raises(EngineError, match="load"):
