@@ -194,7 +194,7 @@
         <translation>无执行计划：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="39"/>
+        <location filename="../plugin/logic/results.py" line="40"/>
         <source>Task: {task} ({reason})</source>
         <translation>任务：{task}（{reason}）</translation>
     </message>
@@ -469,7 +469,7 @@
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="53"/>
+        <location filename="../plugin/logic/results.py" line="54"/>
         <source>Partial result: the run was cancelled.</source>
         <translation>部分结果：运行已被取消。</translation>
     </message>
@@ -494,27 +494,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="89"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="83"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="92"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="215"/>
+        <location filename="../plugin/main.py" line="303"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="247"/>
+        <location filename="../plugin/main.py" line="335"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -728,42 +728,42 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="158"/>
+        <location filename="../plugin/runs.py" line="160"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="38"/>
+        <location filename="../plugin/logic/results.py" line="39"/>
         <source>Instruction: {text}</source>
         <translation>指令：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="41"/>
+        <location filename="../plugin/logic/results.py" line="42"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation>模型：{model} [{engine}，{device}]</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Dialect: {dialect}</source>
         <translation>方言：{dialect}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="45"/>
+        <location filename="../plugin/logic/results.py" line="46"/>
         <source>Raster: {name}</source>
         <translation>栅格：{name}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation>瓦片：{done}/{total}；瓦片大小 {size}，重叠 {overlap}，GSD {gsd}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Time: {seconds} s</source>
         <translation>耗时：{seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Run id: {run_id}</source>
         <translation>运行 ID：{run_id}</translation>
     </message>
@@ -1417,22 +1417,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="138"/>
+        <location filename="../plugin/runs.py" line="139"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="72"/>
+        <location filename="../plugin/logic/results.py" line="73"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="162"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="85"/>
+        <location filename="../plugin/logic/results.py" line="86"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1490,6 +1490,96 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation>点击细化：在对象内单击添加一个点，Shift+单击添加对象外的点，拖动可框选对象；回车或右键保留结果，退格键删除最后一个提示，Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation>请先选择要细化的分割结果图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="165"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象内部单击以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="179"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象上拖出方框以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="209"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation>已取消细化：对象保持不变。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <source>Refinement failed: {reason}</source>
+        <translation>细化失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <source>no answer</source>
+        <translation>无应答</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="265"/>
+        <source>The backend answered no outline.</source>
+        <translation>后端没有返回轮廓。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="285"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation>尚无可保留的结果：请在对象内部单击或在其周围拖出方框。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="294"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation>已在 {name} 中细化对象（Ctrl+Z 可撤销；保存图层编辑以保留修改）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation>细化后的轮廓为空：要素未被修改。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation>图层 {name} 无法编辑。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation>细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation>无法修改该要素（是否已被删除？）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="151"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation>GeoRSMLLM：正在细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="113"/>
+        <source>Refine by clicking</source>
+        <translation>点击细化</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="115"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation>用 SAM2 细化当前 GeoRSMLLM 结果图层中的对象：在对象内单击、在对象外 Shift+单击或拖出方框；回车保留结果，Esc 取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="154"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
     </message>
 </context>
 </TS>

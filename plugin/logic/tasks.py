@@ -13,7 +13,7 @@ from qgis.PyQt.QtCore import pyqtSignal
 from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
 from .backend_state import BackendStatus, check_status
-from .client import BackendClient, BackendError
+from .client import BackendClient, BackendError, BackendHTTPError
 from .follow import JobEvent
 from .prepare import PreparedJob
 from .runner import RunOutcome, execute_job
@@ -139,3 +139,31 @@ class RunJobTask(QgsTask):
 
     def finished(self, result: bool) -> None:
         self.completed.emit(self.outcome)
+
+
+class RefineTask(QgsTask):
+    """``POST /v1/refine`` for one set of clicks; ``done`` carries ``(answer dict or None, error or None)``.
+    ``needed_dirs``: folders a local backend must allow (the run's rasters)."""
+
+    done = pyqtSignal(object, object)
+
+    def __init__(self, service: BackendService, body: dict[str, Any], needed_dirs: tuple[str, ...] = ()):
+        super().__init__(tr("GeoRSMLLM: refining an object"), QgsTask.CanCancel)
+        self.service = service
+        self.body = body
+        self.needed_dirs = needed_dirs
+        self.answer: dict[str, Any] | None = None
+        self.error: str | None = None
+
+    def run(self) -> bool:
+        try:
+            client = BackendClient(self.service.ensure(self.needed_dirs))
+            self.answer = client.refine(self.body)
+        except BackendHTTPError as exc:
+            self.error = exc.detail
+        except BackendError as exc:
+            self.error = str(exc)
+        return True
+
+    def finished(self, result: bool) -> None:
+        self.done.emit(self.answer, self.error)
