@@ -204,7 +204,9 @@ def reprompt(segmenter, frame: RunFrame, feature: BaseGeometry, clicks: Clicks, 
         box_img = _bounds([_to_image(tile, box_px)])
     else:
         box_img = _grown(_bounds([_to_image(tile, feature_px), *(shapely.Point(p) for p in positives)]), BOX_MARGIN)
-    segmentation = segmenter.segment_prompt(image.rgb, points_img, list(clicks.labels), box_img)
+    # only the mask's part near the box can become the outline (``pick_outline``): vectorise no more
+    segmentation = segmenter.segment_prompt(image.rgb, points_img, list(clicks.labels), box_img,
+                                            window_xyxy=_grown(box_img, MARGIN))
     outline_img = pick_outline(segmentation.polygons, positives, negatives, box_img)
     if outline_img is None:
         raise NoOutline("SAM2 found no object at these prompts: the feature is unchanged; "

@@ -163,12 +163,15 @@ class Segmenter(abc.ABC):
         points_xy: Sequence[tuple[float, float]] = (),
         point_labels: Sequence[int] = (),
         box_xyxy: tuple[float, float, float, float] | None = None,
+        window_xyxy: tuple[float, float, float, float] | None = None,
     ) -> PromptSegmentation:
         """Segment one object from clicks: ``points_xy`` with ``point_labels`` (1 positive, 0 negative)
         and/or a ``box_xyxy``, all in pixels of ``image_rgb`` ((H, W, 3) uint8, corner convention).
 
         One decoder call; the image is encoded only when no kept encoding of it exists (see
-        ``encodings``). Returns the mask and its polygons (pixels of ``image_rgb``)."""
+        ``encodings``). Returns the mask and its polygons (pixels of ``image_rgb``); with ``window_xyxy``
+        only the mask's part within that window (same frame) is turned into polygons, which is all a caller
+        interested in one region needs and costs far less than a whole noisy mask."""
         self._check_loaded()
         _check_image(image_rgb)
         with self._lock:
@@ -177,8 +180,23 @@ class Segmenter(abc.ABC):
                                          self.model_size)
             masks, predicted_iou, reused = self._encode_and_decode(image_rgb, prompts, "a click prompt")
         mask = masks[0]
-        polygons = mask_to_polygons(mask, min_area_px=self.min_area_px, simplify_px=self.simplify_px)
-        return PromptSegmentation(polygons, mask, float(predicted_iou[0]), reused)
+        return PromptSegmentation(self._polygons_within(mask, window_xyxy), mask, float(predicted_iou[0]), reused)
+
+    def _polygons_within(self, mask: np.ndarray, window_xyxy: tuple[float, float, float, float] | None
+                         ) -> list[PolygonRegion]:
+        """Polygons of ``mask`` (its pixels), only within ``window_xyxy`` when given."""
+        height, width = mask.shape
+        c0, r0, c1, r1 = 0, 0, width, height
+        if window_xyxy is not None:
+            x0, y0, x1, y1 = window_xyxy
+            c0, r0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+            c1, r1 = min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1)))
+            if c1 <= c0 or r1 <= r0:
+                return []
+        polygons = mask_to_polygons(mask[r0:r1, c0:c1], min_area_px=self.min_area_px, simplify_px=self.simplify_px)
+        if (c0, r0) == (0, 0):
+            return polygons
+        return [polygon.map_xy(lambda p: (p[0] + c0, p[1] + r0)) for polygon in polygons]
 
     def _encode_and_decode(self, image_rgb: np.ndarray, prompts: SamPrompts,
                            what: str) -> tuple[np.ndarray, np.ndarray, bool]:

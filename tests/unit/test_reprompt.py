@@ -214,3 +214,17 @@ def test_run_frame_round_trip():
     assert RunFrame.from_dict({"raster": "/a.tif", "extra": 1}).tile_size == 768
     with pytest.raises(ConfigError, match="no raster"):
         RunFrame.from_dict({})
+
+
+def test_segment_prompt_vectorises_only_the_window_asked_for():
+    seg = KeptDiamonds()
+    seg.load()
+    image = np.zeros((100, 120, 3), np.uint8)
+    whole = seg.segment_prompt(image, box_xyxy=(10, 10, 90, 90)).polygons
+    part = seg.segment_prompt(image, box_xyxy=(10, 10, 90, 90), window_xyxy=(50, 0, 120, 100)).polygons
+    assert len(whole) == len(part) == 1
+    full = shapely.Polygon(whole[0].exterior)
+    clipped = shapely.Polygon(part[0].exterior)
+    assert clipped.bounds[0] == pytest.approx(50) and clipped.bounds[2] == pytest.approx(full.bounds[2], abs=1)
+    assert clipped.symmetric_difference(full.intersection(shapely.box(50, 0, 120, 100))).area < 0.02 * full.area
+    assert seg.segment_prompt(image, box_xyxy=(10, 10, 90, 90), window_xyxy=(200, 200, 300, 300)).polygons == []
