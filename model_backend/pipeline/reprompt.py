@@ -210,7 +210,7 @@ def reprompt(segmenter, frame: RunFrame, feature: BaseGeometry, clicks: Clicks, 
     outline_img = pick_outline(segmentation.polygons, positives, negatives, box_img)
     if outline_img is None:
         raise NoOutline("SAM2 found no object at these prompts: the feature is unchanged; "
-                        "try a point inside the object or a box around it")
+                        "try another point inside the object or a box around it")
     outline = from_raster_crs(tile.georef.geometry_to_map(outline_img))
     corners = min_rotated_rectangle(PolygonRegion(tuple(outline.exterior.coords)[:-1]))
     box = Polygon(corners)
@@ -230,7 +230,8 @@ def pick_outline(polygons: Sequence[PolygonRegion], positives: Sequence[XY], neg
                  box: tuple[float, float, float, float] | None) -> Polygon | None:
     """The part of a mask (``polygons``, image pixels) that is the object: within ``box`` grown by
     ``refine.MARGIN`` (when given), the part holding the most ``positives``, then the fewest ``negatives``,
-    then the largest. ``None`` when nothing is left."""
+    then (when no part holds a positive point) the one nearest to them -- a part far from the clicks is not
+    what the user pointed at --, then the largest. ``None`` when nothing is left."""
     bounds = None if box is None else shapely.box(*_grown(box, MARGIN))
     best, best_score = None, None
     pos = [shapely.Point(p) for p in positives]
@@ -242,7 +243,8 @@ def pick_outline(polygons: Sequence[PolygonRegion], positives: Sequence[XY], neg
         for piece in getattr(part, "geoms", [part]):
             if not isinstance(piece, Polygon) or piece.is_empty:
                 continue
-            score = (sum(piece.covers(p) for p in pos), -sum(piece.covers(p) for p in neg), piece.area)
+            distance = min((piece.distance(p) for p in pos), default=0.0)
+            score = (sum(piece.covers(p) for p in pos), -sum(piece.covers(p) for p in neg), -distance, piece.area)
             if best_score is None or score > best_score:
                 best, best_score = piece, score
     return best

@@ -192,7 +192,7 @@ def test_prompts_off_the_raster_are_refused(rasters):
 
 
 def test_an_empty_mask_leaves_the_feature_alone(rasters):
-    with pytest.raises(NoOutline, match="unchanged"):
+    with pytest.raises(NoOutline, match="no object at these prompts: the feature is unchanged"):
         reprompt(Nothing(), frame_of(rasters), square(40, 40, 60), Clicks(points=(at(70, 70),), labels=(1,)))
 
 
@@ -205,6 +205,8 @@ def test_pick_outline_prefers_the_part_with_the_clicks():
     clipped = pick_outline([right], [(25, 5)], [], (20, 0, 30, 10))  # within the box grown by 10 %
     assert clipped.bounds == (20, 0, 31, 11)
     assert pick_outline([], [(1, 1)], [], None) is None
+    far = PolygonRegion(((100, 0), (200, 0), (200, 100), (100, 100)))  # the largest, far from the click
+    assert pick_outline([far, right], [(15, 15)], [], None).bounds == (20, 0, 40, 20)  # none holds it: nearest
 
 
 def test_run_frame_round_trip():
