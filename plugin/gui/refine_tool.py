@@ -21,7 +21,7 @@ from typing import Any
 
 from qgis.core import QgsFeatureRequest, QgsGeometry, QgsPointXY, QgsRectangle, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand, QgsVertexMarker
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtCore import QEvent, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QKeyEvent
 from qgis.PyQt.QtWidgets import QApplication
 
@@ -97,6 +97,7 @@ class RefineMapTool(QgsMapTool):
 
     def deactivate(self) -> None:
         self._reset_state()
+        self.canvas().removeEventFilter(self)
         super().deactivate()
 
     def release(self) -> None:
@@ -107,6 +108,7 @@ class RefineMapTool(QgsMapTool):
 
     def activate(self) -> None:
         super().activate()
+        self.canvas().installEventFilter(self)
         self.message.emit(tr("Refine by clicking: click inside an object to add a point, Shift+click for a point "
                              "outside it, drag a box around it; Enter or right-click keeps the result, Backspace "
                              "removes the last prompt, Esc cancels."), False)
@@ -145,6 +147,16 @@ class RefineMapTool(QgsMapTool):
             self.add_point(self.toLayerCoordinates(self.layer, event.mapPoint()), 1 if positive else 0)
 
     # -- keys -------------------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        """While an object is being refined, its keys are the tool's: QGIS binds Backspace and Delete to
+        "Delete Selected" (and other keys to other actions), and a shortcut would fire instead of the key
+        press reaching the tool. Accepting the shortcut override delivers the key press to the canvas."""
+        if (event.type() == QEvent.ShortcutOverride and self.fid is not None
+                and event.key() in (Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Escape, Qt.Key_Return, Qt.Key_Enter)):
+            event.accept()
+            return True
+        return False
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key in (Qt.Key_Return, Qt.Key_Enter):
@@ -185,21 +197,19 @@ class RefineMapTool(QgsMapTool):
         self._send()
 
     def undo_prompt(self) -> None:
-        """Remove the last prompt; with none left, the preview goes too."""
+        """Remove the last prompt; with none left, the preview goes too and the next click picks an object
+        again."""
         if not self.order:
             return
         if self.order.pop() == "box":
             self.box = None
         else:
             self.points.pop()
-        self._draw_prompts()
         if self.order:
+            self._draw_prompts()
             self._send()
         else:
-            self._generation += 1  # an answer still coming is no longer wanted
-            self.pending = self.dirty = self.commit_requested = False
-            self.preview = self.measures = None
-            self._preview_band.reset(QgsWkbTypes.PolygonGeometry)
+            self._reset_state()  # an answer still coming is no longer wanted
 
     def cancel(self) -> None:
         """Drop the prompts and the preview; the feature stays as it is."""

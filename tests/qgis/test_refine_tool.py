@@ -235,3 +235,26 @@ def test_the_action_is_enabled_only_for_refinable_layers(segmented, project, qgi
     plugin._current_layer_changed()  # the tool stops when the current layer cannot be refined
     assert qgis_iface.mapCanvas().mapTool() is not plugin.refine_tool
     assert not plugin.refine_action.isChecked()
+
+
+def test_while_refining_its_keys_are_the_tool_s_not_qgis_shortcuts(segmented, qtbot):
+    """QGIS binds Backspace/Delete to "Delete Selected": while an object is refined the tool claims those keys
+    (the shortcut override is accepted, so the key press reaches the tool instead)."""
+    plugin, layer, fid = segmented
+    canvas = plugin.iface.mapCanvas()
+    tool, _sent = activate(plugin)
+
+    def override(code) -> bool:
+        event = QKeyEvent(QEvent.ShortcutOverride, code, Qt.NoModifier)
+        event.ignore()
+        tool.eventFilter(canvas, event)
+        return event.isAccepted()
+
+    assert not override(Qt.Key_Backspace)  # nothing being refined: QGIS's shortcuts work as usual
+    centre = geometry_of(layer, fid).centroid().asPoint()
+    with qtbot.waitSignal(tool.answered, timeout=30000):
+        click(tool, canvas, pixel(canvas, centre.x(), centre.y()))
+    assert all(override(code) for code in (Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Escape, Qt.Key_Return))
+    assert not override(Qt.Key_A)
+    assert key(tool, Qt.Key_Backspace).isAccepted()  # removes the only prompt: the preview goes too
+    assert tool.order == [] and tool.preview is None and tool._markers == [] and tool.fid is None
