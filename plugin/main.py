@@ -28,7 +28,7 @@ from .gui.refine_tool import RefineMapTool
 from .logic.prepare import RunRequest
 from .logic.refine import refine_link
 from .logic.service import BackendConfig, BackendService, backend_config
-from .logic.tasks import RefineTask
+from .logic.tasks import RefineTask, start_task
 from .processing.provider import GeoRSMLLMProvider
 from .runs import RunController
 from .toolbelt import vocabulary
@@ -61,7 +61,6 @@ class GeoRSMLLMPlugin:
         self.backend_tools: BackendTools | None = None
         self.refine_action: QAction | None = None
         self.refine_tool: RefineMapTool | None = None
-        self._refine_tasks: set[RefineTask] = set()
         self._quit_connected = False
 
     # -- registration -------------------------------------------------------------------------------
@@ -157,11 +156,7 @@ class GeoRSMLLMPlugin:
         """Run one refinement request in a ``QgsTask``; ``on_answer(answer, error)`` runs in the main thread."""
         task = RefineTask(self.service, body, needed_dirs)
         task.done.connect(on_answer)
-        # keep a Python reference until the task ends, or its wrapper (and its finished()) is collected
-        self._refine_tasks.add(task)
-        task.taskCompleted.connect(lambda t=task: self._refine_tasks.discard(t))
-        task.taskTerminated.connect(lambda t=task: self._refine_tasks.discard(t))
-        QgsApplication.taskManager().addTask(task)
+        start_task(task)
 
     def _tool_message(self, text: str, error: bool) -> None:
         if self.iface is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from qgis.core import QgsFeatureRequest, QgsGeometry, QgsPointXY, QgsRectangle, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand, QgsVertexMarker
-from qgis.PyQt.QtCore import QEvent, Qt, pyqtSignal
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QKeyEvent
 from qgis.PyQt.QtWidgets import QApplication
 
@@ -97,7 +97,6 @@ class RefineMapTool(QgsMapTool):
 
     def deactivate(self) -> None:
         self._reset_state()
-        self.canvas().removeEventFilter(self)
         super().deactivate()
 
     def release(self) -> None:
@@ -108,7 +107,6 @@ class RefineMapTool(QgsMapTool):
 
     def activate(self) -> None:
         super().activate()
-        self.canvas().installEventFilter(self)
         self.message.emit(tr("Refine by clicking: click inside an object to add a point, Shift+click for a point "
                              "outside it, drag a box around it; Enter or right-click keeps the result, Backspace "
                              "removes the last prompt, Esc cancels."), False)
@@ -147,24 +145,18 @@ class RefineMapTool(QgsMapTool):
             self.add_point(self.toLayerCoordinates(self.layer, event.mapPoint()), 1 if positive else 0)
 
     # -- keys -------------------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:
-        """While an object is being refined, its keys are the tool's: QGIS binds Backspace and Delete to
-        "Delete Selected" (and other keys to other actions), and a shortcut would fire instead of the key
-        press reaching the tool. Accepting the shortcut override delivers the key press to the canvas."""
-        if (event.type() == QEvent.ShortcutOverride and self.fid is not None
-                and event.key() in (Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Escape, Qt.Key_Return, Qt.Key_Enter)):
-            event.accept()
-            return True
-        return False
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key in (Qt.Key_Return, Qt.Key_Enter):
             self.commit()
         elif key == Qt.Key_Escape:
             self.cancel()
-        elif key in (Qt.Key_Backspace, Qt.Key_Delete):
+        elif key in (Qt.Key_Backspace, Qt.Key_Delete) and self.order:
             self.undo_prompt()
+            # QGIS deletes the layer's selected features on a Backspace/Delete the map tool leaves
+            # *accepted* (QgisApp::mapCanvas_keyPressed); its own tools ignore the keys they use, and so do we
+            event.ignore()
+            return
         else:
             event.ignore()
             return

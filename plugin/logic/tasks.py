@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from qgis.core import QgsTask
+from qgis.core import QgsApplication, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ..toolbelt import vocabulary
@@ -139,6 +139,25 @@ class RunJobTask(QgsTask):
 
     def finished(self, result: bool) -> None:
         self.completed.emit(self.outcome)
+
+
+#: Refinement tasks started and not yet ended. QGIS runs a task's Python ``run()`` from its own thread: if the
+#: task's Python object were collected meanwhile (say, with a plugin being unloaded), QGIS would crash. So the
+#: module, which outlives any one plugin object, holds them until they end.
+_RUNNING: set[QgsTask] = set()
+
+
+def start_task(task: QgsTask) -> None:
+    """Queue ``task`` in QGIS's task manager, keeping it referenced until it ends."""
+    _RUNNING.add(task)
+    task.taskCompleted.connect(lambda t=task: _RUNNING.discard(t))
+    task.taskTerminated.connect(lambda t=task: _RUNNING.discard(t))
+    QgsApplication.taskManager().addTask(task)
+
+
+def running_tasks() -> int:
+    """Tasks started with ``start_task`` that have not ended yet."""
+    return len(_RUNNING)
 
 
 class RefineTask(QgsTask):
