@@ -165,14 +165,20 @@ def project(qgis_new_project):
     del raster, after
 
 
-@pytest.fixture
-def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
+def start_plugin(qgis_iface, monkeypatch):
+    """The plugin loaded into the stub iface (its missing methods patched, no instruction history)."""
     for name in IFACE_STUBS:
         monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
     monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
     monkeypatch.setattr("georsmllm.plugin.main.load_history", lambda: [])
     plugin = load_plugin_package().classFactory(qgis_iface)
     plugin.initGui()
+    return plugin
+
+
+@pytest.fixture
+def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
+    plugin = start_plugin(qgis_iface, monkeypatch)
     yield plugin
     plugin.unload()
 

@@ -12,7 +12,7 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QKeyEvent
 
-from .conftest import IFACE_STUBS, ServerProcess, load_plugin_package, result_groups
+from .conftest import ServerProcess, result_groups, start_plugin
 
 pytest.importorskip("torch")
 pytest.importorskip("sam2")
@@ -42,12 +42,7 @@ def refine_plugin(qgis_iface, project, monkeypatch, sam2_server, tmp_path, plugi
     monkeypatch.setenv("GEORSMLLM_PLUGIN_OUTPUT_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("GEORSMLLM_PLUGIN_TILE_SIZE", "512")
     monkeypatch.setenv("GEORSMLLM_PLUGIN_OVERLAP", "0")
-    for name in IFACE_STUBS:
-        monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
-    monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
-    monkeypatch.setattr("georsmllm.plugin.main.load_history", lambda: [])
-    plugin = load_plugin_package().classFactory(qgis_iface)
-    plugin.initGui()
+    plugin = start_plugin(qgis_iface, monkeypatch)
     yield plugin
     plugin.unload()
 

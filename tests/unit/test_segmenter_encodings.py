@@ -143,27 +143,6 @@ def test_close_forgets_the_encodings(segmenter):
         segmenter.encodings = None
 
 
-def test_click_prompts_reach_sam2_with_their_labels_and_no_box(segmenter, monkeypatch):
-    """Negative points carry label 0; without a box SAM2 gets the points alone (its encoder pads them)."""
-    prompt_encoder = segmenter._predictor.model.sam_prompt_encoder
-    calls = []
-    original = prompt_encoder.forward
-
-    def spy(points, boxes, masks):
-        calls.append((points[0].clone(), points[1].clone()))
-        return original(points, boxes, masks)
-
-    monkeypatch.setattr(prompt_encoder, "forward", spy)
-    image = images(1)[0]
-    segmenter.segment_prompt(image, [(60, 50), (100, 70)], [1, 0])
-    segmenter.segment_prompt(image, [(60, 50)], [0], box_xyxy=(30, 20, 130, 100))
-    (coords, labels), (_coords2, labels2) = calls
-    assert labels.tolist() == [[1, 0]] and labels2.tolist() == [[2, 3, 0]]
-    sx, sy = SIZE / 160, SIZE / 120
-    np.testing.assert_allclose(coords[0].numpy(), [[60 * sx - 0.5, 50 * sy - 0.5], [100 * sx - 0.5, 70 * sy - 0.5]],
-                               rtol=1e-5)
-
-
 @pytest.mark.parametrize("bad, message", [
     ({"points_xy": [(1, 1)], "point_labels": [2]}, "labels are 1"),
     ({"points_xy": [(1, 1)], "point_labels": []}, "1 points but 0 labels"),

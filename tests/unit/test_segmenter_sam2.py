@@ -86,8 +86,8 @@ def test_no_targets_means_no_encoding(segmenter, image):
     assert (segmenter.n_image_encodings, segmenter.n_decoder_calls) == (enc0, dec0)
 
 
-def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypatch):
-    """Spy on SAM2's prompt encoder: one call, all targets, coordinates in model pixel indices."""
+def spy_prompt_encoder(segmenter, monkeypatch) -> list:
+    """``(coords, labels)`` tensors of every call of SAM2's prompt encoder from now on."""
     prompt_encoder = segmenter._predictor.model.sam_prompt_encoder
     calls = []
     original = prompt_encoder.forward
@@ -97,6 +97,12 @@ def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypa
         return original(points, boxes, masks)
 
     monkeypatch.setattr(prompt_encoder, "forward", spy)
+    return calls
+
+
+def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypatch):
+    """Spy on SAM2's prompt encoder: one call, all targets, coordinates in model pixel indices."""
+    calls = spy_prompt_encoder(segmenter, monkeypatch)
     segmenter.segment(image, make_targets())
     assert len(calls) == 1
     coords, labels = calls[0]
@@ -113,6 +119,19 @@ def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypa
         ],
         rtol=1e-5,
     )
+
+
+def test_click_prompts_reach_sam2_with_their_labels_and_no_box(segmenter, image, monkeypatch):
+    """Refining by clicks: negative points carry label 0; without a box SAM2 gets the points alone (its encoder
+    pads them)."""
+    calls = spy_prompt_encoder(segmenter, monkeypatch)
+    segmenter.segment_prompt(image, [(60, 50), (100, 70)], [1, 0])
+    segmenter.segment_prompt(image, [(60, 50)], [0], box_xyxy=(30, 20, 130, 100))
+    (coords, labels), (_coords2, labels2) = calls
+    assert labels.tolist() == [[1, 0]] and labels2.tolist() == [[2, 3, 0]]
+    sx, sy = SIZE / W, SIZE / H
+    np.testing.assert_allclose(coords[0].numpy(), [[60 * sx - 0.5, 50 * sy - 0.5], [100 * sx - 0.5, 70 * sy - 0.5]],
+                               rtol=1e-5)
 
 
 def test_polygons_are_in_the_image_pixel_frame_and_carry_label_and_score(segmenter, image, monkeypatch):
