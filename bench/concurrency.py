@@ -12,44 +12,18 @@ are part of what is measured; the server parses the JSON but does not decode the
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 # importing _common first puts the repository root on sys.path
-from _common import print_header, verdict, write_synthetic_raster
+from _common import print_header, server_stats, start_server, stop_server, verdict, write_synthetic_raster
 
 from model_backend.engines.openai_engine import OpenAIEngine
 from model_backend.pipeline.config import RunConfig
 from model_backend.pipeline.runner import Pipeline
-
-SERVER = Path(__file__).resolve().parent / "fake_server.py"
-
-
-def start_server(slots: int, latency: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "--slots", str(slots), "--latency", str(latency)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening "):
-        proc.kill()
-        raise RuntimeError(f"the benchmark server did not start (said {line!r})")
-    return proc, line.split(" ", 1)[1]
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def timed_run(raster: str, out: str, url: str, k: int, args) -> tuple[float, int, dict]:
@@ -63,8 +37,7 @@ def timed_run(raster: str, out: str, url: str, k: int, args) -> tuple[float, int
     result = pipeline.run()
     seconds = time.perf_counter() - started
     engine.close()
-    with urllib.request.urlopen(url.rsplit("/v1", 1)[0] + "/stats", timeout=10) as response:
-        stats = json.load(response)
+    stats = server_stats(url)
     if result.warnings:
         print("warnings: " + "; ".join(result.warnings[:3]))
     return seconds, result.tiles_done, stats

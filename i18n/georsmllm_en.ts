@@ -164,7 +164,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="316"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -394,77 +394,77 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="120"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="148"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="173"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="184"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="195"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="280"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="281"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="319"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="294"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,27 +494,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="89"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="90"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="92"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="303"/>
+        <location filename="../plugin/main.py" line="308"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="335"/>
+        <location filename="../plugin/main.py" line="340"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -1443,12 +1443,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="227"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="230"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1488,6 +1488,41 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../plugin/gui/refine_tool.py" line="110"/>
         <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
         <translation type="unfinished"></translation>
@@ -1498,42 +1533,42 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="165"/>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
         <source>Click inside an object of {name} to refine it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="179"/>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
         <source>Drag the box over an object of {name} to refine it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="209"/>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
         <source>Refinement cancelled: the object is unchanged.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
         <source>Refinement failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
         <source>no answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="265"/>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
         <source>The backend answered no outline.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="285"/>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
         <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="294"/>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
         <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1558,22 +1593,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="151"/>
+        <location filename="../plugin/logic/tasks.py" line="170"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="113"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>Refine by clicking</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="118"/>
         <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="154"/>
+        <location filename="../plugin/main.py" line="157"/>
         <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
         <translation type="unfinished"></translation>
     </message>

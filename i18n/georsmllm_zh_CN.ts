@@ -164,7 +164,7 @@
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="316"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
@@ -394,77 +394,77 @@
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="120"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="148"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="173"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="179"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="184"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="195"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="280"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="281"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="319"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="294"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation>无法渲染图层 {name} 以供上传。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation>栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
@@ -494,27 +494,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="89"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="90"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="92"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="303"/>
+        <location filename="../plugin/main.py" line="308"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="335"/>
+        <location filename="../plugin/main.py" line="340"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -1447,12 +1447,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="227"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="230"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
@@ -1492,6 +1492,41 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
     </message>
     <message>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation>GeoRSMLLM：正在打开 {url}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation>无法将 {name} 作为栅格图层打开（它是 GeoTIFF 吗？）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation>从 URL 添加栅格…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation>通过 URL 添加云优化 GeoTIFF 或 STAC 条目；运行时只读取所需的瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation>从 URL 添加栅格</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation>云优化 GeoTIFF 或 STAC 条目的 URL（http 或 https）：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
+        <translation>无法打开该 URL。</translation>
+    </message>
+    <message>
         <location filename="../plugin/gui/refine_tool.py" line="110"/>
         <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
         <translation>点击细化：在对象内单击添加一个点，Shift+单击添加对象外的点，拖动可框选对象；回车或右键保留结果，退格键删除最后一个提示，Esc 取消。</translation>
@@ -1502,42 +1537,42 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>请先选择要细化的分割结果图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="165"/>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
         <source>Click inside an object of {name} to refine it.</source>
         <translation>请在 {name} 的某个对象内部单击以细化它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="179"/>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
         <source>Drag the box over an object of {name} to refine it.</source>
         <translation>请在 {name} 的某个对象上拖出方框以细化它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="209"/>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
         <source>Refinement cancelled: the object is unchanged.</source>
         <translation>已取消细化：对象保持不变。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
         <source>Refinement failed: {reason}</source>
         <translation>细化失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="261"/>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
         <source>no answer</source>
         <translation>无应答</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="265"/>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
         <source>The backend answered no outline.</source>
         <translation>后端没有返回轮廓。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="285"/>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
         <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
         <translation>尚无可保留的结果：请在对象内部单击或在其周围拖出方框。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/refine_tool.py" line="294"/>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
         <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
         <translation>已在 {name} 中细化对象（Ctrl+Z 可撤销；保存图层编辑以保留修改）。</translation>
     </message>
@@ -1562,22 +1597,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>无法修改该要素（是否已被删除？）。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="151"/>
+        <location filename="../plugin/logic/tasks.py" line="170"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation>GeoRSMLLM：正在细化对象</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="113"/>
+        <location filename="../plugin/main.py" line="116"/>
         <source>Refine by clicking</source>
         <translation>点击细化</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="115"/>
+        <location filename="../plugin/main.py" line="118"/>
         <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
         <translation>用 SAM2 细化当前 GeoRSMLLM 结果图层中的对象：在对象内单击、在对象外 Shift+单击或拖出方框；回车保留结果，Esc 取消</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="154"/>
+        <location filename="../plugin/main.py" line="157"/>
         <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
         <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
     </message>

@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_backend run|plan|serve|capabilities|train|eval|convert|setup-env|models``.
+"""Command line: ``python -m model_backend run|plan|eval-plans|serve|capabilities|train|eval|convert|setup-env|models``.
 
 Exit status: 0 success, 1 failure (one-line reason on stderr), 2 bad usage, 3 the model could not be
 loaded (the message says how to point at a local folder or a model server), 130 interrupted (what was done
@@ -22,15 +22,23 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--raster", help="raster file (any GDAL format)")
+    p.add_argument("--raster", help="raster file (any GDAL format), http(s) URL of a cloud-optimised GeoTIFF, or "
+                                    "STAC item (JSON file or URL)")
     p.add_argument("--raster-b", dest="raster_b", help="second ('after') raster for change detection")
+    p.add_argument("--stac-assets", dest="stac_assets",
+                   help="STAC items: the asset to read (e.g. visual) or three single-band assets as R,G,B "
+                        "(e.g. red,green,blue or B04,B03,B02); default: the visual asset, else red/green/blue")
     p.add_argument("--instruction", "-i", help='what to do, e.g. "[detection] planes" or "segment the lakes"')
     p.add_argument("--output", "-o", help="GeoPackage to write (other layers in it are kept)")
     p.add_argument("--geojson", help="also write the results as GeoJSON (EPSG:4326) here")
     p.add_argument("--task", help="force a task: detection, seg, change, caption, identify, vqa, classify, geolocation")
     p.add_argument("--engine", help="transformers (default, in-process), openai (model server) or scripted")
     p.add_argument("--model", help="model folder or hub id (transformers), or the model name a server expects")
-    p.add_argument("--base-url", dest="base_url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    p.add_argument("--base-url", dest="base_url", action="append",
+                   help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (repeatable: several servers of "
+                        "the same model share the tiles)")
+    p.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int,
+                   help="most requests in flight per model server (default: no limit of its own)")
     p.add_argument("--api-key", dest="api_key", help="bearer token for the model server")
     p.add_argument("--dialect", help="answer format; default: the model family's own")
     p.add_argument("--device", help="auto (default), cuda, mps or cpu")
@@ -41,15 +49,18 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
     p.add_argument("--sam2-image-size", dest="sam2_image_size", type=int,
                    help="SAM2's square input in pixels (default 1024, as the official checkpoints)")
-    p.add_argument("--parser-model", dest="parser_model", help="text LLM that splits multi-condition instructions")
+    p.add_argument("--parser-model", dest="parser_model", help="text LLM that writes the instruction's plan")
     p.add_argument("--tile-size", dest="tile_size", type=int, help="tile side in pixels of the image sent")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels of the image sent")
     p.add_argument("--gsd", type=float, help="target ground sample distance (CRS units per pixel sent)")
     p.add_argument("--bands", help="three band numbers (e.g. 4,3,2) or one")
     p.add_argument("--concurrency", type=int, help="tiles in flight at once")
     p.add_argument("--max-tiles", dest="max_tiles", type=int, help="refuse runs planning more tiles (default 10000)")
+    p.add_argument("--max-batch", dest="max_batch", type=int,
+                   help="transformers engine: most tiles run together in one generate call (default 4; 1: one at a time)")
     p.add_argument("--context-layer", dest="context_layers", action="append",
-                   help="vector layer the instruction may name (repeatable; FILE or FILE|LAYER)")
+                   help="vector layers the instruction may name (repeatable): FILE gives each of its layers "
+                        "by its own name, FILE|LAYER one of them, NAME=FILE[|LAYER] names it")
     p.add_argument("--classes", help="candidate classes for classification, comma separated")
     p.add_argument("--regions", help="vector file of features to describe (region caption)")
     p.add_argument("--area", help="vector file whose features bound the area of interest (results must touch them)")
@@ -66,8 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an instruction on a raster and write a GeoPackage")
     _add_run_options(run)
-    plan = sub.add_parser("plan", help="show how an instruction would run (task, steps, GIS filters)")
+    plan = sub.add_parser("plan", help="show how an instruction would run, as numbered sentences")
     _add_run_options(plan)
+    plan.add_argument("--json", action="store_true", help="print the typed plan and its sentences as JSON")
+    evalp = sub.add_parser("eval-plans", help="accuracy of the instruction parsers on a corpus, per construct")
+    evalp.add_argument("file", help="JSON lines of instructions with expected plans (tests/data/instructions.jsonl)")
+    for flag in ("--parser-model", "--engine", "--base-url", "--api-key", "--device", "--config"):
+        evalp.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
+    evalp.add_argument("--failures", action="store_true", help="list the instructions each parser got wrong")
     serve = sub.add_parser("serve", help="start the local backend server (HTTP API for the QGIS plugin)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 picks a free one)")
@@ -95,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cap on the work folder (uploads and job outputs, default 8192)")
     serve.add_argument("--port-file", dest="port_file", default=None,
                        help="write the bound port here once listening (for clients that start the server)")
-    for flag in ("--engine", "--model", "--base-url", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
+    for flag in ("--engine", "--model", "--api-key", "--dialect", "--device", "--segmenter", "--refine",
                  "--sam2-checkpoint", "--sam2-size", "--parser-model", "--script", "--config"):
         serve.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None)
+    serve.add_argument("--base-url", dest="base_url", action="append", default=None,
+                       help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
     serve.add_argument("--sam2-image-size", dest="sam2_image_size", type=int, default=None)
     serve.add_argument("--sam2-cache-entries", dest="sam2_cache_entries", type=int, default=None,
@@ -105,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sam2-cache-mb", dest="sam2_cache_mb", type=float, default=None,
                        help="memory the kept SAM2 encodings may take, in MB (default 512)")
     serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
+    serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
+    serve.add_argument("--max-batch", dest="max_batch", type=int, default=None,
+                       help="transformers engine: most requests run together in one generate call")
     serve.add_argument("--lazy", action="store_true", help="load the model on the first job, not at start")
     serve.add_argument("--parent-pid", dest="parent_pid", type=int, default=None,
                        help="stop when this process (the QGIS that started the server) exits")
@@ -129,10 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "token_file",
             "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb", "max_upload_mpx",
-            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "sam2_cache_entries", "sam2_cache_mb"}
+            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures",
+            "sam2_cache_entries", "sam2_cache_mb"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
+    if isinstance(values.get("stac_assets"), str):
+        values["stac_assets"] = [a.strip() for a in values["stac_assets"].split(",") if a.strip()]
     if isinstance(values.get("classes"), str):
         values["classes"] = [c.strip() for c in values["classes"].split(",") if c.strip()]
     return values
@@ -183,12 +208,19 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         raise ConfigError("--instruction is required")
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
-    regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
-    area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
+    assets = config.stac_assets
+    regions = read_features(args.regions, config.raster, assets) if getattr(args, "regions", None) else None
+    area = read_area(args.area, config.raster, assets) if getattr(args, "area", None) else None
     if plan_only:
-        pipeline = Pipeline(config, engine, context_layers=context,
-                            parser_engine=build_parser_engine(config, engine) if config.parser_model else None)
-        _print_out(json.dumps(pipeline.describe_plan(), indent=2))
+        parser_engine = build_parser_engine(config, engine) if config.parser_model else None
+        if parser_engine is not None:
+            parser_engine.load()
+        pipeline = Pipeline(config, engine, context_layers=context, parser_engine=parser_engine)
+        described = pipeline.describe_plan()
+        if args.json:
+            _print_out(json.dumps(described, indent=2, ensure_ascii=False))
+        else:
+            _print_out(f"task: {described['task']} ({described['task_reason']})\n{described['text']}")
         return EXIT_OK
     try:
         engine.load()
@@ -257,6 +289,51 @@ def _drop_stdout() -> None:
     os.close(devnull)
 
 
+def cmd_eval_plans(args: argparse.Namespace) -> int:
+    """Parse every instruction of a corpus with the grammar (and the LLM parser when ``--parser-model``
+    is given) and print the share of plans that come out right, per construct."""
+    from .conditions.evaluate import evaluate, format_reports, load_corpus
+    from .conditions.parse import parse_plan
+    from .pipeline.config import RunConfig
+    from .pipeline.factory import build_parser_engine
+
+    entries = load_corpus(args.file)
+    reports = [evaluate(entries, lambda e: parse_plan(e.instruction, layer_names=list(e.layers)), "grammar")]
+    parser_engine = None
+    if args.parser_model:
+        config = RunConfig.load(_overrides(args), config_file=args.config)
+        parser_engine = build_parser_engine(config, None)
+        if parser_engine is None:
+            raise ConfigError("--parser-model 'same' needs a run's main model; name a parser model")
+        try:
+            parser_engine.load()
+        except EngineError as exc:
+            print(f"error: {exc}\nhint: {_model_hint(config)}", file=sys.stderr)
+            return EXIT_MODEL
+        name = f"llm ({args.parser_model})"
+
+        def with_llm(entry):
+            plan = parse_plan(entry.instruction, parser_engine, layer_names=list(entry.layers))
+            if not plan.parser.startswith("llm"):
+                raise ValueError(f"the LLM answer was unusable: {'; '.join(plan.warnings)}")
+            return plan
+
+        try:
+            reports.append(evaluate(entries, with_llm, name))
+        finally:
+            parser_engine.close()
+    lines = [f"{len(entries)} instructions in {args.file}", format_reports(reports)]
+    if args.failures:
+        for report in reports:
+            wrong = [o for o in report.outcomes if not o.ok]
+            lines.append(f"\n{report.parser}: {len(wrong)} wrong")
+            for o in wrong:
+                got = o.error or o.got.describe().replace("\n", " | ")
+                lines.append(f"  {o.entry.id}: {o.entry.instruction}\n      got: {got}")
+    _print_out("\n".join(lines))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server.main import serve
 
@@ -284,6 +361,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_run(args, plan_only=True)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "eval-plans":
+            return cmd_eval_plans(args)
         if args.command == "capabilities":
             from .vocabulary import capabilities_json, describe
 

@@ -13,7 +13,7 @@ from typing import Any
 from . import __version__
 from .dialects import available_dialects
 from .dialects._common import DEFAULT_INSTRUCTION
-from .engines import DEFAULT_ENGINE, available_engines
+from .engines import DEFAULT_ENGINE, image_engines
 from .engines.device import DEVICE_CHOICES
 from .engines.families import FAMILIES
 from .pipeline.config import RunConfig
@@ -55,7 +55,7 @@ def capabilities() -> dict[str, Any]:
                    "default_instruction": DEFAULT_INSTRUCTION[t], "needs_instruction": t.needs_instruction}
                   for t in Task],
         "dialects": available_dialects(),
-        "engines": available_engines(),
+        "engines": image_engines(),  # a run's main model; text-llm serves the parser only
         "default_engine": DEFAULT_ENGINE,
         "segmenters": [*sorted(SEGMENTERS), NO_SEGMENTER],
         "sam2_sizes": list(SIZE_CONFIGS),

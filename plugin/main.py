@@ -24,6 +24,7 @@ from .gui.backend_tools import BackendTools
 from .gui.dock import GeoRSMLLMDock
 from .gui.layer_actions import LayerActions
 from .gui.options import SettingsPageFactory
+from .gui.raster_url import RasterFromUrl
 from .gui.refine_tool import RefineMapTool
 from .logic.prepare import RunRequest
 from .logic.refine import refine_link
@@ -61,6 +62,7 @@ class GeoRSMLLMPlugin:
         self.backend_tools: BackendTools | None = None
         self.refine_action: QAction | None = None
         self.refine_tool: RefineMapTool | None = None
+        self.raster_url: RasterFromUrl | None = None
         self._quit_connected = False
 
     # -- registration -------------------------------------------------------------------------------
@@ -92,7 +94,9 @@ class GeoRSMLLMPlugin:
         about_action.triggered.connect(self.show_about)
         self.backend_tools = BackendTools(self.iface.mainWindow(),
                                           lambda _settings: self.controller.refresh_status(start=False))
-        for action in (panel, settings_action, *self.backend_tools.actions(), about_action):
+        self.raster_url = RasterFromUrl(self.iface.mainWindow(), self._url_layer_added,
+                                        lambda text: self._message(text, True))
+        for action in (panel, self.raster_url.action, settings_action, *self.backend_tools.actions(), about_action):
             self.iface.addPluginToRasterMenu(MENU, action)
             self.actions.append(action)
         self.iface.addToolBarIcon(panel)
@@ -228,6 +232,7 @@ class GeoRSMLLMPlugin:
         if self.layer_actions is not None:
             self.layer_actions.unregister()
             self.layer_actions = None
+        self.raster_url = None  # its action goes with the others below
         if self.iface is not None:
             for action in self.actions:
                 self.iface.removePluginRasterMenu(MENU, action)
@@ -274,6 +279,11 @@ class GeoRSMLLMPlugin:
         self.dock.show()
         self.dock.raise_()
         return self.dock
+
+    def _url_layer_added(self, layer: QgsRasterLayer) -> None:
+        """A raster added by URL becomes the panel's image: runs on it send the URL to the backend."""
+        if self.dock is not None:
+            self.dock.layer_combo.setLayer(layer)
 
     def on_raster_action(self, layer: QgsMapLayer, kind: str) -> None:
         dock = self.show_dock()

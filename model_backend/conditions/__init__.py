@@ -1,40 +1,61 @@
-"""Condition chains: split a multi-condition instruction into single-condition steps (``parse_plan``),
-run the model steps on a tile (``run_model_chain``) and apply the GIS-measurable steps to the
-georeferenced results (``apply_gis_filters``)."""
+"""Instructions as plans: ``parse_plan`` reads an instruction into a typed ``Plan`` (targets,
+references, GIS conditions, visual model steps, ranking, counting); ``run_model_chain`` runs its model
+steps on a tile; ``execute_plan`` applies its GIS part to the merged, georeferenced results;
+``check_plan`` settles its references against the context layers before a run."""
 
 from .chain import ChainResult, StepRun, run_model_chain
-from .gis_filters import (
-    AreaFilter,
-    DirectionFilter,
-    DistanceFilter,
-    ExtentFilter,
-    GisFilter,
-    IntersectsFilter,
-    WithinFilter,
-    apply_gis_filters,
-    find_layer,
-    resolve_layer,
+from .executor import PlanResult, execute_plan
+from .grammar import GrammarError, parse_with_grammar
+from .layers import check_plan, find_layer, resolve_layer
+from .parse import parse_plan
+from .plan import (
+    FAR_DEFAULT,
+    NEAR_DEFAULT,
+    And,
+    Direction,
+    Distance,
+    Measure,
+    ModelStep,
+    Not,
+    Or,
+    Plan,
+    PlanError,
+    Rank,
+    Reference,
+    Target,
+    Topology,
+    plan_schema,
 )
-from .plan import Plan, Step, parse_plan
 from .units import Quantity, parse_quantity
 
 __all__ = [
-    "AreaFilter",
+    "FAR_DEFAULT",
+    "NEAR_DEFAULT",
+    "And",
     "ChainResult",
-    "DirectionFilter",
-    "DistanceFilter",
-    "ExtentFilter",
-    "GisFilter",
-    "IntersectsFilter",
+    "Direction",
+    "Distance",
+    "GrammarError",
+    "Measure",
+    "ModelStep",
+    "Not",
+    "Or",
     "Plan",
+    "PlanError",
+    "PlanResult",
     "Quantity",
-    "Step",
+    "Rank",
+    "Reference",
     "StepRun",
-    "WithinFilter",
-    "apply_gis_filters",
+    "Target",
+    "Topology",
+    "check_plan",
+    "execute_plan",
     "find_layer",
     "parse_plan",
     "parse_quantity",
+    "parse_with_grammar",
+    "plan_schema",
     "resolve_layer",
     "run_model_chain",
 ]

@@ -7,8 +7,8 @@ answers the subset that meets the condition (or new objects), parsed by the same
 cannot take regions is asked one referring phrase instead and keeps the previous objects its answer covers,
 with a warning (``dialects.chain_steps``). The very same image
 objects go with every request of a tile, so servers with prefix caching reuse the image's KV cache.
-An empty answer ends the chain early. GIS steps are not run here: the pipeline applies them to the
-merged, georeferenced results with ``apply_gis_filters``.
+An empty answer ends the chain early. The plan's GIS part is not run here: the pipeline applies it to
+the merged, georeferenced results with ``executor.execute_plan``.
 
 All geometry here is in pixels of the image as sent (``image_size = (width, height)``), corner
 convention, as in ``dialects.base``.
@@ -27,7 +27,7 @@ from ..engines.base import Engine, EngineRequest, TokenProb
 from ..errors import ConfigError
 from ..geometry import GeoObject
 from ..tasks import Task
-from .plan import Step
+from .plan import ModelStep
 
 
 @dataclass
@@ -78,7 +78,7 @@ def _inherit_label(objects: list[GeoObject], previous: Sequence[GeoObject]) -> l
 
 
 def run_model_chain(
-    steps: Sequence[Union[Step, str]],
+    steps: Sequence[Union[ModelStep, str]],
     images: Union[np.ndarray, Sequence[np.ndarray]],
     task: Task,
     dialect: Dialect,
@@ -88,19 +88,14 @@ def run_model_chain(
     system: str | None = None,
     max_new_tokens: int = 512,
 ) -> ChainResult:
-    """Run the model steps of a plan on one tile (GIS steps are skipped).
+    """Run a plan's model steps (``plan.model_steps``, or plain step texts) on one tile.
 
     ``images``: the tile as sent, ``(H, W, 3)`` uint8 RGB (two for change detection: before, after);
     the same objects are passed with every request. ``image_size``: ``(width, height)`` of that image.
     Engine failures propagate (``EngineError``); bad model output becomes warnings.
     """
     imgs = _as_images(images, task)
-    texts: list[str] = []
-    for s in steps:
-        if not isinstance(s, Step):
-            texts.append(str(s))  # a plain string is a model step
-        elif s.kind == "model":
-            texts.append(s.text)
+    texts = [s.text if isinstance(s, ModelStep) else str(s) for s in steps]
     result = ChainResult(objects=[], steps=[])
     if not texts:
         result.warnings.append("the plan has no model step: nothing was sent to the model")

@@ -1,4 +1,5 @@
-"""Exact measures of georeferenced results: areas, lengths, distances, intersections, directions.
+"""Exact measures of georeferenced results: areas, lengths, perimeters, distances, intersections,
+containment and directions, in metres.
 
 Inputs are objects in MAP coordinates (``GeoObject`` after georeferencing: x = easting or longitude,
 y = northing or latitude, whatever the CRS's axis order) plus that CRS (pyproj CRS, WKT or
@@ -9,28 +10,30 @@ Where lengths are measured (the *metric frame*):
 - projected CRS (UTM, national grids, ...): planar measures in the CRS's own grid, converted from its
   axis unit to metres (US survey feet etc.). "North" is grid north (+y).
 - geographic CRS (e.g. EPSG:4326) and Mercator / Web Mercator (whose scale grows as 1/cos(latitude)):
-  areas are geodesic (``pyproj.Geod`` on the CRS's ellipsoid); lengths, distances and directions are
-  planar in a local transverse Mercator (scale 1 at the centre of the results' extent), which is
-  accurate to better than 0.01 % within ~100 km of that centre. "North" is then true north at the
-  centre. Not meant for extents crossing the antimeridian or a pole.
+  areas and perimeters are geodesic (``pyproj.Geod`` on the CRS's ellipsoid); lengths, distances and
+  directions are planar in a local transverse Mercator (scale 1 at the centre of the results' extent),
+  which is accurate to better than 0.01 % within ~100 km of that centre. "North" is then true north at
+  the centre. Not meant for extents crossing the antimeridian or a pole.
 
-Context layers (``name -> (geometries, CRS)``) in another CRS are reprojected into the same frame; a
-layer given with CRS ``None`` is taken to be in the results' CRS. A reference *result set* (say the
-river polygons of an earlier run, for "north of the river") is passed the same way, as a context layer.
+Reference geometries (``name -> (geometries, CRS)``: context layers, or what the model found for a
+reference) in another CRS are reprojected into the same frame; CRS ``None`` means the results' CRS.
 
-Measures, all documented in ``describe()``:
+Measures:
 
 - area: of the polygon (rotated box, change/segmentation polygon; a segmentation target not yet turned
-  into a mask counts as its box).
+  into a mask counts as its box); perimeter: the length of its outline, holes included.
 - length / width: the longer / shorter side of the object's minimum rotated rectangle (for a rotated
   box, its own longer / shorter side).
-- distance to a layer: shortest distance between the object's outline and the nearest feature
-  (0 when they touch or overlap).
-- intersects a layer: the object and at least one feature share a point.
-- direction ("north of L"): the object's centroid lies strictly north (+y) of the point of L nearest
-  to that centroid, i.e. on the north side of L where the object is. For a river this is "on its north
-  bank"; an object whose centroid is inside (or on) a reference polygon is in no direction of it.
-  Compound directions ("north-east of") require both.
+- distance to a reference: shortest distance between the object's outline and the nearest feature
+  (0 when they touch or overlap): edge to edge.
+- intersects: the object and at least one feature share a point; covered: the object lies inside one
+  polygon feature (boundary included).
+- direction ("north of R"): the offset from R to the object's centroid, taken from the point of R
+  nearest that centroid; for a LINE feature, the side of the line the centroid is on (the unit normal
+  of the nearest segment, pointing at the centroid), so "the east bank of the river" is the river's
+  eastern side all along it. North = offset y > 0 (a half-plane); the intercardinal directions need
+  both ("north-east": y > 0 and x > 0). An object whose centroid is inside (or on) a reference polygon
+  or on a line is in no direction of it.
 """
 
 from __future__ import annotations
@@ -53,7 +56,12 @@ from ..geometry.shapes import to_shapely
 CrsLike = Union[pyproj.CRS, str, int]
 #: layer name -> (shapely geometries in the layer's CRS, that CRS or None for "same as the results")
 ContextLayers = Mapping[str, tuple[Sequence[BaseGeometry], Union[CrsLike, None]]]
-DIRECTIONS = ("north", "south", "east", "west")
+#: compass direction -> the cardinal components it needs (x east, y north)
+COMPASS: dict[str, tuple[str, ...]] = {
+    "north": ("north",), "south": ("south",), "east": ("east",), "west": ("west",),
+    "north-east": ("north", "east"), "north-west": ("north", "west"),
+    "south-east": ("south", "east"), "south-west": ("south", "west"),
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -158,6 +166,16 @@ class MetricFrame:
         )
 
 
+    def perimeters_m(self, geoms_map: Sequence[BaseGeometry]) -> np.ndarray:
+        """Outline length of each geometry (holes included; a line's own length) in metres."""
+        arr = np.asarray(geoms_map, dtype=object)
+        if self.geod is None:
+            return shapely.length(arr) * self.unit_m
+        # a polygon's boundary holds its holes too (pyproj measures only the exterior of a polygon)
+        outlines = [shapely.boundary(g) if g.geom_type in ("Polygon", "MultiPolygon") else g for g in self._lonlat(arr)]
+        return np.array([self.geod.geometry_length(g) for g in outlines], dtype=float)
+
+
 def _oriented(geom: BaseGeometry) -> BaseGeometry:
     if geom.geom_type == "Polygon":
         return orient(geom, 1.0)
@@ -236,93 +254,68 @@ def intersects_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarr
     return _predicate_mask(geoms_metric, tree, "intersects")
 
 
-def within_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+def covered_mask(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     """Whether each object is covered by one feature of the layer (lies inside it, boundary included)."""
     return _predicate_mask(geoms_metric, tree, "covered_by")
 
 
-def offsets_from_nearest(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
-    """(dx, dy) in metres from the nearest point of the layer to each object's centroid; NaN when the
+def _side_of_lines(centroids: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Unit normal of each line's segment nearest to each centroid, pointing at the centroid's side
+    ((0, 0) when the centroid lies on the line)."""
+    out = np.zeros((len(centroids), 2))
+    for i, (point, line) in enumerate(zip(centroids, lines)):
+        parts = getattr(line, "geoms", [line])
+        best = None
+        for part in parts:
+            xy = shapely.get_coordinates(part)
+            if len(xy) < 2:
+                continue
+            a, b = xy[:-1], xy[1:]
+            d = b - a
+            length2 = (d**2).sum(axis=1)
+            p = np.array([point.x, point.y])
+            t = np.clip(((p - a) * d).sum(axis=1) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+            dist2 = ((a + t[:, None] * d - p) ** 2).sum(axis=1)
+            j = int(np.argmin(dist2))
+            if best is None or dist2[j] < best[0]:
+                best = (dist2[j], a[j], d[j])
+        if best is None or not best[2].any():
+            continue
+        _, start, seg = best
+        cross = seg[0] * (point.y - start[1]) - seg[1] * (point.x - start[0])
+        if cross == 0:
+            continue
+        normal = np.array([-seg[1], seg[0]]) / np.hypot(*seg)  # left of the segment
+        out[i] = normal if cross > 0 else -normal
+    return out
+
+
+def direction_offsets(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """(dx, dy) saying where each object's centroid lies from the nearest feature of the layer: from its
+    nearest point for polygons and points, the side of the line for lines (a unit normal). NaN when the
     layer is empty."""
     out = np.full((len(geoms_metric), 2), np.nan)
     if not len(geoms_metric) or not len(tree.geometries):
         return out
     centroids = shapely.centroid(geoms_metric)
     src, dst = tree.query_nearest(centroids, all_matches=False)
-    lines = shapely.shortest_line(centroids[src], tree.geometries[dst])
-    c_xy = shapely.get_coordinates(shapely.get_point(lines, 0))
-    n_xy = shapely.get_coordinates(shapely.get_point(lines, 1))
-    out[src] = c_xy - n_xy
+    features = tree.geometries[dst]
+    lines = np.isin(shapely.get_type_id(features), [1, 2, 5])  # LineString, LinearRing, MultiLineString
+    shortest = shapely.shortest_line(centroids[src], features)
+    offsets = shapely.get_coordinates(shapely.get_point(shortest, 0)) - shapely.get_coordinates(
+        shapely.get_point(shortest, 1))
+    if lines.any():
+        offsets[lines] = _side_of_lines(centroids[src][lines], features[lines])
+    out[src] = offsets
     return out
 
 
-def object_areas_m2(objects_map: Sequence[GeoObject], crs: CrsLike) -> np.ndarray:
-    """Area of each object in square metres (geodesic in geographic/Mercator CRSs)."""
-    geoms = object_geometries(objects_map, crs)
-    return MetricFrame(crs, geoms).areas_m2(geoms) if len(geoms) else np.zeros(0)
-
-
-def object_extents_m(objects_map: Sequence[GeoObject], crs: CrsLike) -> tuple[np.ndarray, np.ndarray]:
-    """(length, width) of each object in metres: longer and shorter side of its minimum rotated
-    rectangle."""
-    geoms = object_geometries(objects_map, crs)
-    if not len(geoms):
-        return np.zeros(0), np.zeros(0)
-    return extents_m(MetricFrame(crs, geoms).to_metric(geoms))
-
-
-def distances_to_layer_m(
-    objects_map: Sequence[GeoObject],
-    crs: CrsLike,
-    layer_geoms: Sequence[BaseGeometry],
-    layer_crs: CrsLike | None,
-) -> np.ndarray:
-    """Shortest distance in metres from each object to the nearest layer feature (inf if none)."""
-    geoms = object_geometries(objects_map, crs)
-    if not len(geoms):
-        return np.zeros(0)
-    frame = MetricFrame(crs, geoms)
-    return nearest_distances_m(frame.to_metric(geoms), layer_tree(frame, layer_geoms, layer_crs))
-
-
-def intersects_layer(
-    objects_map: Sequence[GeoObject],
-    crs: CrsLike,
-    layer_geoms: Sequence[BaseGeometry],
-    layer_crs: CrsLike | None,
-) -> np.ndarray:
-    """Whether each object shares a point with at least one layer feature."""
-    geoms = object_geometries(objects_map, crs)
-    if not len(geoms):
-        return np.zeros(0, dtype=bool)
-    frame = MetricFrame(crs, geoms)
-    return intersects_mask(frame.to_metric(geoms), layer_tree(frame, layer_geoms, layer_crs))
-
-
-def direction_mask(offsets: np.ndarray, directions: Sequence[str]) -> np.ndarray:
+def compass_mask(offsets: np.ndarray, direction: str) -> np.ndarray:
+    """Whether each offset points ``direction`` (one of ``COMPASS``): north = dy > 0, north-east =
+    dy > 0 and dx > 0, ... NaN offsets (no reference) point nowhere."""
     dx, dy = offsets[:, 0], offsets[:, 1]
     tests = {"north": dy > 0, "south": dy < 0, "east": dx > 0, "west": dx < 0}
     mask = np.ones(len(offsets), dtype=bool)
-    for d in directions:
-        mask &= tests[d]
-    return mask  # NaN offsets compare False: no reference means no direction
-
-
-def direction_to_layer(
-    objects_map: Sequence[GeoObject],
-    crs: CrsLike,
-    layer_geoms: Sequence[BaseGeometry],
-    layer_crs: CrsLike | None,
-    directions: Sequence[str],
-) -> np.ndarray:
-    """Whether each object's centroid lies in all ``directions`` (north/south/east/west) of the point
-    of the layer nearest to it."""
-    bad = [d for d in directions if d not in DIRECTIONS]
-    if bad or not directions:
-        raise ValueError(f"directions must be among {DIRECTIONS}, got {list(directions)}")
-    geoms = object_geometries(objects_map, crs)
-    if not len(geoms):
-        return np.zeros(0, dtype=bool)
-    frame = MetricFrame(crs, geoms)
-    offsets = offsets_from_nearest(frame.to_metric(geoms), layer_tree(frame, layer_geoms, layer_crs))
-    return direction_mask(offsets, directions)
+    for part in COMPASS[direction]:
+        mask &= tests[part]
+    return mask

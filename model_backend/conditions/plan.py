@@ -1,198 +1,458 @@
-"""The plan: an instruction split into single-condition steps, shown to the user before running.
+"""The typed plan: what an instruction asks for, as every parser produces it and every consumer reads it.
 
-Each step is either a *model* step (sent to the MLLM: the first one finds objects, later ones keep a
-subset, as the GeoRSMLLM condition chain does) or a *GIS* step (an exact measure: area, length,
-distance, intersection, direction; see ``gis_filters``) applied to the merged, georeferenced results.
-A task tag at the start (``"[seg] ..."``) applies to the whole chain.
+A ``Plan`` holds
+
+- ``targets``: what the model must find (a class phrase and the grounding task);
+- ``references``: what conditions are measured against, each with an ``id`` the conditions use: a
+  context layer by name (``source="layer"``) or a phrase the model must find first
+  (``source="model"``, grounded by detection for objects and segmentation for areas and lines);
+- ``where``: the GIS conditions as a boolean tree (``Distance``, ``Topology``, ``Direction``,
+  ``Measure`` combined by ``And``, ``Or``, ``Not``), measured on the georeferenced results by
+  ``executor.execute_plan``;
+- ``visual``: conditions a GIS cannot measure (colour, state, "damaged"): model steps of the chain,
+  each keeping a subset of the previous step's objects (all must hold);
+- ``rank``: keep the k best objects by a measure ("the 3 largest", "the closest to X");
+- ``count``: answer with the number of objects kept ("how many ... <conditions>");
+- ``question``: the text sent as it is for tasks that take no conditions (caption, VQA, ...);
+- ``parser`` and ``warnings``: which parser produced the plan and what it noticed.
+
+Every type is a frozen dataclass; ``Plan.to_dict``/``Plan.from_dict`` round-trip through JSON and
+``plan_schema()`` is the JSON Schema generated from these types (what LLM parsers must emit). The
+meaning of each condition (frames, units, defaults) is in the README, "The instruction language".
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Literal, Optional, Union
 
-from ..engines.base import Engine
-from ..errors import GeoRSMLLMError
-from ..tasks import Task, split_tag
-from .clauses import find_gis_conditions, has_content, remainder
-from .gis_filters import GisFilter, find_layer, layer_of
-from .llm_parser import split_with_llm
-from .rules import split_instruction
+from pydantic import Field
 
-STEP_KINDS = ("model", "gis")
-RULES_PARSER = "rules (fallback)"
-#: tasks whose instruction is a question or request for text: never split into conditions
-TEXT_TASKS = frozenset({Task.CAPTION, Task.VQA, Task.CLASSIFY, Task.GEOLOCATION, Task.IDENTIFY})
+from ..errors import ConfigError
+from .units import Quantity
+
+if TYPE_CHECKING:
+    from .describe import Sentence
+
+GRAMMAR_PARSER = "grammar"
+NO_CONDITIONS_PARSER = "none (this task takes no conditions)"
+
+#: "near X" without a distance: within this distance, stated in the plan as an assumption
+NEAR_DEFAULT = Quantity(100, "m")
+#: "far from X" without a distance: farther than this, stated in the plan as an assumption
+FAR_DEFAULT = Quantity(1, "km")
+
+TaskName = Literal["detection", "seg", "change", "caption", "identify", "vqa", "classify", "geolocation"]
+ObjectTask = Literal["detection", "seg", "change"]
+GroundingTask = Literal["detection", "seg"]
+Comparison = Literal["<", "<=", ">", ">=", "between"]
+CompassDirection = Literal[
+    "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"
+]
+MeasureName = Literal["area", "length", "width", "perimeter"]
+RankKey = Literal["area", "length", "width", "perimeter", "distance", "northing", "easting"]
+
+TEXT_TASKS = frozenset({"caption", "identify", "vqa", "classify", "geolocation"})
+OBJECT_TASKS = ("detection", "seg", "change")
 
 
-@dataclass
-class Step:
-    """One step: ``text`` as the user reads it; ``kind`` "model" or "gis"; GIS steps carry ``filter``."""
+class PlanError(ConfigError):
+    """A plan that breaks the rules of the plan types (unknown reference, bad range...)."""
 
-    text: str
-    kind: str = "model"
-    filter: GisFilter | None = None
+
+def _check_range(op: str, value: Quantity, upper: Quantity | None, dimension: str, what: str) -> None:
+    if value.dimension != dimension:
+        raise PlanError(f"{what} needs a {dimension}, got {value}")
+    if op == "between":
+        if upper is None:
+            raise PlanError(f"{what} 'between' needs an upper bound")
+        if upper.dimension != dimension:
+            raise PlanError(f"{what} needs a {dimension}, got {upper}")
+        if upper.si < value.si:
+            raise PlanError(f"{what} 'between {value} and {upper}': the lower bound is above the upper one")
+    elif upper is not None:
+        raise PlanError(f"{what} with {op!r} takes one value, not an upper bound")
+
+
+# --------------------------------------------------------------------------------------------------
+# what to find, and what to measure against
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the model must find: ``phrase`` as the analyst wrote it ("ships", "white cars") and the
+    task that grounds it (``detection``: rotated boxes, ``seg``: polygons, ``change``: change
+    polygons between two images)."""
+
+    phrase: Annotated[str, Field(description="the class phrase the model must find, e.g. 'ships'")]
+    task: Annotated[ObjectTask, Field(description="how it is found")] = "detection"
 
     def __post_init__(self):
-        if self.kind not in STEP_KINDS:
-            raise ValueError(f"step kind must be one of {STEP_KINDS}, got {self.kind!r}")
-        if (self.kind == "gis") != (self.filter is not None):
-            raise ValueError("a GIS step needs a filter and a model step must not have one")
+        if not self.phrase.strip():
+            raise PlanError("a target needs a phrase")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a condition is measured against. ``source="layer"``: the context layer named ``layer``;
+    ``source="model"``: the model finds ``phrase`` first (with ``task``: ``detection`` for objects,
+    ``seg`` for areas and lines such as rivers or roads) and its results are the reference.
+    ``phrase`` is the reference as written, without its article ("pier", "roads")."""
+
+    id: Annotated[str, Field(description="short id the conditions use, e.g. 'r1'")]
+    phrase: Annotated[str, Field(description="the reference as written, without article, e.g. 'runway'")]
+    source: Annotated[Literal["layer", "model"], Field(description="a context layer, or found by the model")]
+    layer: Annotated[Optional[str], Field(description="the context layer's name when source is 'layer'")] = None
+    task: Annotated[
+        Optional[GroundingTask], Field(description="when source is 'model': detection for objects, seg for areas/lines")
+    ] = None
+
+    def __post_init__(self):
+        if not self.id.strip() or not self.phrase.strip():
+            raise PlanError("a reference needs an id and a phrase")
+        if self.source == "layer" and (not self.layer or self.task is not None):
+            raise PlanError(f"reference {self.id}: a layer reference names its layer and has no task")
+        if self.source == "model" and (self.task is None or self.layer is not None):
+            raise PlanError(f"reference {self.id}: a reference found by the model has a task and no layer")
 
     def describe(self) -> str:
-        if self.filter is not None:
-            return f"GIS: {self.filter.describe()}  [{self.text}]"
-        return f"model: {self.text}"
-
-    def to_dict(self) -> dict:
-        flt = self.filter.to_dict() if self.filter is not None else None
-        return {"text": self.text, "kind": self.kind, "filter": flt}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Step":
-        flt = d.get("filter")
-        return cls(str(d["text"]), str(d.get("kind", "model")), GisFilter.from_dict(flt) if flt else None)
+        if self.source == "layer":
+            return f"the layer '{self.layer}'"
+        return f"the {self.phrase} the model finds"
 
 
-@dataclass
+# --------------------------------------------------------------------------------------------------
+# conditions: a boolean tree of measures
+
+
+@dataclass(frozen=True)
+class Distance:
+    """The distance from an object to the nearest feature of reference ``ref`` (edge to edge, metres)
+    compared with ``value`` (``op``), or within ``[value, upper]`` for ``between``. ``default``: the
+    value is the plan's default for "near"/"far" (an assumption the plan states)."""
+
+    ref: str
+    op: Comparison
+    value: Quantity
+    upper: Optional[Quantity] = None
+    default: Annotated[bool, Field(description="true when the distance is the default for 'near'/'far'")] = False
+    kind: Literal["distance"] = "distance"
+
+    def __post_init__(self):
+        _check_range(self.op, self.value, self.upper, "length", "a distance")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """``inside``: the object is covered by a feature of ``ref`` (for a line or point reference, it
+    touches one); ``intersects``: the object shares at least a point with a feature of ``ref``."""
+
+    ref: str
+    relation: Literal["inside", "intersects"]
+    kind: Literal["topology"] = "topology"
+
+
+@dataclass(frozen=True)
+class Direction:
+    """The object lies in ``direction`` of reference ``ref``: its centroid against the reference's
+    nearest point (for a line, the side of the line it is on)."""
+
+    ref: str
+    direction: CompassDirection
+    kind: Literal["direction"] = "direction"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """The object's own ``measure`` (area in square units; length, width, perimeter in length units)
+    compared with ``value`` (``op``), or within ``[value, upper]`` for ``between``."""
+
+    measure: MeasureName
+    op: Comparison
+    value: Quantity
+    upper: Optional[Quantity] = None
+    kind: Literal["measure"] = "measure"
+
+    def __post_init__(self):
+        _check_range(self.op, self.value, self.upper, "area" if self.measure == "area" else "length",
+                     f"the {self.measure}")
+
+
+def _combines_two(node) -> None:
+    object.__setattr__(node, "items", tuple(node.items))
+    if len(node.items) < 2:
+        raise PlanError(f"'{node.kind}' combines at least two conditions")
+
+
+@dataclass(frozen=True)
+class And:
+    """Every item holds."""
+
+    items: tuple[Condition, ...]
+    kind: Literal["and"] = "and"
+
+    __post_init__ = _combines_two
+
+
+@dataclass(frozen=True)
+class Or:
+    """At least one item holds."""
+
+    items: tuple[Condition, ...]
+    kind: Literal["or"] = "or"
+
+    __post_init__ = _combines_two
+
+
+@dataclass(frozen=True)
+class Not:
+    """The item does not hold."""
+
+    item: Condition
+    kind: Literal["not"] = "not"
+
+
+Condition = Annotated[Union[Distance, Topology, Direction, Measure, And, Or, Not], Field(discriminator="kind")]
+CONDITION_TYPES = (Distance, Topology, Direction, Measure, And, Or, Not)
+
+
+def walk(condition) -> Iterator[Any]:
+    """Every node of a condition tree, parents first."""
+    if condition is None:
+        return
+    yield condition
+    if isinstance(condition, (And, Or)):
+        for item in condition.items:
+            yield from walk(item)
+    elif isinstance(condition, Not):
+        yield from walk(condition.item)
+
+
+def all_of(items) -> Any:
+    """``And`` of ``items``, flattened; a single item itself; ``None`` for none."""
+    flat: list = []
+    for item in items:
+        if item is None:
+            continue
+        flat.extend(item.items if isinstance(item, And) else (item,))
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+# --------------------------------------------------------------------------------------------------
+# ranking and the plan
+
+
+@dataclass(frozen=True)
+class Rank:
+    """Keep the ``k`` objects with the largest (``descending``) or smallest values of ``by``:
+    ``area``, ``length``, ``width``, ``perimeter``, ``distance`` to reference ``ref``, ``northing``
+    (the northernmost first when descending) or ``easting``. Objects tied with the k-th are kept too."""
+
+    by: RankKey
+    descending: bool
+    k: Annotated[int, Field(ge=1)] = 1
+    ref: Optional[str] = None
+
+    def __post_init__(self):
+        if self.k < 1:
+            raise PlanError(f"a ranking keeps at least one object, not {self.k}")
+        if (self.by == "distance") != (self.ref is not None):
+            raise PlanError("a ranking by distance names its reference, and only it does")
+
+
+@dataclass(frozen=True)
+class ModelStep:
+    """One step of the model chain: ``find`` the targets, or ``filter`` the previous step's objects
+    by a visual condition. ``text`` is what the dialect puts in the prompt."""
+
+    text: str
+    role: Literal["find", "filter"] = "find"
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Steps in order, the task tag (``"[seg]"`` or None), which parser made it, and warnings."""
+    """An instruction as the backend runs it (see the module docstring)."""
 
-    steps: list[Step]
-    task_tag: str | None = None
-    parser: str = RULES_PARSER
-    warnings: list[str] = field(default_factory=list)
+    task: TaskName
+    targets: tuple[Target, ...] = ()
+    references: tuple[Reference, ...] = ()
+    where: Optional[Condition] = None
+    visual: Annotated[
+        tuple[str, ...], Field(description="conditions only the model can check, e.g. 'that are damaged'")
+    ] = ()
+    rank: Optional[Rank] = None
+    count: Annotated[bool, Field(description="answer with the number of objects kept")] = False
+    question: Annotated[Optional[str], Field(description="for caption/vqa/classify/...: the text as sent")] = None
+    parser: str = GRAMMAR_PARSER
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("targets", "references", "visual", "warnings"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        ids = [r.id for r in self.references]
+        if len(set(ids)) != len(ids):
+            raise PlanError(f"reference ids must be unique, got {ids}")
+        known = set(ids)
+        used = [n.ref for n in walk(self.where) if hasattr(n, "ref")]
+        if self.rank is not None and self.rank.ref is not None:
+            used.append(self.rank.ref)
+        unknown = sorted(set(used) - known)
+        if unknown:
+            raise PlanError(f"conditions refer to unknown reference(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(ids) or 'none'}")
+        if self.task in TEXT_TASKS and not self.count and (self.targets or self.where or self.rank or self.visual):
+            raise PlanError(f"the {self.task} task takes no targets or conditions (only 'how many' counts)")
+        if self.count and not self.targets:
+            raise PlanError("counting needs something to count")
+
+    # -- what the pipeline reads -----------------------------------------------------------------
 
     @property
-    def task(self) -> Task | None:
-        """The task named by ``task_tag``."""
-        return split_tag(self.task_tag)[0] if self.task_tag else None
+    def is_text_task(self) -> bool:
+        return self.task in TEXT_TASKS and not self.count
 
     @property
-    def model_steps(self) -> list[Step]:
-        return [s for s in self.steps if s.kind == "model"]
+    def model_steps(self) -> tuple[ModelStep, ...]:
+        """The chain run on every tile: find the targets, then one step per visual condition."""
+        if not self.targets:
+            return ()
+        first = ModelStep(_join_phrases([t.phrase for t in self.targets]), "find")
+        return (first,) + tuple(ModelStep(f"select the ones {_as_relative(v)}", "filter") for v in self.visual)
 
     @property
-    def gis_filters(self) -> list[GisFilter]:
-        return [s.filter for s in self.steps if s.filter is not None]
+    def needs_gis(self) -> bool:
+        """Whether the merged results go through the executor (conditions or a ranking)."""
+        return self.where is not None or self.rank is not None
 
-    def describe(self) -> str:
-        """Numbered, one step a line, for the user to check before running."""
-        head = f"task {self.task_tag or '(none)'}, split by {self.parser}"
-        lines = [head] + [f"{i}. {s.describe()}" for i, s in enumerate(self.steps, 1)]
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+    def reference(self, ref_id: str) -> Reference:
+        for r in self.references:
+            if r.id == ref_id:
+                return r
+        raise PlanError(f"no reference {ref_id!r} in the plan")
 
-    def to_dict(self) -> dict:
-        return {
-            "task_tag": self.task_tag,
-            "parser": self.parser,
-            "warnings": list(self.warnings),
-            "steps": [s.to_dict() for s in self.steps],
-        }
+    @property
+    def layer_references(self) -> tuple[Reference, ...]:
+        return tuple(r for r in self.references if r.source == "layer")
+
+    @property
+    def model_references(self) -> tuple[Reference, ...]:
+        return tuple(r for r in self.references if r.source == "model")
+
+    def replace(self, **changes) -> "Plan":
+        return dataclasses.replace(self, **changes)
+
+    # -- JSON ----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``from_dict`` reads it back to an equal plan)."""
+        return _adapter().dump_python(self, mode="json")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Plan":
-        return cls(
-            steps=[Step.from_dict(s) for s in d.get("steps", [])],
-            task_tag=d.get("task_tag"),
-            parser=str(d.get("parser", RULES_PARSER)),
-            warnings=list(d.get("warnings", [])),
-        )
+    def from_dict(cls, data: Any) -> "Plan":
+        """A plan from its JSON form; ``PlanError`` saying what is wrong otherwise."""
+        from pydantic import ValidationError
+
+        try:
+            return _adapter().validate_python(data)
+        except ValidationError as exc:  # PlanError from the types' own checks passes through
+            raise PlanError(f"not a valid plan: {_validation_summary(exc)}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    # -- for people ----------------------------------------------------------------------------
+
+    def sentences(self) -> list["Sentence"]:
+        """The plan as numbered sentences (model steps, GIS measures, assumptions)."""
+        from .describe import plan_sentences
+
+        return plan_sentences(self)
+
+    def describe(self) -> str:
+        """The sentences, numbered, one a line, with the parser and the warnings."""
+        from .describe import describe_plan
+
+        return describe_plan(self)
+
+    def report(self) -> dict[str, Any]:
+        """What the CLI, the server and the recipe show: the typed plan and its sentences."""
+        from .describe import plan_report
+
+        return plan_report(self)
 
 
-def classify_step(text: str, layer_names: Iterable[str] | None = None) -> list[Step]:
-    """One step text -> a model step for whatever the GIS cannot measure, plus one GIS step per
-    measurable condition in it ("segment buildings larger than 500 m²" -> model + area)."""
-    matches = find_gis_conditions(text, layer_names)
-    if not matches:
-        return [Step(text, "model")]
-    rest = remainder(text, matches)
-    steps = [Step(rest, "model")] if has_content(rest) else []
-    single = not steps and len(matches) == 1
-    for g in matches:
-        shown = text if single else " ".join(text[g.start : g.end].split())
-        steps.append(Step(shown, "gis", g.filter))
-    return steps
+def _join_phrases(phrases: list[str]) -> str:
+    if len(phrases) <= 2:
+        return " and ".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
-def _layer_warnings(steps: Sequence[Step], layer_names: Iterable[str] | None) -> list[str]:
-    out = []
-    names = None if layer_names is None else list(layer_names)
-    for s in steps:
-        layer = layer_of(s.filter) if s.filter is not None else None
-        if layer is not None and names is not None:
-            try:
-                hit = find_layer(layer, names)
-            except GeoRSMLLMError as exc:
-                out.append(str(exc))
-                continue
-            if hit is None:
-                out.append(
-                    f"no context layer matches {layer!r} (available: {', '.join(names) or 'none'}): "
-                    "add it before running"
-                )
-        if s.kind == "model" and re.search(r"\blayers?\b", s.text, re.IGNORECASE):
-            out.append(
-                f"step {s.text!r} names a layer but is no condition the GIS can measure; "
-                "the model only sees the image"
-            )
-    return out
+def _as_relative(clause: str) -> str:
+    """``"which are damaged"``, ``"are damaged"`` -> ``"that are damaged"`` (the chain's wording)."""
+    words = clause.split()
+    if words and words[0].lower() in ("which", "who"):
+        words[0] = "that"
+    elif words and words[0].lower() in ("are", "is", "were", "was", "have", "has"):
+        words.insert(0, "that")
+    return " ".join(words)
 
 
-def build_steps(texts: Sequence[str], layer_names: Iterable[str] | None = None) -> list[Step]:
-    """Step texts (from either parser) -> typed steps."""
-    names = None if layer_names is None else list(layer_names)
-    steps: list[Step] = []
-    for t in texts:
-        steps.extend(classify_step(t, names))
-    return steps
+def _validation_summary(exc) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where or 'plan'}: {err.get('msg')}")
+    more = len(exc.errors()) - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def parse_plan(
-    instruction: str,
-    parser_engine: Engine | None = None,
-    *,
-    layer_names: Iterable[str] | None = None,
-    default_task: Task | None = None,
-) -> Plan:
-    """Split ``instruction`` into a plan.
+@functools.lru_cache(maxsize=1)
+def _adapter():
+    from pydantic import TypeAdapter
 
-    ``parser_engine``: an independent text-only model that splits the instruction (any engine; its
-    answer must be a JSON list of strings). Without one, or when its answer is unusable, rule-based
-    splitting is used and ``plan.parser`` says ``"rules (fallback)"``. ``layer_names``: the context
-    layers available, used to recognise directions/intersections relative to a layer named without
-    the word "layer" and to warn about unknown layers. ``default_task``: the task when the instruction
-    carries no tag. Text-answer tasks (caption, VQA, ...) are never split.
-    """
-    names = None if layer_names is None else list(layer_names)
-    task, body = split_tag(instruction or "")
-    warnings: list[str] = []
-    if task is None and body.startswith("["):
-        warnings.append(f"unknown task tag at the start of {body[:30]!r}; it was kept as part of the text")
-    task = task or default_task
-    task_tag = task.tag if task is not None else None
+    return TypeAdapter(Plan)
 
-    if task in TEXT_TASKS:
-        return Plan([Step(body, "model")], task_tag, "none (this task takes no conditions)", warnings)
-    if not body:
-        return Plan([], task_tag, RULES_PARSER, warnings + ["the instruction is empty"])
 
-    texts = None
-    parser = RULES_PARSER
-    if parser_engine is not None:
-        texts, problem, _ = split_with_llm(body, parser_engine)
-        if texts is None:
-            warnings.append(f"{problem}; split by rules instead")
-        else:
-            info = parser_engine.describe()
-            parser = f"llm ({info.get('model') or info.get('engine') or parser_engine.name})"
-    if texts is None:
-        texts = split_instruction(body)
+#: fields a parser adds: not part of what an LLM parser emits
+METADATA_FIELDS = ("parser", "warnings")
 
-    steps = build_steps(texts, names)
-    warnings += _layer_warnings(steps, names)
-    if steps and not any(s.kind == "model" for s in steps):
-        warnings.append("the instruction names no objects to find, only measurable conditions")
-    return Plan(steps, task_tag, parser, warnings)
+
+@functools.lru_cache(maxsize=1)
+def _schema_json() -> str:
+    schema = _adapter().json_schema()
+    for name in METADATA_FIELDS:
+        schema["properties"].pop(name, None)
+    _tighten(schema)
+    return json.dumps(schema, sort_keys=True)
+
+
+def _tighten(node: Any) -> None:
+    """Drop titles (noise for a model), forbid unknown keys and make the ``kind`` tags required, so
+    that constrained decoders write complete, unambiguous objects."""
+    if isinstance(node, dict):
+        node.pop("title", None)
+        props = node.get("properties")
+        if isinstance(props, dict):
+            node["additionalProperties"] = False
+            if "kind" in props:
+                node["required"] = sorted(set(node.get("required", [])) | {"kind"})
+        for key, value in list(node.items()):
+            if key != "properties":
+                _tighten(value)
+            else:
+                for prop in value.values():
+                    _tighten(prop)
+    elif isinstance(node, list):
+        for item in node:
+            _tighten(item)
+
+
+def plan_schema() -> dict[str, Any]:
+    """The JSON Schema of a plan as a parser emits it (the ``Plan`` type without ``parser`` and
+    ``warnings``), generated from the dataclasses above."""
+    return json.loads(_schema_json())

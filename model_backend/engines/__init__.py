@@ -1,7 +1,8 @@
 """Model engines, chosen by registry name: ``get_engine("transformers", model="/models/georsmllm")``.
 
 Built in: ``transformers`` (in-process checkpoint, the default), ``openai`` (an OpenAI-compatible
-server) and ``scripted`` (known answers for tests and demos). Engine modules are imported on first
+server), ``text-llm`` (an in-process text-only causal LM: the instruction parser) and ``scripted``
+(known answers for tests and demos). Engine modules are imported on first
 use, so choosing ``openai`` or ``scripted`` never imports torch.
 """
 
@@ -22,6 +23,7 @@ DEFAULT_ENGINE = "transformers"
 _BUILTIN = {
     "transformers": ".transformers_engine:TransformersEngine",
     "openai": ".openai_engine:OpenAIEngine",
+    "text-llm": ".text_llm:TextLLMEngine",
     "scripted": ".scripted:ScriptedEngine",
 }
 
@@ -43,6 +45,15 @@ def available_engines() -> list[str]:
     """Registered engine names, sorted."""
     with _registry_lock:
         return sorted(_registry)
+
+
+#: engines for text only (the instruction parser's), never a run's main model, which is sent images
+TEXT_ONLY_ENGINES = frozenset({"text-llm"})
+
+
+def image_engines() -> list[str]:
+    """Registered engines that can be a run's main model (all but the text-only ones), sorted."""
+    return [name for name in available_engines() if name not in TEXT_ONLY_ENGINES]
 
 
 def engine_factory(name: str) -> Callable[..., Engine]:
@@ -96,6 +107,7 @@ __all__ = [
     "default_dialect_for",
     "engine_factory",
     "get_engine",
+    "image_engines",
     "register_engine",
     "supported_model_types",
 ]

@@ -19,7 +19,9 @@ class EngineRequest:
 
     ``images``: one array, or two for change detection (before, then after), each ``(H, W, 3)``
     uint8 RGB, exactly the pixels the dialect's coordinates refer to. ``prompt``: the user text built
-    by a dialect. ``system``: optional system message.
+    by a dialect. ``system``: optional system message. ``response_format``: an OpenAI-style
+    ``response_format`` (e.g. ``{"type": "json_schema", "json_schema": {...}}``) for engines that
+    constrain their output (``Engine.constrains_output``); others ignore it.
     """
 
     prompt: str
@@ -27,6 +29,7 @@ class EngineRequest:
     system: str | None = None
     max_new_tokens: int = 512
     temperature: float = 0.0
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Engine(abc.ABC):
     """A loaded model that answers requests. ``generate`` may be called from several threads."""
 
     name: str = ""
+    #: whether ``generate`` honours ``EngineRequest.response_format`` (constrained decoding)
+    constrains_output: bool = False
 
     @abc.abstractmethod
     def load(self) -> None:

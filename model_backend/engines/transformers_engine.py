@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ConfigError, EngineError
 from .base import Engine, EngineRequest, EngineResponse, TokenProb
@@ -31,9 +31,13 @@ from .device import (
     select_device,
     select_dtype,
 )
+from .batching import BatchQueue, Item
 from .families import Family, family_for
 from .images import check_images, fit_to_model_frame, to_pil
 from .scoring import spans_from_prefix_texts
+
+#: Largest batch by default: requests waiting together (tiles in flight) run as one ``generate`` call.
+DEFAULT_MAX_BATCH = 4
 
 # Chat-layout and placeholder tokens: never part of an answer. Markup tokens that carry meaning
 # (Qwen's <|box_start|>, Florence-2's <loc_N>) are special too but stay in the text for the dialect.
@@ -66,7 +70,9 @@ class TransformersEngine(Engine):
     ``families.default_dialect_for``), ``device`` (``auto``: CUDA, then MPS, then CPU), ``dtype``
     (``auto``: bfloat16/float16 on GPU, float32 on CPU), ``trust_remote_code`` (off: only the stock
     transformers code runs; on: a checkpoint's own processor/tokenizer code may run), ``revision``
-    (hub branch, tag or commit).
+    (hub branch, tag or commit), ``max_batch`` (most requests run together in one ``generate`` call:
+    requests that arrive while the model is busy wait and then run as one batch, each image at its own
+    size, prompts padded on the left; 1 runs them one at a time).
     """
 
     name = "transformers"
@@ -80,6 +86,7 @@ class TransformersEngine(Engine):
         dtype: str = "auto",
         trust_remote_code: bool = False,
         revision: str | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         if not isinstance(model, (str, bytes)) and not hasattr(model, "__fspath__"):
             raise ConfigError(f"model must be a folder path or a hub id, got {type(model).__name__}")
@@ -89,6 +96,10 @@ class TransformersEngine(Engine):
         self._dtype_setting = check_dtype_setting(dtype)
         self.trust_remote_code = bool(trust_remote_code)
         self.revision = revision
+        if isinstance(max_batch, bool) or int(max_batch) != max_batch or int(max_batch) < 1:
+            raise ConfigError(f"max_batch must be a whole number of at least 1, got {max_batch!r}")
+        self.max_batch = int(max_batch)
+        self._queue: BatchQueue[_Prepared] = BatchQueue(self.max_batch, self._run_batch)
         self._lock = threading.RLock()
         self._model = None
         self._processor = None
@@ -97,6 +108,22 @@ class TransformersEngine(Engine):
         self._dtype = None
         self._drop_ids: frozenset[int] = frozenset()
         self._eos_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def from_loaded(
+        cls, model, processor, *, name: str = "in-memory model", dialect: str | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> "TransformersEngine":
+        """An engine around a model and processor already in memory, e.g. built from a configuration with
+        random weights for a benchmark. The family comes from ``model.config.model_type``; the device and
+        dtype are the model's own."""
+        first = next(model.parameters())
+        engine = cls(name, dialect=dialect, device=first.device.type, max_batch=max_batch)
+        engine._model, engine._processor = model.eval(), processor
+        engine._family = family_for(model.config.model_type)
+        engine._device, engine._dtype = str(first.device), first.dtype
+        engine._drop_ids, engine._eos_ids = _control_ids(processor, model)
+        return engine
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -216,38 +243,84 @@ class TransformersEngine(Engine):
         return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def generate(self, request: EngineRequest) -> EngineResponse:
+        """Answer one request; requests from several threads at once are batched (see ``max_batch``)."""
+        return self.generate_many([request])[0]
+
+    def generate_many(self, requests: Sequence[EngineRequest]) -> list[EngineResponse]:
+        """Answer several requests, run together in batches of up to ``max_batch`` (with any other
+        requests waiting at the same time); the answers in order. The first failure is raised."""
+        for request in requests:
+            if request.max_new_tokens < 1:
+                raise EngineError(f"max_new_tokens must be at least 1, got {request.max_new_tokens}")
+        self.load()
+        prepared = [self._prepare(request) for request in requests]
+        # Only requests with the same number of images and the same decoding settings share a batch
+        # (max_new_tokens too: some models force the end token at the length limit).
+        return self._queue.submit_many(
+            [(p, (len(p.images), float(p.request.temperature or 0.0), int(p.request.max_new_tokens))) for p in prepared]
+        )
+
+    def _prepare(self, request: EngineRequest) -> "_Prepared":
+        """Check the images and lay out the prompt (in the caller's thread, while the model may be busy)."""
+        with self._lock:
+            family, processor = self._family, self._processor
+        if processor is None:
+            raise EngineError("the engine was closed; load it again")
+        min_images = 1 if not family.chat_template else 0
+        images = check_images(request.images, max_images=family.max_images, min_images=min_images)
+        images = fit_to_model_frame(images, self.dialect)
+        return _Prepared(request, self._prompt_text(request, len(images)), [to_pil(a) for a in images])
+
+    def _run_batch(self, items: "list[Item[_Prepared]]") -> None:
+        """Generate for ``items`` in one call; on running out of memory, in halves; on any other failure
+        of a batch, one by one, so that one bad request fails alone."""
+        try:
+            responses = self._generate_batch([it.payload for it in items])
+        except EngineError as exc:
+            if len(items) == 1:
+                items[0].error = exc
+                return
+            half = len(items) // 2
+            if isinstance(exc, _OutOfMemory):
+                self._run_batch(items[:half])
+                self._run_batch(items[half:])
+            else:
+                for it in items:
+                    self._run_batch([it])
+            return
+        for it, response in zip(items, responses):
+            it.result = response
+
+    def _generate_batch(self, batch: "list[_Prepared]") -> list[EngineResponse]:
         import torch
 
-        if request.max_new_tokens < 1:
-            raise EngineError(f"max_new_tokens must be at least 1, got {request.max_new_tokens}")
-        self.load()
         with self._lock:
-            model, processor, family = self._model, self._processor, self._family
+            model, processor = self._model, self._processor
             if model is None:
                 raise EngineError("the engine was closed; load it again")
-            min_images = 1 if not family.chat_template else 0
-            images = check_images(request.images, max_images=family.max_images, min_images=min_images)
-            images = fit_to_model_frame(images, self.dialect)
             started = time.perf_counter()
-            text = self._prompt_text(request, len(images))
-            pil_images = [to_pil(a) for a in images] or None
-            inputs = processor(text=[text], images=pil_images, return_tensors="pt")
+            tokenizer = processor.tokenizer
+            # Decoder-only models continue the text where it ends, so prompts are padded on the left;
+            # an encoder-decoder (Florence-2) reads its prompt with absolute positions from the start.
+            tokenizer.padding_side = "right" if model.config.is_encoder_decoder else "left"
+            pil_images = [image for p in batch for image in p.images] or None
+            inputs = processor(text=[p.text for p in batch], images=pil_images, padding=True, return_tensors="pt")
             inputs = {
                 k: (v.to(self._device, self._dtype) if v.is_floating_point() else v.to(self._device))
                 for k, v in inputs.items()
                 if isinstance(v, torch.Tensor)
             }
+            first = batch[0].request
             kwargs: dict[str, Any] = dict(
-                max_new_tokens=int(request.max_new_tokens),
+                max_new_tokens=int(first.max_new_tokens),
                 output_logits=True,
                 return_dict_in_generate=True,
             )
-            if request.temperature and request.temperature > 0:
-                kwargs.update(do_sample=True, temperature=float(request.temperature))
+            if first.temperature and first.temperature > 0:
+                kwargs.update(do_sample=True, temperature=float(first.temperature))
             else:
                 kwargs.update(do_sample=False)
-            pad = processor.tokenizer.pad_token_id
-            if pad is None and model.generation_config.pad_token_id is None and self._eos_ids:
+            if tokenizer.pad_token_id is None and model.generation_config.pad_token_id is None and self._eos_ids:
                 kwargs["pad_token_id"] = min(self._eos_ids)
             try:
                 with torch.inference_mode():
@@ -256,30 +329,36 @@ class TransformersEngine(Engine):
                 if is_out_of_memory(exc):
                     del exc
                     release_memory()
-                    raise EngineError(
-                        f"out of memory generating on {self._device}: use fewer or smaller images "
-                        "(smaller tiles), fewer max_new_tokens, or a smaller model"
+                    raise _OutOfMemory(
+                        f"out of memory generating {len(batch)} request(s) at once on {self._device}: use fewer "
+                        "or smaller images (smaller tiles), fewer max_new_tokens, a smaller max_batch or model"
                     ) from None
                 raise EngineError(f"generation failed: {type(exc).__name__}: {exc}") from exc
-            logits = out.logits or out.scores or ()
-            gen_ids = out.sequences[0, out.sequences.shape[1] - len(logits) :].tolist()
-            logprobs = [
-                float(step[0].float()[tok] - torch.logsumexp(step[0].float(), dim=-1))
-                for step, tok in zip(logits, gen_ids)
-            ]
-            answer, spans = _decode_with_spans(processor.tokenizer, gen_ids, self._drop_ids)
             seconds = time.perf_counter() - started
-            info: dict[str, Any] = {
-                "input_tokens": int(inputs["input_ids"].shape[1]) if "input_ids" in inputs else None,
-                "generated_tokens": len(gen_ids),
-                "finish_reason": "stop" if gen_ids and gen_ids[-1] in self._eos_ids else "length",
-                "seconds": seconds,
-            }
+            logits = out.logits or out.scores or ()
+            generated = out.sequences[:, out.sequences.shape[1] - len(logits) :]
             sizes = _model_image_sizes(processor, inputs)
-            if sizes is not None:
-                info["model_image_sizes"] = sizes
-        tokens = [TokenProb(start, end, math.exp(lp)) for (start, end), lp in zip(spans, logprobs)]
-        return EngineResponse(text=answer, tokens=tokens, info=info)
+            per_sample = len(sizes) // len(batch) if sizes is not None else 0
+            responses = []
+            for i in range(len(batch)):
+                gen_ids = _own_tokens(generated[i].tolist(), self._eos_ids)
+                logprobs = [
+                    float(logits[t][i].float()[tok] - torch.logsumexp(logits[t][i].float(), dim=-1))
+                    for t, tok in enumerate(gen_ids)
+                ]
+                answer, spans = _decode_with_spans(tokenizer, gen_ids, self._drop_ids)
+                info: dict[str, Any] = {
+                    "input_tokens": int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else None,
+                    "generated_tokens": len(gen_ids),
+                    "finish_reason": "stop" if gen_ids and gen_ids[-1] in self._eos_ids else "length",
+                    "seconds": seconds,
+                    "batch_size": len(batch),
+                }
+                if sizes is not None:
+                    info["model_image_sizes"] = sizes[i * per_sample : (i + 1) * per_sample]
+                tokens = [TokenProb(start, end, math.exp(lp)) for (start, end), lp in zip(spans, logprobs)]
+                responses.append(EngineResponse(text=answer, tokens=tokens, info=info))
+        return responses
 
     def describe(self) -> dict[str, Any]:
         loaded = self._model is not None
@@ -292,7 +371,30 @@ class TransformersEngine(Engine):
             "dialect": self._dialect_setting or (self._family.dialect if self._family else None),
             "loaded": loaded,
             "trust_remote_code": self.trust_remote_code,
+            "max_batch": self.max_batch,
         }
+
+
+class _OutOfMemory(EngineError):
+    """The device ran out of memory in ``generate`` (a smaller batch may fit)."""
+
+
+class _Prepared:
+    """A request ready for the processor: its chat-laid-out prompt ``text`` and PIL ``images``."""
+
+    __slots__ = ("request", "text", "images")
+
+    def __init__(self, request: EngineRequest, text: str, images: list) -> None:
+        self.request, self.text, self.images = request, text, images
+
+
+def _own_tokens(ids: list[int], eos_ids: frozenset[int]) -> list[int]:
+    """A sample's generated ids in a batch: up to and including its first end-of-sequence token (a
+    finished sample is padded while the others go on)."""
+    for k, token in enumerate(ids):
+        if token in eos_ids:
+            return ids[: k + 1]
+    return ids
 
 
 def _control_ids(processor, model) -> tuple[frozenset[int], frozenset[int]]:

@@ -22,12 +22,14 @@ from .probe import MARK
 from .process import CancelToken, pip_environ, run_streaming
 from .requirements import (
     Requirement,
+    default_cuda_build_files,
     default_requirement_files,
     default_source_build_files,
     normalize_name,
     read_requirements,
     requirements_hash,
     split_torch,
+    with_cuda_builds,
 )
 from .sizes import about, packages_download_mb, torch_download_mb
 from .state import SetupState
@@ -42,6 +44,8 @@ _WEIGHTS = {STEP_CREATE: 0.1, STEP_TORCH: 0.4, STEP_REQS: 0.4, STEP_SOURCE: 0.1,
 #: it only speeds up mask post-processing) and fail on machines without the CUDA toolkit.
 SOURCE_BUILD_ENV = {"SAM2_BUILD_CUDA": "0"}
 LOG_FILE = "georsmllm-setup.log"
+#: The requirements as installed when CUDA builds replace CPU packages (written into the environment).
+RESOLVED_FILE = "georsmllm-requirements.txt"
 
 
 @dataclass
@@ -60,6 +64,9 @@ class SetupOptions:
     # Requirement files built against the environment's own packages (``--no-build-isolation --no-deps``):
     # sam2's sdist would pull a second, CUDA, torch into an isolated build otherwise.
     source_build_files: Sequence[Path] = ()
+    # CUDA builds of packages in the requirements (``X-gpu`` for ``X``), installed instead of them when the
+    # PyTorch build is a CUDA one: onnxruntime-gpu, so the sam2-onnx segmenter runs on the GPU too.
+    cuda_build_files: Sequence[Path] = ()
 
 
 @dataclass
@@ -123,8 +130,9 @@ class EnvBuilder:
         self.env_dir = Path(options.env_dir).expanduser().absolute()
         self.progress_cb = progress or (lambda step, fraction, line: None)
         self.cancel = cancel or CancelToken()
-        self.requirements: list[Requirement] = read_requirements(options.requirement_files)
-        self.torch_reqs, self.other_reqs = split_torch(self.requirements)
+        self._listed: list[Requirement] = read_requirements(options.requirement_files)
+        self._cuda_builds = read_requirements(options.cuda_build_files) if options.cuda_build_files else []
+        self.torch_reqs, self.other_reqs = split_torch(self._listed)
         self._torch_plan = torch_plan
         self._done = 0.0  # fraction of finished steps
         self._log = None
@@ -143,6 +151,24 @@ class EnvBuilder:
             )
         return self._torch_plan
 
+    @property
+    def cuda_swaps(self) -> list[tuple[Requirement, Requirement]]:
+        """``(CPU package, its CUDA build)`` pairs installed in its place, when the PyTorch build is CUDA."""
+        try:
+            plan = self.torch_plan
+        except GeoRSMLLMError:  # a forced device this machine cannot have: reported by the torch plan itself
+            plan = None
+        if plan is None or plan.device != "cuda":
+            return []
+        return with_cuda_builds(self._listed, self._cuda_builds)[1]
+
+    @property
+    def requirements(self) -> list[Requirement]:
+        """What the environment holds: the requirement files' pins, CUDA builds in place where they apply."""
+        if not self.cuda_swaps:
+            return list(self._listed)
+        return with_cuda_builds(self._listed, self._cuda_builds)[0]
+
     def steps(self) -> list[str]:
         return ([STEP_CREATE] + ([STEP_TORCH] if self.torch_reqs else []) + [STEP_REQS]
                 + ([STEP_SOURCE] if self.options.source_build_files else []) + [STEP_VERIFY])
@@ -150,7 +176,7 @@ class EnvBuilder:
     def download_mb(self) -> dict[str, float]:
         """Approximate download per install step, in MB (see ``sizes``)."""
         plan = self.torch_plan
-        sizes = {STEP_REQS: packages_download_mb(self.other_reqs)}
+        sizes = {STEP_REQS: packages_download_mb(split_torch(self.requirements)[1])}  # CUDA builds in place
         if plan is not None:
             sizes[STEP_TORCH] = torch_download_mb(plan.device)
         if self.options.source_build_files:
@@ -164,6 +190,8 @@ class EnvBuilder:
         lines = [f"Backend environment: {self.env_dir} (isolated venv, not QGIS's own Python)."]
         plan = self.torch_plan
         lines.append(plan.sentence() if plan else "The requirements name no PyTorch: no torch build to choose.")
+        for cpu, gpu in self.cuda_swaps:
+            lines.append(f"CUDA build: {gpu.spec} instead of {cpu.spec} (the two cannot be installed together).")
         sizes = self.download_mb()
         to_download = 0.0
         for step in self.steps():
@@ -255,9 +283,20 @@ class EnvBuilder:
         self._pip(STEP_TORCH, args, expected=len(self.torch_reqs))
 
     def _step_install_requirements(self) -> None:
+        swaps = self.cuda_swaps
+        # A build of the other kind left by an earlier set-up (device changed) would clash with this one.
+        clashing = ([cpu.name for cpu, _ in swaps] if swaps
+                    else [r.name for r in self._cuda_builds if any(r.name == f"{x.name}-gpu" for x in self._listed)])
+        if clashing:
+            self._pip(STEP_REQS, ["uninstall", "-y", *clashing], expected=len(clashing))
         args = ["install", *self.options.pip_args]
-        for path in self.options.requirement_files:
-            args += ["-r", str(Path(path).absolute())]
+        if swaps:
+            resolved = self.env_dir / RESOLVED_FILE
+            resolved.write_text("".join(r.spec + "\n" for r in self.requirements), encoding="utf-8")
+            args += ["-r", str(resolved)]
+        else:
+            for path in self.options.requirement_files:
+                args += ["-r", str(Path(path).absolute())]
         self._pip(STEP_REQS, args, expected=len(self.requirements))
 
     def _step_build_from_source(self) -> None:
@@ -367,6 +406,9 @@ class EnvBuilder:
             by_name = {r.name: r for r in self.requirements}
             reqs = [by_name[normalize_name(p.name)] for p in broken if normalize_name(p.name) in by_name]
             torch, other = split_torch(reqs)
+            clashing = [cpu.name for cpu, gpu in self.cuda_swaps if gpu.name in {r.name for r in reqs}]
+            if clashing:  # the CPU build left in place would shadow the CUDA build about to be installed
+                self._pip(STEP_REQS, ["uninstall", "-y", *clashing], expected=len(clashing))
             damaged = {normalize_name(p.name) for p in broken if p.status == "import-error"}
             for group, index in ((torch, self.torch_plan.index_url if torch and self.torch_plan else None), (other, None)):
                 if not group:
@@ -446,4 +488,5 @@ def default_options(env_dir: str | os.PathLike, **kwargs: Any) -> SetupOptions:
     """``SetupOptions`` with the backend's own requirement files unless given."""
     kwargs.setdefault("requirement_files", default_requirement_files())
     kwargs.setdefault("source_build_files", default_source_build_files())
+    kwargs.setdefault("cuda_build_files", default_cuda_build_files())
     return SetupOptions(env_dir=Path(env_dir), **kwargs)

@@ -16,7 +16,7 @@ from .builder import EnvBuilder, SetupOptions
 from .errors import SetupCancelled
 from .paths import default_env_dir
 from .process import CancelToken
-from .requirements import default_requirement_files, default_source_build_files
+from .requirements import default_cuda_build_files, default_requirement_files, default_source_build_files
 from .torchplan import DEFAULT_TORCH_INDEX, DEVICE_CHOICES
 
 
@@ -75,6 +75,7 @@ def cmd_setup_env(args: argparse.Namespace) -> int:
                 pip_args=list(args.pip_args),
                 # the backend's own source builds (sam2) only with its own requirement files
                 source_build_files=[] if args.requirements else default_source_build_files(),
+                cuda_build_files=[] if args.requirements else default_cuda_build_files(),
             ),
             progress=_printer(getattr(args, "quiet", False)),
             cancel=cancel,

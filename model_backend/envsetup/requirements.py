@@ -95,6 +95,34 @@ def default_requirement_files(root: str | Path | None = None) -> list[Path]:
     return [base / "requirements" / "base.txt", base / "requirements" / "ml.txt"]
 
 
+#: A package named ``X-gpu`` in the CUDA build files is the CUDA build of ``X`` and takes its place.
+GPU_SUFFIX = "-gpu"
+
+
+def with_cuda_builds(
+    requirements: Iterable[Requirement], cuda_builds: Iterable[Requirement]
+) -> tuple[list[Requirement], list[tuple[Requirement, Requirement]]]:
+    """``requirements`` with each package that has a CUDA build in ``cuda_builds`` (``X-gpu`` for ``X``)
+    replaced by it, in place; and the ``(replaced, replacement)`` pairs. Such pairs cannot be installed
+    side by side (``onnxruntime-gpu`` and ``onnxruntime`` both provide the ``onnxruntime`` module)."""
+    builds = {r.name[: -len(GPU_SUFFIX)]: r for r in cuda_builds if r.name.endswith(GPU_SUFFIX)}
+    out, swapped = [], []
+    for r in requirements:
+        if r.name in builds:
+            out.append(builds[r.name])
+            swapped.append((r, builds[r.name]))
+        else:
+            out.append(r)
+    return out, swapped
+
+
+def default_cuda_build_files(root: str | Path | None = None) -> list[Path]:
+    """The backend's ``requirements/cuda.txt``: CUDA builds installed beside a CUDA PyTorch."""
+    base = Path(root) if root else Path(__file__).resolve().parents[2]
+    path = base / "requirements" / "cuda.txt"
+    return [path] if path.is_file() else []
+
+
 def default_source_build_files(root: str | Path | None = None) -> list[Path]:
     """The backend's ``requirements/sam2.txt``: built without isolation against the installed torch."""
     base = Path(root) if root else Path(__file__).resolve().parents[2]

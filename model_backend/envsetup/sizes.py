@@ -50,6 +50,9 @@ PACKAGE_MB = {
     "onnx": 9.3,  # with protobuf
     "onnxscript": 1.0,
     "onnxruntime": 17.0,  # ~
+    # CUDA build, installed instead of onnxruntime beside a CUDA PyTorch (requirements/cuda.txt): the 1.31.1
+    # cp311 manylinux x86-64 wheel is 255.6 MB (PyPI's simple index, 2026-12-02); dependencies as onnxruntime's
+    "onnxruntime-gpu": 256.0,
     "peft": 0.8,
     "sam2": 0.3,  # ~ source package, built locally
 }

@@ -24,8 +24,9 @@ GEO_R1_NOTE = (
 @dataclass(frozen=True)
 class ModelEntry:
     """One catalogue entry. ``kind``: ``vlm`` (vision-language, transformers engine), ``segmenter``
-    (SAM2), ``parser`` (text LLM that splits instructions), ``local`` (a folder you give) or ``server``
-    (an OpenAI-compatible URL you give). ``repo_id`` is ``None`` for what cannot be downloaded."""
+    (SAM2), ``parser`` (text LLM that reads instructions into plans: ``--parser-model ID``), ``local``
+    (a folder you give) or ``server`` (an OpenAI-compatible URL you give). ``repo_id`` is ``None`` for
+    what cannot be downloaded."""
 
     id: str
     title: str
@@ -105,10 +106,10 @@ CATALOGUE: tuple[ModelEntry, ...] = (
     _sam("large", "large", "sam2.1_hiera_large.pt", 0.9, 2.5),
     ModelEntry("qwen2.5-1.5b-instruct", "Qwen2.5 1.5B Instruct (instruction parser)", "parser",
                "Qwen/Qwen2.5-1.5B-Instruct", 3.1, 4.0, (), None, "Apache-2.0",
-               "splits multi-condition instructions; text only"),
+               "reads instructions into plans (--parser-model qwen2.5-1.5b-instruct); text only"),
     ModelEntry("qwen2.5-0.5b-instruct", "Qwen2.5 0.5B Instruct (small instruction parser)", "parser",
                "Qwen/Qwen2.5-0.5B-Instruct", 1.0, 1.5, (), None, "Apache-2.0",
-               "splits multi-condition instructions; text only"),
+               "reads instructions into plans (--parser-model qwen2.5-0.5b-instruct); text only"),
     ModelEntry("local", "A local folder", "local", None, None, None, ALL_VLM_TASKS, None,
                "the checkpoint's own", "any supported checkpoint folder (config.json with a supported model_type)"),
     ModelEntry("server", "A model server URL", "server", None, None, None, ALL_VLM_TASKS, None,

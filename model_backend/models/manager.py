@@ -78,7 +78,7 @@ def check_model(
     model_id_or_path: str, cache_dir: str | os.PathLike | None = None, device: str = "cpu", kind: str | None = None
 ) -> CheckResult:
     """Load the model once (vision-language models through the transformers engine, SAM2 through its
-    segmenter, parser LLMs through transformers) and release it. Imports torch: run it in the backend's
+    segmenter, parser LLMs through the text-llm engine) and release it. Imports torch: run it in the backend's
     environment, not in QGIS's Python."""
     path = local_path(model_id_or_path, cache_dir)
     if kind is None:
@@ -97,17 +97,10 @@ def check_model(
             segmenter.load()
             described = segmenter.describe()
             segmenter.close()
-        elif kind == "parser":
-            import transformers
-
-            transformers.AutoTokenizer.from_pretrained(str(path))
-            model = transformers.AutoModelForCausalLM.from_pretrained(str(path))
-            described = {"model": str(path), "parameters": sum(p.numel() for p in model.parameters())}
-            del model
         else:
             from ..engines import get_engine
 
-            engine = get_engine("transformers", model=str(path), device=device)
+            engine = get_engine("text-llm" if kind == "parser" else "transformers", model=str(path), device=device)
             try:
                 engine.load()
                 described = engine.describe()

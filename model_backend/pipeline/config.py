@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
@@ -26,14 +27,17 @@ class RunConfig:
     """Everything one run needs, frozen once validated (``dataclasses.replace`` makes a changed copy). Sizes are
     pixels of the image sent to the model unless a name says otherwise."""
 
-    raster: str | None = None
+    raster: str | None = None  # a file, an http(s) URL of a GeoTIFF, or a STAC item (file or URL)
     raster_b: str | None = None
+    stac_assets: list[str] | None = None  # STAC items: the asset(s) to read (1, or 3 for R, G, B); None: the RGB one
     instruction: str = ""
     output: str = "georsmllm.gpkg"
     task: str | None = None
     engine: str = "transformers"
     model: str = DEFAULT_MODEL
-    base_url: str | None = None
+    # OpenAI-compatible model servers serving the same model; requests go to the least busy one. A single
+    # URL (or several in one text, separated by commas, semicolons or spaces) is read as a list.
+    base_url: list[str] | None = None
     api_key: str | None = None
     dialect: str | None = None  # None: the engine's default for the model family
     device: str = "auto"
@@ -48,9 +52,11 @@ class RunConfig:
     overlap: int = 96
     gsd: float | None = None  # target ground sample distance, CRS units per pixel of the image sent
     bands: list[int] | None = None  # 1-based band indexes (3, or 1 repeated); None: RGB or first band
-    concurrency: int = 2
+    concurrency: int = 2  # tiles in flight in all
     max_tiles: int = 10_000  # a run planning more tiles is refused (a tiny gsd can plan hundreds of thousands)
-    gdal_cache_mb: int = 128  # GDAL block cache during a run (MB); bounds memory on huge rasters
+    max_batch: int = 4  # transformers engine: most requests (tiles in flight) run together in one generate call
+    endpoint_concurrency: int | None = None  # openai engine: most requests in flight per server (None: no own limit)
+    gdal_cache_mb: int = 128  # GDAL block cache during a run (MiB); bounds memory on huge rasters
     max_new_tokens: int = 512
     timeout_s: float = 120.0
     context_layers: list[str] = field(default_factory=list)
@@ -60,6 +66,10 @@ class RunConfig:
     script: str | None = None  # answers file for the "scripted" engine
 
     def __post_init__(self):
+        # Older clients and TOML files give one URL as text; a list may hold "URL1,URL2" items too.
+        items = [self.base_url] if isinstance(self.base_url, str) else list(self.base_url or [])
+        urls = [u for item in items for u in _split_urls(str(item))]
+        object.__setattr__(self, "base_url", urls or None)  # frozen: normalised once, here
         self.validate()
 
     def validate(self) -> None:
@@ -77,17 +87,32 @@ class RunConfig:
             raise ConfigError(f"max_tiles must be at least 1, got {self.max_tiles}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_batch < 1:
+            raise ConfigError(f"max_batch must be at least 1, got {self.max_batch}")
+        if self.endpoint_concurrency is not None and self.endpoint_concurrency < 1:
+            raise ConfigError(f"endpoint_concurrency must be at least 1, got {self.endpoint_concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
+        if self.stac_assets is not None and len(self.stac_assets) not in (1, 3):
+            raise ConfigError(f"stac_assets names 1 asset (a picture) or 3 (red, green, blue), got {self.stac_assets}")
+        if self.stac_assets is not None and len(self.stac_assets) == 3 and self.bands is not None:
+            raise ConfigError("bands picks bands inside one file: with three STAC band assets, leave bands unset")
         if self.refine not in REFINE_MODES:
             raise ConfigError(f"refine must be one of {', '.join(REFINE_MODES)}, got {self.refine!r}")
         if self.refine != "none" and self.segmenter in ("none", "", None):
             raise ConfigError(f"refine {self.refine} needs a segmenter: set segmenter to sam2 or sam2-onnx")
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain values, secrets masked: the API key, and URLs' credentials and query strings
+        (a signed URL's signature) in ``raster`` / ``raster_b``. This is what layer metadata records."""
+        from ..raster.remote import is_url, redact
+
         data = dataclasses.asdict(self)
         if data.get("api_key"):
             data["api_key"] = "***"
+        for key in ("raster", "raster_b"):
+            if data.get(key) and is_url(data[key]):
+                data[key] = redact(data[key])
         return data
 
     @classmethod
@@ -120,6 +145,10 @@ class RunConfig:
         return cls(**{k: _coerce(k, v) if isinstance(v, str) else v for k, v in values.items()})
 
 
+def _split_urls(text: str) -> list[str]:
+    return [u for u in re.split(r"[,;\s]+", text) if u]
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
@@ -145,7 +174,7 @@ def _coerce(name: str, raw: str) -> Any:
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(raw)
-        if hint is int:
+        if hint is int or text in ("int | None", "typing.Optional[int]"):
             return int(raw)
         if "float" in text and "list" not in text:
             return float(raw)

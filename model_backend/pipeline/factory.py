@@ -27,12 +27,15 @@ def build_engine(config: RunConfig) -> Engine:
     if config.engine == "transformers":
         model = config.model if Path(config.model).exists() else (catalogue_repo(config.model) or config.model)
         settings = {"model": model, "device": config.device, "dialect": dialect,
-                    "trust_remote_code": config.trust_remote_code}
+                    "trust_remote_code": config.trust_remote_code, "max_batch": config.max_batch}
     elif config.engine == "openai":
         if not config.base_url:
             raise ConfigError("the openai engine needs --base-url (e.g. http://localhost:8000/v1)")
+        # Each server takes at most endpoint_concurrency requests; without that limit any one of them may
+        # hold every tile in flight (when the others rest).
         settings = {"base_url": config.base_url, "model": config.model, "api_key": config.api_key,
-                    "concurrency": config.concurrency, "read_timeout": config.timeout_s, "dialect": dialect}
+                    "concurrency": config.endpoint_concurrency or config.concurrency,
+                    "read_timeout": config.timeout_s, "dialect": dialect}
     elif config.engine == "scripted":
         if not config.script:
             raise ConfigError("the scripted engine needs --script FILE (JSON or JSON lines of answers)")
@@ -43,9 +46,12 @@ def build_engine(config: RunConfig) -> Engine:
 
 
 def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None:
-    """The independent text-only LLM that splits multi-condition instructions, or ``None`` for the
-    rule-based fallback. ``parser_model`` is a model folder/hub id for the transformers engine, or
-    ``"same"`` to reuse the main engine (an instruction-following MLLM also splits text)."""
+    """The independent text LLM that writes instructions' plans, or ``None`` for the grammar.
+
+    ``parser_model``: ``"same"`` reuses the main engine; with the openai engine, a model the server
+    serves; otherwise a folder, a hub id or a catalogue id (``qwen2.5-0.5b-instruct``: its download when
+    there is one). Text-only causal LMs run in the ``text-llm`` engine, vision-language checkpoints in
+    the ``transformers`` engine."""
     if not config.parser_model:
         return None
     if config.parser_model == "same":
@@ -53,7 +59,40 @@ def build_parser_engine(config: RunConfig, main_engine: Engine) -> Engine | None
     if config.engine == "openai":
         return get_engine("openai", base_url=config.base_url, model=config.parser_model,
                           api_key=config.api_key, read_timeout=config.timeout_s)
-    return get_engine("transformers", model=config.parser_model, device=config.device)
+    ref = _parser_checkpoint(config.parser_model)
+    name = "transformers" if _is_vision_checkpoint(ref) else "text-llm"
+    return get_engine(name, model=ref, device=config.device)
+
+
+def _parser_checkpoint(value: str) -> str:
+    """A catalogue id -> its downloaded folder (else its hub id); anything else as given."""
+    from ..models.catalogue import find_model
+
+    try:
+        entry = find_model(value)
+    except ConfigError:
+        return value
+    if entry.repo_id is None:
+        return value
+    from ..models.manager import local_path
+
+    try:
+        return str(local_path(entry.id))
+    except ConfigError:  # not downloaded: the hub id (fetched into the hub cache on load)
+        return entry.repo_id
+
+
+def _is_vision_checkpoint(ref: str) -> bool:
+    """Whether ``ref`` is a checkpoint of a vision-language family the transformers engine loads (read
+    from its config; unreadable configs are left to the text engine, whose load says what is wrong)."""
+    from ..engines.checkpoint import read_config, resolve_source
+    from ..engines.families import FAMILIES
+    from ..errors import EngineError
+
+    try:
+        return read_config(resolve_source(ref)).get("model_type") in FAMILIES
+    except EngineError:
+        return False
 
 
 def needs_segmenter(config: RunConfig, task: Task) -> bool:
@@ -77,5 +116,5 @@ def build_segmenter(config: RunConfig):
     if config.segmenter == "sam2-onnx":
         if not config.sam2_checkpoint:
             raise ConfigError("the sam2-onnx segmenter needs --sam2-checkpoint set to the exported model folder")
-        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint)
+        return create_segmenter("sam2-onnx", model_dir=config.sam2_checkpoint, device=config.device)
     return create_segmenter(config.segmenter)

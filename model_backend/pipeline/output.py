@@ -43,8 +43,8 @@ class RunOutput:
         from ..vector.gpkg import write_run
 
         run = RunInfo(run_id=result.run_id, task=result.task, instruction=config.instruction,
-                      model=str(result.engine.get("model")), dialect=result.dialect, source=str(config.raster),
-                      recipe=self.recipe(result, config))
+                      model=str(result.engine.get("model")), dialect=result.dialect,
+                      source=str(config.to_dict()["raster"]), recipe=self.recipe(result, config))
         note = "nothing found: an empty layer was written"
         if not features and not partial and note not in result.warnings:
             result.warnings.append(note)  # (a cancelled run's result already says it stopped early)

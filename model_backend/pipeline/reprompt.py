@@ -65,13 +65,15 @@ class NoOutline(GeoRSMLLMError):
 
 @dataclass(frozen=True)
 class RunFrame:
-    """How a run read its images, enough to read them again identically: the raster(s) (server paths),
-    bands, tile layout (sizes in pixels of the image sent, ``gsd`` in map units per image pixel), the area of
-    interest's bounds (raster CRS), and the task, instruction and refinement of the run."""
+    """How a run read its images, enough to read them again identically: the raster(s) (server paths or URLs),
+    bands (and the STAC assets of a STAC item), tile layout (sizes in pixels of the image sent, ``gsd`` in map
+    units per image pixel), the area of interest's bounds (raster CRS), and the task, instruction and refinement
+    of the run."""
 
     raster: str
     raster_b: str | None = None
     bands: tuple[int, ...] | None = None
+    stac_assets: tuple[str, ...] | None = None
     allow_pixel_coords: bool = False
     tile_size: int = 768
     overlap: int = 96
@@ -88,6 +90,7 @@ class RunFrame:
     def to_dict(self) -> dict[str, Any]:
         return {"raster": self.raster, "raster_b": self.raster_b,
                 "bands": None if self.bands is None else list(self.bands),
+                "stac_assets": None if self.stac_assets is None else list(self.stac_assets),
                 "allow_pixel_coords": self.allow_pixel_coords, "tile_size": self.tile_size, "overlap": self.overlap,
                 "gsd": self.gsd, "aoi_bounds": None if self.aoi_bounds is None else list(self.aoi_bounds),
                 "task": self.task, "instruction": self.instruction, "refine": self.refine}
@@ -97,9 +100,10 @@ class RunFrame:
         """A frame from ``to_dict``'s keys (unknown keys are ignored; ``raster`` is required)."""
         if not data.get("raster"):
             raise ConfigError("the run's frame names no raster")
-        bands, aoi = data.get("bands"), data.get("aoi_bounds")
+        bands, aoi, assets = data.get("bands"), data.get("aoi_bounds"), data.get("stac_assets")
         return cls(raster=str(data["raster"]), raster_b=data.get("raster_b") or None,
                    bands=None if not bands else tuple(int(b) for b in bands),
+                   stac_assets=None if not assets else tuple(str(a) for a in assets),
                    allow_pixel_coords=bool(data.get("allow_pixel_coords", False)),
                    tile_size=int(data.get("tile_size") or cls.tile_size),
                    overlap=int(data.get("overlap") if data.get("overlap") is not None else cls.overlap),
@@ -113,7 +117,9 @@ class RunFrame:
         """The frame of a ``runner.Pipeline`` (what its run read)."""
         cfg = pipeline.config
         return cls(raster=str(cfg.raster), raster_b=cfg.raster_b and str(cfg.raster_b),
-                   bands=None if cfg.bands is None else tuple(cfg.bands), allow_pixel_coords=cfg.allow_pixel_coords,
+                   bands=None if cfg.bands is None else tuple(cfg.bands),
+                   stac_assets=None if cfg.stac_assets is None else tuple(cfg.stac_assets),
+                   allow_pixel_coords=cfg.allow_pixel_coords,
                    tile_size=cfg.tile_size, overlap=cfg.overlap, gsd=cfg.gsd,
                    aoi_bounds=None if pipeline.aoi_bounds is None else tuple(pipeline.aoi_bounds),
                    task=pipeline.choice.task.value, instruction=pipeline.choice.instruction, refine=cfg.refine)
@@ -258,7 +264,8 @@ def _open(frame: RunFrame, label: str | None):
     the before or after image of the pair (the one ``refine.shows_before`` says shows the object)."""
     layout = frame.layout()
     if frame.task == Task.CHANGE.value and frame.raster_b:
-        pair = open_pair(frame.raster, frame.raster_b, bands=frame.bands, allow_pixel_coords=frame.allow_pixel_coords)
+        pair = open_pair(frame.raster, frame.raster_b, bands=frame.bands, allow_pixel_coords=frame.allow_pixel_coords,
+                         assets=frame.stac_assets)
         try:
             plan = plan_pair_tiles(pair, layout, aoi_bounds=frame.aoi_bounds)
         except BaseException:
@@ -266,7 +273,8 @@ def _open(frame: RunFrame, label: str | None):
             raise
         before = shows_before(label, frame.instruction)
         return (pair.first if before else pair.second), pair, plan, ("before" if before else "after")
-    source = open_raster(frame.raster, bands=frame.bands, allow_pixel_coords=frame.allow_pixel_coords)
+    source = open_raster(frame.raster, bands=frame.bands, allow_pixel_coords=frame.allow_pixel_coords,
+                         assets=frame.stac_assets)
     try:
         plan = plan_tiles(source, layout, aoi_bounds=frame.aoi_bounds)
     except BaseException:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..conditions.measure import ContextLayers
-from ..conditions.plan import Plan, parse_plan
+from ..conditions.parse import parse_plan
+from ..conditions.plan import Plan
 from ..dialects import get_dialect
 from ..dialects.base import Dialect
 from ..engines.base import Engine
@@ -111,7 +112,7 @@ class Pipeline:
     def describe_plan(self) -> dict[str, Any]:
         plan = self.make_plan()
         return {"task": self.choice.task.value, "task_source": self.choice.source, "task_reason": self.choice.reason,
-                "dialect": self.dialect.name, **plan.to_dict(), "text": plan.describe()}
+                "dialect": self.dialect.name, **plan.report()}
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class Pipeline:
         run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
         import rasterio
 
-        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb):
+        with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb * 2**20):  # rasterio takes bytes
             return self._run(on_event or (lambda _e: None), cancel or CancelToken())
 
     def _run(self, emit: EventSink, cancel: CancelToken) -> RunResult:
@@ -129,7 +130,7 @@ class Pipeline:
         choice = self.choice
         result = RunResult(
             run_id=uuid.uuid4().hex[:12], task=choice.task.value, task_source=choice.source,
-            task_reason=choice.reason, instruction=self.config.instruction, plan=plan.to_dict(),
+            task_reason=choice.reason, instruction=self.config.instruction, plan=plan.report(),
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
         result.warnings += plan.warnings

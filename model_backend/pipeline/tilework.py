@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from ..conditions.chain import run_model_chain
-from ..conditions.plan import Step
+from ..conditions.plan import ModelStep
 from ..dialects.base import Dialect
 from ..engines.base import Engine
 from ..engines.scoring import attach_scores
@@ -41,7 +41,7 @@ def process_tile(
     valid: np.ndarray | None,
     *,
     task: Task,
-    steps: Sequence[Step],
+    steps: Sequence[ModelStep],
     dialect: Dialect,
     engine: Engine,
     segmenter=None,
@@ -67,8 +67,7 @@ def process_tile(
         objects = _segment(objects, images[0], segmenter, out)
         outlines = [None] * len(objects)
     elif refines(refine, task) and objects:
-        instruction = " ".join(s.text if isinstance(s, Step) else str(s) for s in steps
-                               if not isinstance(s, Step) or s.kind == "model")
+        instruction = " ".join(s.text if isinstance(s, ModelStep) else str(s) for s in steps)
         refined = refine_objects(objects, images, segmenter, task, instruction)
         objects, outlines = refined.objects, refined.outlines
         out.warnings += [f"tile {tile.index}: {w}" for w in refined.warnings]

@@ -1,9 +1,12 @@
 """8-bit stretch of raster bands: per-band percentiles from a bounded sample, then linear scaling.
 
-The sample is never a full read of a large raster: a raster at most ``max_side`` pixels on a side is
-read whole; a larger one is read decimated when GDAL can serve that from an overview (or the level it
-would read is small); otherwise a grid of small block-aligned patches is read, so a 40,000 x 40,000
-raster without overviews costs a few hundred block reads.
+The sample is never a full read of a large raster, and its cost is bounded in *decoded pixels*, not in
+reads: GDAL decompresses whole blocks (tiles, or strips of full raster rows), so a small window costs
+every block it touches. A raster at most ``max_side`` pixels on a side is read whole; a larger one is
+read decimated when GDAL can serve that from an overview (or the level it would read is small);
+otherwise a grid of block-aligned cells, each a few whole blocks read decimated, spread over the
+raster, decoding at most ``_DECODE_BUDGET_PX`` pixels per band in all (a few dozen 512 px tiles, or a
+few hundred rows of a striped file), whatever the raster's size or layout.
 """
 
 from __future__ import annotations
@@ -19,10 +22,17 @@ from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NodataShadowWarning
 from rasterio.windows import Window
 
-# A decimated read is "cheap" when the level GDAL actually reads has at most this many pixels.
-_CHEAP_LEVEL_PIXELS = 2048 * 2048
-# Patch grid used when no cheap decimated read exists: _GRID x _GRID patches.
-_GRID = 16
+from .gdal_cache import cache_bytes
+
+WindowTuple = tuple[int, int, int, int]  # (col_off, row_off, width, height) in raster pixels
+
+# Most pixels per band a sample may decode: a decimated read is "cheap" when the level GDAL actually
+# reads has at most this many, and the cells of a sample without one decode at most this many in all.
+_DECODE_BUDGET_PX = 8 * 2**20
+# Most cells in a sample (spread over the raster); cells grow to several blocks when blocks are small.
+_MAX_CELLS = 256
+# Side of the centred patches read around the valid pixels the fallback pass finds.
+_FALLBACK_PATCH = 64
 # Side of the decimated mask read used to look again when the patch grid found no valid pixel.
 _FALLBACK_MASK_SIDE = 256
 # Most patches read around valid pixels found by that fallback.
@@ -52,8 +62,9 @@ class BandStretch:
 @dataclass
 class BandSample:
     """A bounded sample of the selected bands: ``values`` ``(bands, h, w)`` and ``valid`` (same
-    shape, bool: not nodata, not masked by alpha, finite). ``exhaustive`` says whether it saw the
-    whole extent (every area, possibly decimated) rather than scattered patches."""
+    shape, bool: not nodata, not masked by alpha, finite). A whole or decimated read keeps the
+    raster's layout; scattered patches are laid end to end (``h`` = 1). ``exhaustive`` says whether it
+    saw the whole extent (every area, possibly decimated) rather than scattered patches."""
 
     values: np.ndarray
     valid: np.ndarray
@@ -158,10 +169,13 @@ def shadowed_alpha(ds) -> int | None:
     return interp.index(ColorInterp.alpha) + 1
 
 
-def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024) -> BandSample:
+def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024, budget_px: int | None = None) -> BandSample:
     """A bounded sample of bands ``indexes`` of the rasterio dataset ``ds`` for statistics and the
     all-nodata check (see the module docstring for the strategy). At most about ``max_side**2``
-    pixels per band are returned."""
+    pixels per band are returned; at most about ``budget_px`` (default ``_DECODE_BUDGET_PX``) per band
+    are decoded, unless the cells saw only nodata and the fallback pass looks at the whole extent (cheap
+    where blocks are absent, as in a sparse file, or overviews exist)."""
+    budget_px = _DECODE_BUDGET_PX if budget_px is None else budget_px
     width, height = ds.width, ds.height
     full = Window(0, 0, width, height)
     alpha = shadowed_alpha(ds)
@@ -173,21 +187,49 @@ def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024) -> BandSample
     out_hw = (max(1, round(height * scale)), max(1, round(width * scale)))
     level = _level_gdal_reads(ds, indexes[0], out_hw)
     level_pixels = math.ceil(width / level) * math.ceil(height / level)
-    if level_pixels <= _CHEAP_LEVEL_PIXELS:
+    if level_pixels <= budget_px:
         values, valid = read_valid(ds, indexes, full, out_hw, alpha=alpha)
         how = f"decimated read {out_hw[1]}x{out_hw[0]}" + (f" from overview 1/{level}" if level > 1 else "")
         return BandSample(values, valid, exhaustive=True, how=how)
 
-    patch = max(1, max_side // _GRID)
-    origins = [
-        _patch_origin(ds, (i + 0.5) / _GRID, (j + 0.5) / _GRID, patch)
-        for j in range(_GRID)
-        for i in range(_GRID)
-    ]
-    sample = _read_patches(ds, indexes, origins, patch, alpha, how=f"{len(origins)} patches of {patch} px")
+    cells = sample_cells(ds, budget_px)
+    cell_w, cell_h = cells[0][2], cells[0][3]
+    sample = _read_cells(
+        ds, indexes, cells, max_side * max_side, alpha,
+        how=f"{len(cells)} patches of {cell_w}x{cell_h} px (whole blocks, decimated)",
+    )
     if sample.any_valid:
         return sample
-    return _fallback_sample(ds, indexes, patch, alpha)
+    return _fallback_sample(ds, indexes, _FALLBACK_PATCH, alpha)
+
+
+def sample_cells(ds, budget_px: int = _DECODE_BUDGET_PX, max_cells: int = _MAX_CELLS) -> list[WindowTuple]:
+    """Block-aligned windows ``(col, row, width, height)`` in raster pixels, spread evenly over ``ds``,
+    that together decode at most about ``budget_px`` pixels per band: each cell is a whole number of
+    blocks (one tile; a run of full-width strips), because reading any part of a block decodes it all.
+
+    Cells are square-ish where blocks are (a cell of small tiles covers several of them) and full
+    raster rows in a striped file, whose strips span the width."""
+    block_h, block_w = ds.block_shapes[0]
+    block_w, block_h = min(block_w, ds.width), min(block_h, ds.height)
+    blocks_x, blocks_y = math.ceil(ds.width / block_w), math.ceil(ds.height / block_h)
+    block_px = block_w * block_h
+    cell_target = max(block_px, budget_px / max_cells)
+    kx = min(blocks_x, max(1, round(math.sqrt(cell_target) / block_w)))
+    ky = min(blocks_y, max(1, round(cell_target / (kx * block_w) / block_h)))
+    cell_w, cell_h = kx * block_w, ky * block_h
+    n_cells = max(1, min(max_cells, int(budget_px // (cell_w * cell_h))))
+    slots_x, slots_y = max(1, ds.width // cell_w), max(1, ds.height // cell_h)
+    # a gx x gy grid of cells with about the raster's aspect ratio, no more cells than slots per axis
+    gx = min(slots_x, max(1, round(math.sqrt(n_cells * slots_x / slots_y))))
+    gy = min(slots_y, max(1, n_cells // gx))
+    cells = []
+    for j in range(gy):
+        row = int((j + 0.5) * slots_y / gy) * cell_h
+        for i in range(gx):
+            col = int((i + 0.5) * slots_x / gx) * cell_w
+            cells.append((col, row, min(cell_w, ds.width - col), min(cell_h, ds.height - row)))
+    return cells
 
 
 def _level_gdal_reads(ds, band: int, out_hw: tuple[int, int]) -> int:
@@ -200,36 +242,28 @@ def _level_gdal_reads(ds, band: int, out_hw: tuple[int, int]) -> int:
     return best
 
 
-def _patch_origin(ds, fx: float, fy: float, patch: int) -> tuple[int, int]:
-    """Top-left ``(col, row)`` of a ``patch``-pixel square near fraction ``(fx, fy)`` of the raster,
-    snapped to the start of its block so that one block is decoded per patch (not along an axis a
-    block spans whole, as in a striped file, where snapping would stack every patch at 0)."""
-    block_h, block_w = ds.block_shapes[0]
-    col = int(fx * ds.width)
-    row = int(fy * ds.height)
-    if patch <= block_w < ds.width:
-        col = col // block_w * block_w
-    if patch <= block_h < ds.height:
-        row = row // block_h * block_h
-    return (min(max(col, 0), max(ds.width - patch, 0)), min(max(row, 0), max(ds.height - patch, 0)))
-
-
 def _centred_origin(ds, col: int, row: int, patch: int) -> tuple[int, int]:
     col, row = col - patch // 2, row - patch // 2
     return (min(max(col, 0), max(ds.width - patch, 0)), min(max(row, 0), max(ds.height - patch, 0)))
 
 
-def _read_patches(ds, indexes, origins, patch: int, alpha: int | None, how: str) -> BandSample:
-    pw, ph = min(patch, ds.width), min(patch, ds.height)
-    n = len(indexes)
-    values = None
-    valid = np.zeros((n, ph, pw * len(origins)), dtype=bool)
-    for k, (col, row) in enumerate(origins):
-        v, m = read_valid(ds, indexes, Window(col, row, pw, ph), alpha=alpha)
-        if values is None:
-            values = np.zeros((n, ph, pw * len(origins)), dtype=v.dtype)
-        values[:, :, k * pw : (k + 1) * pw] = v
-        valid[:, :, k * pw : (k + 1) * pw] = m
+def _read_cells(ds, indexes, cells: Sequence[WindowTuple], max_px: int, alpha: int | None, how: str) -> BandSample:
+    """Read each window of ``cells``, decimated (nearest) so that all together return at most about
+    ``max_px`` pixels per band. The cells' pixels follow one another in a ``(bands, 1, N)`` sample:
+    cells of different shapes (clipped at the raster's edge) cannot stack, and statistics need no
+    2-D layout."""
+    share = max_px / len(cells)
+    values_parts, valid_parts = [], []
+    for col, row, w, h in cells:
+        out_hw = None
+        if w * h > share:
+            f = math.sqrt(share / (w * h))
+            out_hw = (max(1, round(h * f)), max(1, round(w * f)))
+        v, m = read_valid(ds, indexes, Window(col, row, w, h), out_hw, alpha=alpha)
+        values_parts.append(v.reshape(len(indexes), -1))
+        valid_parts.append(m.reshape(len(indexes), -1))
+    values = np.concatenate(values_parts, axis=1)[:, None, :]
+    valid = np.concatenate(valid_parts, axis=1)[:, None, :]
     return BandSample(values, valid, exhaustive=False, how=how)
 
 
@@ -242,7 +276,7 @@ def _fallback_sample(ds, indexes, patch: int, alpha: int | None) -> BandSample:
     full = Window(0, 0, ds.width, ds.height)
     # This pass touches every block once: a small block cache keeps GDAL from allocating (and
     # page-faulting) gigabytes of cache it will never reuse, which is most of its cost.
-    with rasterio.Env(GDAL_CACHEMAX=_FALLBACK_CACHE_MB), warnings.catch_warnings():
+    with rasterio.Env(GDAL_CACHEMAX=cache_bytes(_FALLBACK_CACHE_MB)), warnings.catch_warnings():
         warnings.simplefilter("ignore", NodataShadowWarning)
         masks = ds.read_masks(
             list(indexes), window=full, out_shape=(len(indexes), *out_hw), resampling=Resampling.nearest
@@ -268,6 +302,9 @@ def _fallback_sample(ds, indexes, patch: int, alpha: int | None) -> BandSample:
         )
         for k in pick
     ]
-    sample = _read_patches(ds, indexes, origins, patch, alpha, how=how + f", then {len(origins)} patches")
+    pw, ph = min(patch, ds.width), min(patch, ds.height)
+    windows = [(col, row, pw, ph) for col, row in origins]
+    sample = _read_cells(ds, indexes, windows, pw * ph * len(windows), alpha,
+                         how=how + f", then {len(origins)} patches")
     sample.exhaustive = True
     return sample

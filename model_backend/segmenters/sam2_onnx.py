@@ -1,8 +1,11 @@
 """SAM2 on ONNX Runtime: the encoder and prompt decoder exported by ``segmenters.export``.
 
-For machines without a usable torch GPU; needs ``onnxruntime`` but neither torch nor sam2.
-Pre- and post-processing are ``image_ops``, prompts the same ``SamPrompts`` as the torch
-segmenter, so both give the same masks up to float rounding.
+Needs ``onnxruntime`` (or ``onnxruntime-gpu``, which the backend environment builder installs beside a
+CUDA PyTorch) but neither torch nor sam2. It runs on the GPU through ONNX Runtime's CUDA execution
+provider when that provider is present and the device setting allows it (see ``choose_providers``),
+else on the CPU; ``describe()`` says which provider the sessions really use. Pre- and post-processing
+are ``image_ops``, prompts the same ``SamPrompts`` as the torch segmenter, so both give the same masks
+up to float rounding.
 """
 
 from __future__ import annotations
@@ -24,6 +27,33 @@ ENCODER_INPUTS = ("image",)
 ENCODER_OUTPUTS = ("image_embed", "high_res_feats_0", "high_res_feats_1")
 DECODER_INPUTS = ("image_embed", "high_res_feats_0", "high_res_feats_1", "point_coords", "point_labels")
 DECODER_OUTPUTS = ("low_res_masks", "iou_predictions")
+
+
+CPU_PROVIDER = "CPUExecutionProvider"
+CUDA_PROVIDER = "CUDAExecutionProvider"
+DEVICES = ("auto", "cuda", "cpu", "mps")
+
+
+def choose_providers(available: Sequence[str], device: str = "auto") -> list[str]:
+    """ONNX Runtime execution providers, in order of preference, for a device setting.
+
+    ``auto``: the CUDA provider when this onnxruntime has it (``onnxruntime-gpu``), then the CPU;
+    ``cuda``: the same, but a ``ConfigError`` when the CUDA provider is missing; ``cpu`` (and ``mps``:
+    ONNX Runtime has no Metal provider; Apple's CoreML provider is not used): the CPU only.
+    ``available``: ``onnxruntime.get_available_providers()``."""
+    device = str(device or "auto").strip().lower()
+    if device not in DEVICES:
+        raise ConfigError(f"device {device!r} is not valid for the sam2-onnx segmenter; use one of {', '.join(DEVICES)}")
+    has_cuda = CUDA_PROVIDER in available
+    if device == "cuda" and not has_cuda:
+        raise ConfigError(
+            f"device 'cuda' needs ONNX Runtime's {CUDA_PROVIDER}, but this onnxruntime offers only "
+            f"{', '.join(available) or 'none'}: install onnxruntime-gpu instead of onnxruntime (they cannot "
+            "be installed together), or use device auto or cpu"
+        )
+    if device in ("auto", "cuda") and has_cuda:
+        return [CUDA_PROVIDER, CPU_PROVIDER]
+    return [CPU_PROVIDER]
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, Any]:
@@ -55,8 +85,10 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any]:
 class Sam2OnnxSegmenter(Segmenter):
     """SAM2 from an ONNX export folder (``model_dir`` holding ``sam2_onnx.json``).
 
-    ``providers``: ONNX Runtime execution providers in order of preference (default: CPU).
-    ``mask_threshold``: mask logit above which a pixel is inside.
+    ``device``: ``auto`` (the GPU through ONNX Runtime's CUDA provider when present, else the CPU),
+    ``cuda`` or ``cpu`` (see ``choose_providers``). ``providers``: ONNX Runtime execution providers in
+    order of preference, overriding ``device``. ``mask_threshold``: mask logit above which a pixel is
+    inside.
     """
 
     name = "sam2-onnx"
@@ -64,6 +96,7 @@ class Sam2OnnxSegmenter(Segmenter):
     def __init__(
         self,
         model_dir: str | Path,
+        device: str = "auto",
         providers: Sequence[str] | None = None,
         mask_threshold: float = 0.0,
         min_area_px: float = 16.0,
@@ -71,13 +104,15 @@ class Sam2OnnxSegmenter(Segmenter):
     ) -> None:
         super().__init__(min_area_px=min_area_px, simplify_px=simplify_px)
         self.model_dir = Path(model_dir)
-        self.providers = list(providers) if providers else ["CPUExecutionProvider"]
+        self.device = device
+        self.providers = list(providers) if providers else None  # None: chosen from device at load
         self.mask_threshold = float(mask_threshold)
         self._manifest: dict[str, Any] | None = None
         self._encoder: Any = None
         self._decoder: Any = None
         self._features: dict[str, np.ndarray] | None = None
         self._image_hw: tuple[int, int] | None = None
+        self._requested: list[str] = []
 
     @property
     def is_loaded(self) -> bool:
@@ -99,18 +134,18 @@ class Sam2OnnxSegmenter(Segmenter):
             raise EngineError(
                 f"the 'sam2-onnx' segmenter needs onnxruntime ({exc}); pip install onnxruntime"
             ) from exc
-        unknown = [p for p in self.providers if p not in ort.get_available_providers()]
+        available = list(ort.get_available_providers())
+        providers = self.providers or choose_providers(available, self.device)
+        unknown = [p for p in providers if p not in available]
         if unknown:
-            raise ConfigError(
-                f"ONNX Runtime providers {unknown} are not available here; "
-                f"available: {ort.get_available_providers()}"
-            )
+            raise ConfigError(f"ONNX Runtime providers {unknown} are not available here; available: {available}")
         try:
-            encoder = ort.InferenceSession(manifest["encoder"], providers=self.providers)
-            decoder = ort.InferenceSession(manifest["decoder"], providers=self.providers)
+            encoder = ort.InferenceSession(manifest["encoder"], providers=providers)
+            decoder = ort.InferenceSession(manifest["decoder"], providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise EngineError(f"cannot load the SAM2 ONNX export in {str(self.model_dir)!r}: {exc}") from exc
         self._manifest, self._encoder, self._decoder = manifest, encoder, decoder
+        self._requested = providers
 
     def _encode(self, image_rgb: np.ndarray) -> None:
         manifest = self._manifest
@@ -146,14 +181,27 @@ class Sam2OnnxSegmenter(Segmenter):
     def _release(self) -> None:
         self._encoder = self._decoder = self._features = self._image_hw = None
 
+    @property
+    def active_provider(self) -> str | None:
+        """The execution provider the encoder session really runs on (ONNX Runtime falls back to the
+        CPU when the CUDA provider cannot start, e.g. without a driver); ``None`` before ``load``."""
+        if self._encoder is None:
+            return None
+        return self._encoder.get_providers()[0]
+
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         manifest = self._manifest or {}
+        active = self.active_provider
         info.update(
             model=str(self.model_dir),
             config=manifest.get("config"),
             checkpoint=manifest.get("checkpoint"),
             image_size=manifest.get("image_size"),
-            device=",".join(self.providers),
+            device=None if active is None else ("cuda" if active == CUDA_PROVIDER else "cpu"),
+            provider=active,
+            providers_requested=list(self._requested),
         )
+        if active is not None and self._requested and active != self._requested[0]:
+            info["warning"] = f"{self._requested[0]} was asked for but could not start: running on {active}"
         return info

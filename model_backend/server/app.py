@@ -36,6 +36,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from .. import __version__
 from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
+from ..raster.remote import source_guard
 from .guard import RequestGuard
 from .jobs import JobFn, JobManager
 from .results import own_layers_gpkg
@@ -85,6 +86,17 @@ class ServerBackend(Protocol):
     def job(self, request: JobRequest, job_dir: Path) -> JobFn: ...
 
     def refine(self, request: RefineRequest, frame: RunFrame) -> dict[str, Any]: ...
+
+
+def guarded(fn: JobFn, sources: SourcePolicy) -> JobFn:
+    """``fn`` with the source rules applied to every location its rasters' opening touches while it runs (a
+    STAC item's assets, redirects): checked at submission, and again when read."""
+
+    def run(emit, cancel):
+        with source_guard(sources.guard):
+            return fn(emit, cancel)
+
+    return run
 
 
 def _rss_mb() -> float:
@@ -153,7 +165,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); "
                                                                 "the server log has the details"})
 
-    def raster_path(value: str, what: str, used: set[str]) -> str:
+    def raster_path(value: str, what: str, used: set[str], assets: list[str] | None = None) -> str:
         if value.startswith(UPLOAD_PREFIX):
             upload_id = value[len(UPLOAD_PREFIX):]
             path = uploads.path(upload_id)
@@ -161,7 +173,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
                 raise HTTPException(status_code=404, detail=f"{what}: no upload {upload_id[:40]!r} (expired?)")
             used.add(upload_id)
             return str(path)
-        return sources.raster(value, what)
+        return sources.raster(value, what, assets)
 
     def context_layer(spec: str) -> str:
         name, location = split_context_spec(spec)
@@ -210,8 +222,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     def submit(body: JobRequest) -> JobCreated:
         used: set[str] = set()
         body = body.model_copy(update={
-            "raster": raster_path(body.raster, "raster", used),
-            "raster_b": raster_path(body.raster_b, "raster_b", used) if body.raster_b else None,
+            "raster": raster_path(body.raster, "raster", used, body.stac_assets),
+            "raster_b": raster_path(body.raster_b, "raster_b", used, body.stac_assets) if body.raster_b else None,
             "context_layers": [context_layer(spec) for spec in body.context_layers],
             "output": sources.output(body.output) if body.output else None,
         })
@@ -230,7 +242,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             raise
         with uploads_lock:
             uploads_of[job_id] = used
-        job = jobs.submit(body.summary(), fn, job_id=job_id)
+        job = jobs.submit(body.summary(), guarded(fn, sources), job_id=job_id)
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 
@@ -315,9 +327,11 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
                                                         "authority code (EPSG:32633) or WKT")
         frame = RunFrame.from_dict(frame_data)
         used: set[str] = set()
+        assets = list(frame.stac_assets) if frame.stac_assets else None
         frame = dataclasses.replace(
-            frame, raster=raster_path(frame.raster, "raster", used),
-            raster_b=raster_path(frame.raster_b, "raster_b", used) if frame.raster_b else None)
-        return backend.refine(body, frame)
+            frame, raster=raster_path(frame.raster, "raster", used, assets),
+            raster_b=raster_path(frame.raster_b, "raster_b", used, assets) if frame.raster_b else None)
+        with source_guard(sources.guard):  # what opening the rasters touches passes the rules too, as in a job
+            return backend.refine(body, frame)
 
     return app

@@ -107,8 +107,8 @@ class PipelineBackend:
 
     def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
         values = dataclasses.asdict(self.base)
-        for key in ("raster", "raster_b", "instruction", "task", "tile_size", "overlap", "gsd", "bands", "classes",
-                    "context_layers", "run_name", "concurrency", "refine"):
+        for key in ("raster", "raster_b", "stac_assets", "instruction", "task", "tile_size", "overlap", "gsd", "bands",
+                    "classes", "context_layers", "run_name", "concurrency", "refine"):
             value = getattr(request, key)
             if value is not None and value != []:
                 values[key] = value

@@ -110,6 +110,11 @@ class JobRequest(BaseModel):
 
     raster: Path_
     raster_b: Path_ | None = None
+    stac_assets: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=3,
+        description="STAC items: the asset to read, or three single-band assets read as R, G, B; default: the "
+        "visual asset, else red/green/blue"
+    )
     instruction: str = Field(min_length=1, max_length=4000)
     task: str | None = Field(default=None, max_length=40)
     tile_size: int | None = Field(default=None, ge=32, le=8192)
@@ -171,13 +176,18 @@ class JobRequest(BaseModel):
                 return None
             return len(value.get("features", [])) if value.get("type") == "FeatureCollection" else 1
 
+        from ..raster.remote import is_url, redact
+
+        def shown(location: str | None) -> str | None:  # a signed URL's query string is a credential
+            return redact(location) if location and is_url(location) else location
+
         return {
-            "raster": self.raster, "raster_b": self.raster_b,
+            "raster": shown(self.raster), "raster_b": shown(self.raster_b), "stac_assets": self.stac_assets,
             "instruction": self.instruction if len(self.instruction) <= 200 else self.instruction[:200] + "…",
             "task": self.task, "run_name": self.run_name, "output": self.output,
-            "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd,
-            "context_layers": len(self.context_layers),
-            "context_geojson": sorted(self.context_geojson or {}),
+            "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd, "bands": self.bands,
+            "context_layers": list(self.context_layers),  # few (capped) short specs: name=path|layer
+            "context_geojson": {name: features(value) for name, value in (self.context_geojson or {}).items()},
             "regions": features(self.regions), "area": features(self.area), "window": self.window,
         }
 
@@ -239,6 +249,8 @@ class RunFrameBody(BaseModel):
     raster: Path_
     raster_b: Path_ | None = None
     bands: list[Annotated[int, Field(ge=1, le=65535)]] | None = Field(default=None, min_length=1, max_length=3)
+    stac_assets: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=3)
     allow_pixel_coords: bool = False
     tile_size: int = Field(ge=32, le=8192)
     overlap: int = Field(ge=0, le=4096)

@@ -21,7 +21,7 @@ from .follow import (
     follow_job,
 )
 from .prepare import PreparedJob
-from .raster_source import FileRaster, RasterSourceError, RenderedRaster
+from .raster_source import FileRaster, RasterSourceError, RenderedRaster, UrlRaster
 from .service import BackendService
 
 
@@ -53,11 +53,34 @@ class RunOutcome:
         return self.outcome.message if isinstance(self.outcome, JobFailed) else None
 
 
-def _raster_ref(client: BackendClient, source: FileRaster | RenderedRaster, feedback=None) -> str:
+def _raster_ref(client: BackendClient, source: FileRaster | UrlRaster | RenderedRaster, feedback=None) -> str:
     if isinstance(source, FileRaster):
         return source.path
+    if isinstance(source, UrlRaster):
+        return source.url
     png = source.render_png(feedback)
     return client.upload(png, source.geotransform, source.crs, source.name)
+
+
+def _submit(client: BackendClient, job: PreparedJob, feedback=None) -> dict[str, Any]:
+    """Send the rasters (paths, URLs or uploads) and the job. A server that refuses a URL (403: not under its
+    ``--allow-url``) gets the layer rendered and uploaded instead, when the job has that fallback."""
+    body = dict(job.body)
+    body["raster"] = _raster_ref(client, job.raster, feedback)
+    if job.raster_b is not None:
+        body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
+    try:
+        return client.submit(body)
+    except BackendHTTPError as exc:
+        sources = [s for s in (job.raster, job.raster_b) if isinstance(s, UrlRaster)]
+        if exc.status != 403 or not sources or not all(s.fallback is not None for s in sources):
+            raise
+    for key, source in (("raster", job.raster), ("raster_b", job.raster_b)):
+        if isinstance(source, UrlRaster):
+            body[key] = _raster_ref(client, source.fallback, feedback)
+    for key in ("bands", "window"):  # the upload is the rendered picture of the area already
+        body.pop(key, None)
+    return client.submit(body)
 
 
 def execute_job(
@@ -74,16 +97,12 @@ def execute_job(
     back as a ``JobFailed`` outcome with a message for the user."""
     try:
         on_status("starting")
-        connection = service.ensure(job.needed_dirs)
+        connection = service.ensure(job.needed_dirs, job.needed_urls)
         client = BackendClient(connection)
         if is_cancelled():
             return RunOutcome(job, JobCancelled("", {}))
-        on_status("uploading" if not isinstance(job.raster, FileRaster) else "submitting")
-        body = dict(job.body)
-        body["raster"] = _raster_ref(client, job.raster, feedback)
-        if job.raster_b is not None:
-            body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
-        created = client.submit(body)
+        on_status("uploading" if isinstance(job.raster, RenderedRaster) else "submitting")
+        created = _submit(client, job, feedback)
     except BackendHTTPError as exc:
         return RunOutcome(job, JobFailed(exc.detail))
     except (BackendError, RasterSourceError) as exc:

@@ -104,15 +104,30 @@ def test_unloadable_model_exits_3_with_how_to_point_at_a_folder_or_server(tmp_pa
     assert "--base-url" in proc.stderr and "folder" in proc.stderr
 
 
-def test_plan_command_shows_model_steps_and_gis_filters(data_dir, script):
-    proc = cli("plan", "--raster", data_dir / "naip_2020.tif", "-i",
-               "detect ponds larger than 500 m2 on the east side of the field", "--engine", "scripted",
-               "--script", script)
+def test_plan_command_shows_the_plan_as_numbered_sentences(data_dir, script):
+    args = ["plan", "--raster", data_dir / "naip_2020.tif", "-i",
+            "detect ponds larger than 500 m2 on the east side of the field", "--engine", "scripted", "--script", script]
+    proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "task: detection (wording 'detect')" and lines[1] == "Plan (detection), read by grammar:"
+    assert lines[2].startswith("1. Model (segmentation): find the field first")
+    assert lines[3] == "2. Model (detection): find ponds in every tile."
+    assert "GIS measure" in lines[4] and "500 m²" in lines[4] and "{" not in proc.stdout  # never a raw dict
+    proc = cli(*args, "--json")
     plan = json.loads(proc.stdout)
-    kinds = [s["kind"] for s in plan["steps"]]
-    assert kinds[0] == "model" and "gis" in kinds
-    assert plan["task"] == "detection"
+    assert plan["task"] == "detection" and plan["plan"]["where"]["kind"] == "and"
+    assert [s["kind"] for s in plan["sentences"]] == ["model", "model", "gis", "gis"]
+
+
+def test_eval_plans_prints_accuracy_per_construct(data_dir):
+    proc = cli("eval-plans", data_dir / "instructions.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line and not line.startswith("-")}
+    assert "grammar" in rows["construct"]
+    for construct in ("distance", "between", "negation", "direction", "rank", "count", "model-reference"):
+        assert "%" in rows[construct]
+    assert rows["all"].split()[-2].lstrip("(") >= "95"
 
 
 def test_eval_command_is_wired_into_the_main_cli(tmp_path):

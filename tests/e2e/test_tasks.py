@@ -123,7 +123,7 @@ def test_conditional_detection_runs_the_chain_then_gis_filters(tmp_path, data_di
 
     engine = get_engine("scripted", answers=answer)
     cfg = config(tmp_path, raster=str(data_dir / "naip_2020.tif"), tile_size=512, overlap=64,
-                 instruction="[detection] ponds that are on the east bank of the creek and larger than 20000 m2")
+                 instruction="[detection] ponds that are surrounded by trees and larger than 20000 m2")
     pipeline = Pipeline(cfg, engine)
     plan = pipeline.describe_plan()
     assert [s["kind"] for s in plan["steps"]] == ["model", "model", "gis"]

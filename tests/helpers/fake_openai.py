@@ -3,6 +3,8 @@
 It answers ``GET /v1/models`` and ``POST /v1/chat/completions``, records every request (headers and
 JSON body), counts how many requests are being handled at once, and plays queued ``Reply`` objects
 (status, body, headers, delay) for chat completions before falling back to a default answer.
+``slots`` limits the chat completions handled at once (others wait, as on a server whose batch is
+full); ``kill()`` stops it the way a crashed server stops: open connections are cut mid-request.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
+
+from .loopback import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -51,25 +54,25 @@ def completion(text: str, logprobs: list[tuple[str, float]] | None = None, with_
     }
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """Threaded loopback server; use as a context manager. ``url`` is the ``/v1`` base URL."""
 
-    def __init__(self, models: tuple[str, ...] = ("tiny",), default: Callable[[dict], Reply] | None = None):
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("tiny",),
+        default: Callable[[dict], Reply] | None = None,
+        slots: int | None = None,
+    ):
         self.models = list(models)
+        self._gate = threading.BoundedSemaphore(slots) if slots else None
         self.default = default or (lambda body: Reply(body=completion("ok")))
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
+        class Handler(QuietHandler):
             def _answer(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -94,6 +97,9 @@ class FakeOpenAIServer:
                     pass
 
             def _handle(self, body: Any) -> None:
+                if server.killed:
+                    self.close_connection = True
+                    return
                 with server._lock:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -115,7 +121,11 @@ class FakeOpenAIServer:
                             reply = server.default(body)
                         else:
                             reply = Reply(status=404, body={"error": {"message": f"no route {self.path}"}})
-                    self._answer(reply)
+                    if chat and server._gate is not None:
+                        with server._gate:
+                            self._answer(reply)
+                    else:
+                        self._answer(reply)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
@@ -132,25 +142,13 @@ class FakeOpenAIServer:
                     body = raw
                 self._handle(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.base}/v1"
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """The recorded ``POST /v1/chat/completions`` requests."""
         with self._lock:
             return [r for r in self.requests if r["method"] == "POST"]
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)

@@ -39,9 +39,10 @@ def chat_template(image_placeholder: str) -> str:
 
 
 def build_tokenizer(
-    special: list[str], extra_special: dict[str, str] | None = None, vocab_size: int = 400, **kwargs
+    special: list[str], extra_special: dict[str, str] | None = None, vocab_size: int = 400,
+    corpus: list[str] | None = None, **kwargs
 ) -> tf.PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained on a few sentences with ``special`` added tokens."""
+    """A byte-level BPE tokenizer trained on a few sentences (and ``corpus``) with ``special`` added tokens."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -52,7 +53,7 @@ def build_tokenizer(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS, trainer)
+    tok.train_from_iterator(_CORPUS + list(corpus or []), trainer)
     fast = tf.PreTrainedTokenizerFast(
         tokenizer_object=tok, extra_special_tokens=extra_special or {}, **kwargs
     )
@@ -373,6 +374,18 @@ def build_florence2(folder: Path) -> Path:
     )
     processor = tf.Florence2Processor(image_processor=image_processor, tokenizer=tok)
     return _save(model, processor, folder)
+
+
+def build_qwen2_text(folder: Path, corpus: list[str] | None = None) -> Path:
+    """A text-only Qwen2 causal LM (the instruction parser's family) with a ChatML chat template. Its
+    tokenizer is also trained on ``corpus`` (e.g. the parser's prompt), so long prompts stay short."""
+    torch.manual_seed(0)
+    tok = build_tokenizer(_QWEN_SPECIAL, vocab_size=2000 if corpus else 400, corpus=corpus,
+                          eos_token="<|im_end|>", pad_token="<|endoftext|>", clean_up_tokenization_spaces=False)
+    tok.chat_template = chat_template("")
+    config = tf.Qwen2Config(**_text_kwargs(tok), architectures=["Qwen2ForCausalLM"])
+    model = tf.Qwen2ForCausalLM(config).eval()
+    return _save(model, tok, folder)
 
 
 def build_sam2_tiny(path: Path, image_size: int = 256, seed: int = 0) -> Path:

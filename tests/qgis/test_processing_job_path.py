@@ -63,8 +63,7 @@ def test_context_layers_reach_a_server_on_another_machine_inline_with_their_name
     request = last_request(backend_server)
     assert "/uploads/" in request["raster"]  # the other machine cannot open our file: the pixels were uploaded
     assert request["context_layers"] == []  # nor our paths
-    (line,) = request["context_geojson"]["main roads"]["features"]
-    assert line["geometry"]["type"] == "LineString"
+    assert request["context_geojson"] == {"main roads": 1}  # the listing counts the inline features
     assert output_layer(result).featureCount() == 1  # the GIS filter found the layer by its name: 1 of 4 ponds
 
 

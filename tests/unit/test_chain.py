@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model_backend.conditions import AreaFilter, Quantity, Step, parse_plan, run_model_chain
+from model_backend.conditions import Measure, ModelStep, Plan, Quantity, parse_plan, run_model_chain
 from model_backend.dialects import get_dialect
 from model_backend.engines.base import Engine, EngineRequest, EngineResponse, TokenProb
 from model_backend.errors import ConfigError
@@ -106,20 +106,21 @@ def test_empty_last_step_is_not_an_early_stop(image):
     assert len(engine.requests) == 2 and result.objects == [] and not result.stopped_early
 
 
-def test_gis_steps_are_skipped_by_the_model_chain(image):
-    plan = parse_plan("find planes parked on the apron that are larger than 500 m²")
-    assert [s.kind for s in plan.steps] == ["model", "model", "gis"]
+def test_a_plans_visual_conditions_are_model_steps_and_its_measures_are_not(image):
+    plan = parse_plan("find planes that are being refuelled and larger than 500 m²")
+    assert plan.model_steps == (ModelStep("planes", "find"), ModelStep("select the ones that are being refuelled", "filter"))
+    assert plan.where == Measure("area", ">", Quantity(500, "m²"))
     engine = ScriptedAnswers([answer(PLANES), answer(EAST)])
-    result = run_model_chain(plan.steps, image, Task.DETECTION, DIALECT, engine, SIZE)
+    result = run_model_chain(plan.model_steps, image, Task.DETECTION, DIALECT, engine, SIZE)
     assert len(engine.requests) == 2
-    assert [s.text for s in result.steps] == ["find planes", "select the ones parked on the apron"]
-    assert plan.gis_filters == [AreaFilter(">", Quantity(500, "m²"))]
+    assert [s.text for s in result.steps] == ["planes", "select the ones that are being refuelled"]
+    assert engine.requests[0].prompt == "[detection] planes"
 
 
 def test_no_model_step_sends_nothing(image):
     engine = ScriptedAnswers([])
-    gis_only = [Step("larger than 5 m²", "gis", AreaFilter(">", Quantity(5, "m²")))]
-    result = run_model_chain(gis_only, image, Task.DETECTION, DIALECT, engine, SIZE)
+    measures_only = Plan("detection", where=Measure("area", ">", Quantity(5, "m²")))
+    result = run_model_chain(measures_only.model_steps, image, Task.DETECTION, DIALECT, engine, SIZE)
     assert engine.requests == [] and result.objects == [] and result.warnings
 
 

@@ -116,6 +116,7 @@ def test_loads_folder_and_generates_one_image(engines, model_type):
         "dialect": default_dialect_for(model_type),
         "loaded": True,
         "trust_remote_code": False,
+        "max_batch": 4,
     }
     params = list(engine._model.parameters())
     assert {p.device.type for p in params} == {"cpu"}

@@ -382,3 +382,56 @@ def test_source_packages_are_built_against_the_environment_with_the_sam2_flags(t
     EnvBuilder(_opts(tmp_path / "env", [_reqs(tmp_path)], wheels, source_build_files=[source_reqs]),
                progress=again).run()
     assert "done before, skipped" in " ".join(again.lines("build-from-source"))
+
+
+# -- CUDA builds: onnxruntime-gpu instead of onnxruntime beside a CUDA PyTorch ----------------------
+
+
+def test_cuda_builds_take_the_place_of_their_cpu_packages():
+    from model_backend.envsetup.requirements import Requirement, with_cuda_builds
+
+    listed = [Requirement("torch", "torch==2.14.1", "ml.txt"), Requirement("onnxruntime", "onnxruntime==1.32.0", "ml.txt"),
+              Requirement("onnx", "onnx==1.23.2", "ml.txt")]
+    gpu = [Requirement("onnxruntime-gpu", "onnxruntime-gpu==1.31.1", "cuda.txt")]
+    out, swapped = with_cuda_builds(listed, gpu)
+    assert [r.spec for r in out] == ["torch==2.14.1", "onnxruntime-gpu==1.31.1", "onnx==1.23.2"]
+    assert [(a.spec, b.spec) for a, b in swapped] == [("onnxruntime==1.32.0", "onnxruntime-gpu==1.31.1")]
+
+
+def test_the_backend_plans_onnxruntime_gpu_with_a_cuda_torch_only(tmp_path):
+    from model_backend.envsetup import default_options
+
+    cuda = TorchPlan("cuda", "cu128", "https://download.pytorch.org/whl/cu128", "H200, driver 570.86 supports CUDA 12.8")
+    cpu = TorchPlan("cpu", "cpu", "https://download.pytorch.org/whl/cpu", "no NVIDIA GPU driver was found")
+    on_gpu = EnvBuilder(default_options(tmp_path / "env"), torch_plan=cuda)
+    specs = {r.name: r.spec for r in on_gpu.requirements}
+    assert specs["onnxruntime-gpu"] == "onnxruntime-gpu==1.31.1" and "onnxruntime" not in specs
+    assert "CUDA build: onnxruntime-gpu==1.31.1 instead of onnxruntime==1.32.0" in "\n".join(on_gpu.describe_plan())
+    on_cpu = EnvBuilder(default_options(tmp_path / "env"), torch_plan=cpu)
+    specs = {r.name: r.spec for r in on_cpu.requirements}
+    assert specs["onnxruntime"] == "onnxruntime==1.32.0" and "onnxruntime-gpu" not in specs
+    assert on_gpu._step_hash("install-requirements") != on_cpu._step_hash("install-requirements")
+
+
+def test_cuda_plan_installs_the_gpu_build_and_removes_a_cpu_build_left_before(tmp_path, wheels):
+    """Real pip, local wheels: a CPU environment is built, then the device becomes CUDA: the CPU package is
+    uninstalled and its -gpu build installed; the check then expects the -gpu build."""
+    _write_wheel(wheels, "gsm-beta-gpu", "1.0")
+    cuda_file = tmp_path / "cuda.txt"
+    cuda_file.write_text("gsm-beta-gpu==1.0\n")
+    reqs = _reqs(tmp_path)  # gsm-alpha==1.0, gsm-beta
+    env = tmp_path / "env"
+    cpu = TorchPlan("cpu", "cpu", None, "test")
+    EnvBuilder(_opts(env, [reqs], wheels, cuda_build_files=[cuda_file]), torch_plan=cpu).run()
+    cuda = TorchPlan("cuda", "cu128", None, "test")
+    rec = Recorder()
+    report = EnvBuilder(_opts(env, [reqs], wheels, cuda_build_files=[cuda_file]), progress=rec, torch_plan=cuda).run()
+    assert report.ok, report.lines()
+    assert {p.name for p in report.packages} == {"gsm-alpha", "gsm-beta-gpu"}
+    lines = rec.lines("install-requirements")
+    assert any(line.startswith("$") and "uninstall -y gsm-beta" in line for line in lines)
+    assert any("Successfully uninstalled gsm-beta-1.0" in line for line in lines)
+    assert (env / "georsmllm-requirements.txt").read_text().split() == ["gsm-alpha==1.0", "gsm-beta-gpu==1.0"]
+    python = str(env / "bin" / "python")
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
+    assert "gsm-beta-gpu==1.0" in listed and "gsm-beta==" not in listed

@@ -184,3 +184,58 @@ def test_patches_spread_over_a_striped_raster(tmp_path):
     assert not sample.exhaustive
     # the sampled columns span the raster, not one stack of patches at column 0
     assert sample.values.min() < 500 and sample.values.max() > 4500
+
+
+# -- the sample's decoding cost is bounded on any layout -------------------------------------------
+class _Layout:
+    """Just what ``sample_cells`` looks at: size and GDAL block shape ``(rows, cols)``."""
+
+    def __init__(self, width, height, block_hw):
+        self.width, self.height = width, height
+        self.block_shapes = [block_hw]
+
+
+@pytest.mark.parametrize(
+    "block_hw",
+    [(1, 40_000), (16, 40_000), (512, 512), (128, 128), (256, 1024)],
+    ids=["strip-1-row", "strip-16-rows", "tile-512", "tile-128", "tile-256x1024"],
+)
+def test_sample_cells_are_whole_blocks_spread_over_the_raster_within_the_budget(block_hw):
+    from model_backend.raster.stretch import _DECODE_BUDGET_PX, sample_cells
+
+    ds = _Layout(40_000, 30_000, block_hw)
+    bh, bw = block_hw
+    cells = sample_cells(ds)
+    assert len(cells) >= min(16, _DECODE_BUDGET_PX // (bh * bw))
+    decoded = 0
+    for col, row, w, h in cells:
+        assert col % bw == 0 and row % bh == 0, "a cell starts on a block boundary"
+        assert w % bw == 0 or col + w == ds.width
+        assert h % bh == 0 or row + h == ds.height
+        assert 0 <= col and col + w <= ds.width and 0 <= row and row + h <= ds.height
+        decoded += w * h
+    assert decoded <= _DECODE_BUDGET_PX
+    # from the top quarter to the bottom quarter, and across the width where blocks allow
+    assert min(r for _, r, _, _ in cells) < ds.height / 4 and max(r + h for _, r, _, h in cells) > ds.height * 3 / 4
+    if bw < ds.width:
+        assert min(c for c, _, _, _ in cells) < ds.width / 4 and max(c + w for c, _, w, _ in cells) > ds.width * 3 / 4
+
+
+@pytest.mark.parametrize("tiled", [False, True], ids=["striped", "tiled"])
+def test_opening_a_large_raster_decodes_a_small_part_of_it(tmp_path, tiled):
+    from model_backend.raster.gdal_cache import cache_bytes, cache_state
+
+    side = 8000
+    ramp = np.tile((np.arange(side) * 4000 // side + 100).astype(np.uint16), (side, 1))[None]
+    layout = dict(tiled=True, blockxsize=256, blockysize=256) if tiled else {}
+    path = _write(tmp_path / "big.tif", ramp, compress="deflate", **layout)
+    with rasterio.open(path) as ds:
+        assert (ds.block_shapes[0][0] == 1) != tiled  # GDAL's default strips are one row here
+    with rasterio.Env(GDAL_CACHEMAX=cache_bytes(512)):  # large enough that nothing decoded is evicted
+        with open_raster(path) as src:
+            decoded = cache_state().used_bytes  # decoded blocks (and GDAL's mask blocks) held after the open
+            assert "patches" in src.sample_how
+            low, high = src.stretch.low[0], src.stretch.high[0]
+    whole = side * side * 2
+    assert decoded < whole / 4, f"{decoded / 2**20:.1f} MiB decoded of {whole / 2**20:.1f} MiB"
+    assert low < 400 and high > 3700  # the sample still sees the raster's whole range of columns

@@ -210,7 +210,8 @@ def test_pick_outline_prefers_the_part_with_the_clicks():
 
 
 def test_run_frame_round_trip():
-    frame = RunFrame(raster="/a.tif", raster_b="/b.tif", bands=(4, 3, 2), tile_size=512, overlap=64, gsd=0.5,
+    frame = RunFrame(raster="/a.tif", raster_b="/b.tif", bands=(4, 3, 2), stac_assets=("visual",), tile_size=512,
+                     overlap=64, gsd=0.5,
                      aoi_bounds=(1.0, 2.0, 3.0, 4.0), task="change", instruction="new roads", refine="sam2")
     assert RunFrame.from_dict(frame.to_dict()) == frame
     assert RunFrame.from_dict({"raster": "/a.tif", "extra": 1}).tile_size == 768

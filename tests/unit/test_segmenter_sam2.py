@@ -463,3 +463,76 @@ def test_export_command_reports_errors(tmp_path, capsys):
     assert "SAM2 checkpoint not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--size", "huge", "--checkpoint", "x.pt", "--out", str(tmp_path)])
+
+
+# --- ONNX Runtime execution provider: the GPU when onnxruntime-gpu offers it ---------------------
+
+
+def test_onnx_provider_choice():
+    from model_backend.segmenters.sam2_onnx import choose_providers
+
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    cpu_only = ["CPUExecutionProvider"]
+    assert choose_providers(gpu, "auto") == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(gpu, "cuda") == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(gpu, "cpu") == ["CPUExecutionProvider"]
+    assert choose_providers(gpu, "mps") == ["CPUExecutionProvider"]
+    assert choose_providers(cpu_only, "auto") == ["CPUExecutionProvider"]
+    with pytest.raises(ConfigError, match="onnxruntime-gpu"):
+        choose_providers(cpu_only, "cuda")
+    with pytest.raises(ConfigError, match="not valid"):
+        choose_providers(gpu, "tpu")
+
+
+class _FakeSession:
+    """An ``onnxruntime.InferenceSession`` stand-in that records the providers asked for and, like ONNX
+    Runtime, runs on the first one that can start (``starts``)."""
+
+    created: list = []
+
+    def __init__(self, path, providers, starts=("CUDAExecutionProvider", "CPUExecutionProvider")):
+        self.path, self.asked = path, list(providers)
+        self.active = [p for p in providers if p in starts]
+        _FakeSession.created.append(self)
+
+    def get_providers(self):
+        return self.active
+
+
+@pytest.mark.parametrize(
+    ("available", "starts", "device", "asked", "active"),
+    [
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], ("CUDAExecutionProvider", "CPUExecutionProvider"),
+         "auto", ["CUDAExecutionProvider", "CPUExecutionProvider"], "CUDAExecutionProvider"),
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], ("CPUExecutionProvider",),  # no driver
+         "auto", ["CUDAExecutionProvider", "CPUExecutionProvider"], "CPUExecutionProvider"),
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], ("CUDAExecutionProvider", "CPUExecutionProvider"),
+         "cpu", ["CPUExecutionProvider"], "CPUExecutionProvider"),
+        (["CPUExecutionProvider"], ("CPUExecutionProvider",), "auto", ["CPUExecutionProvider"], "CPUExecutionProvider"),
+    ],
+    ids=["gpu", "gpu-package-without-driver", "cpu-forced", "cpu-package"],
+)
+def test_onnx_segmenter_asks_for_the_gpu_and_says_what_it_runs_on(
+    tmp_path, monkeypatch, available, starts, device, asked, active
+):
+    ort = pytest.importorskip("onnxruntime")
+    for name in ("encoder.onnx", "decoder.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sam2_onnx.json").write_text(
+        '{"format": 1, "encoder": "encoder.onnx", "decoder": "decoder.onnx", "image_size": 256}'
+    )
+    monkeypatch.setattr(ort, "get_available_providers", lambda: list(available))
+    monkeypatch.setattr(ort, "InferenceSession", lambda path, providers: _FakeSession(path, providers, starts))
+    _FakeSession.created = []
+    seg = create_segmenter("sam2-onnx", model_dir=str(tmp_path), device=device)
+    seg.load()
+    assert [s.asked for s in _FakeSession.created] == [asked, asked]  # encoder and decoder alike
+    info = seg.describe()
+    assert info["provider"] == active and info["providers_requested"] == asked
+    assert info["device"] == ("cuda" if active == "CUDAExecutionProvider" else "cpu")
+    assert ("warning" in info) == (active != asked[0])
+
+
+def test_onnx_segmenter_on_this_machine_runs_on_the_cpu_provider(onnx_segmenter):
+    info = onnx_segmenter.describe()
+    assert info["provider"] == "CPUExecutionProvider" and info["device"] == "cpu"  # onnxruntime (CPU) here

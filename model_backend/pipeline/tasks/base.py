@@ -57,7 +57,8 @@ class RunContext:
 
     def open(self) -> RasterSource:
         cfg = self.config
-        return open_raster(cfg.raster, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        return open_raster(cfg.raster, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                           assets=cfg.stac_assets)
 
     def ask(self, task: Task, instruction: str, image: np.ndarray, regions: Sequence[GeoObject] = ()) -> ParseResult:
         """One request about one image (pixels as sent, ``(H, W, 3)`` uint8), parsed by the run's dialect;

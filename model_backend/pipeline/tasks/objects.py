@@ -16,10 +16,11 @@ from typing import Iterator
 import shapely
 from shapely.geometry import Polygon
 
-from ...conditions.gis_filters import apply_gis_filters
+from ...conditions.executor import execute_plan
+from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
-from ...conditions.plan import Plan, Step
-from ...errors import ConfigError, GeoRSMLLMError
+from ...conditions.plan import ModelStep, Plan, Target
+from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
@@ -76,8 +77,8 @@ class ObjectCollector:
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
         companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
-        if plan.gis_filters and objects_map:
-            kept = {id(o) for o in apply_gis_filters(objects_map, self.crs, plan.gis_filters, context_layers)}
+        if plan.needs_gis and objects_map:
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers).objects}
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
@@ -126,11 +127,13 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     task = task or ctx.task
     cfg = ctx.config
     pipeline = ctx.pipeline
+    plan = check_plan(plan, pipeline.context_layers, model_can_find=False)  # refused before any tile is sent
     steps = plan.model_steps
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
     if task is Task.CHANGE:
-        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                         assets=cfg.stac_assets)
         source, closer = pair.first, pair
         try:
             tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
@@ -159,7 +162,7 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         closer.close()
 
 
-def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step], task: Task, plan: Plan,
+def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[ModelStep], task: Task, plan: Plan,
                   collector: ObjectCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
     result.tiles_total = total
@@ -193,6 +196,19 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Step
                 last_checkpoint = time.monotonic()
     except Cancelled:
         result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
+    except GeoRSMLLMError as exc:
+        # e.g. a raster read over HTTP whose server went away: keep the finished tiles, marked partial, and
+        # say so in the error that ends the run
+        result.partial = True
+        if not result.tiles_done:
+            raise
+        try:
+            finish(partial=True)
+        except Exception:  # the error that stopped the run is the one to report
+            raise exc from None
+        kind = type(exc) if type(exc) in (RasterError, EngineError, OutputError) else GeoRSMLLMError
+        raise kind(f"{exc}; the {result.tiles_done} of {total} tiles finished before were written to "
+                   f"{ctx.output.gpkg} (layers marked partial)") from exc
     return finish(partial=result.partial)
 
 
@@ -227,7 +243,7 @@ def run_found_objects(ctx: RunContext) -> None:
 
 def run_count(ctx: RunContext, what: str) -> None:
     """"How many X ...?": detect X, merge across tiles, answer with the number of objects kept."""
-    counted = Plan([Step(what, "model")], Task.DETECTION.tag, ctx.plan.parser, [])
+    counted = ctx.plan if ctx.plan.count else Plan(ctx.plan.task, (Target(what),), count=True)
     features = run_objects(ctx, counted, Task.DETECTION)
     ctx.result.answers.append(Answer("count", str(len(features)), question=ctx.instruction,
                                      how=f"counted the merged detections of {what!r}"))

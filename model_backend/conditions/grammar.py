@@ -1,0 +1,160 @@
+"""The default instruction parser: the grammar in ``grammar.lark``, read with lark (Earley).
+
+1. The lexer (``lexer.py``) turns the instruction into words and keywords, reads numbers ("3", "1,000",
+   "three") and quantities (a number and a length or area unit, read by pint: "500 m²", "2 ha", "a mile"),
+   splits contractions ("don't" -> "do not") and keeps quoted names whole.
+2. Earley parses with every reading kept (ambiguity "explicit"). Free words may make phrases, so an
+   instruction often has several readings ("ships north of the pier": a direction, or a target named
+   "ships north of the pier"); the reading kept scores best: each GIS condition or ranking counts for
+   much, each visual condition (a model step) and each keyword used as a free word counts against.
+3. The chosen tree becomes a ``Plan`` (``builder.py``): references are matched against the context layers' names
+   (``layers.find_layer``); an unmatched reference is found by the model (segmentation for areas and
+   lines, detection otherwise, see ``lexicon``) unless the text calls it a layer or quotes its name.
+
+``parse_with_grammar`` raises ``GrammarError`` when no reading covers the instruction.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Sequence
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
+
+from ..errors import ConfigError
+from .builder import PlanBuilder, split_conditions
+from .lexer import InstructionLexer
+from .plan import Plan, PlanError, Rank, Target
+
+GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
+
+
+class GrammarError(ConfigError):
+    """The grammar found no reading of the instruction."""
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        GRAMMAR_FILE.read_text(encoding="utf-8"),
+        parser="earley",
+        lexer=InstructionLexer,
+        ambiguity="explicit",
+        keep_all_tokens=True,
+        propagate_positions=True,
+        start=["start", "count_start"],
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# choosing among readings
+
+_PREDICATES = frozenset({"dist_within", "dist_cmp", "dist_or", "dist_between", "near", "far", "inside", "outside",
+                         "intersects", "direction", "m_cmp", "m_or", "m_between"})
+_RANKS = frozenset({"rank_pre", "rank_prox", "rank_measure", "rank_of"})
+_FREE = frozenset({"tw", "tw_first", "rw", "rw_first"})
+_PLAIN = frozenset({"WORD", "NUMBER", "QUOTED"})
+
+
+def _node_score(node: Tree) -> float:
+    data = node.data
+    if data in _PREDICATES or data in _RANKS:
+        return 10.0
+    if data in ("visual", "visual_bare"):
+        return -3.0 - 0.05 * len(node.children)
+    if data in ("ref_any", "ref_all"):
+        return 5.0 * (sum(isinstance(c, Tree) for c in node.children) - 1)
+    if data in _FREE:
+        child = node.children[0]
+        return -0.1 if isinstance(child, Token) and child.type in _PLAIN else -0.5
+    if data == "cond_more" and not any(isinstance(c, Token) for c in node.children):
+        return -0.2  # two conditions side by side with no "and": a little less likely
+    return 0.0
+
+
+def _best(node, memo: dict) -> tuple[object, float]:
+    if isinstance(node, Token):
+        return node, 0.0
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if node.data == "_ambig":
+        choices = [_best(child, memo) for child in node.children]
+        result = max(choices, key=lambda c: c[1])  # the first of equals: deterministic
+    else:
+        children, total = [], 0.0
+        for child in node.children:
+            picked, score = _best(child, memo)
+            children.append(picked)
+            total += score
+        picked_node = Tree(node.data, children, meta=node.meta)
+        result = (picked_node, total + _node_score(picked_node))
+    memo[key] = result
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# entry point
+
+
+def parse_with_grammar(body: str, task: str, layer_names: Sequence[str] | None = None, *,
+                       counting: bool = False) -> Plan:
+    """The plan of ``body`` (an instruction without its task tag) for ``task`` (a ``Task`` value).
+
+    ``counting``: parse only "how many / count ... <conditions>" (for VQA). ``layer_names``: the
+    context layers available (``None``: unknown, so only references called layers are layers).
+    Raises ``GrammarError`` when the grammar has no reading of ``body``.
+    """
+    text = " ".join(str(body).split()).rstrip(" .?!")
+    if not text:
+        raise GrammarError("the instruction is empty")
+    try:
+        tree = _parser().parse(text, start="count_start" if counting else "start")
+    except LarkError as exc:
+        raise GrammarError(_lark_reason(exc, text)) from None
+    best, _score = _best(tree, {})
+    builder = PlanBuilder(text, layer_names)
+    try:
+        body_parts = builder.transform(best)
+    except LarkError as exc:  # errors in the builder (a contradictory measure) arrive wrapped
+        cause = getattr(exc, "orig_exc", exc)
+        raise GrammarError(f"no plan can be made of it: {cause}") from None
+    where, visual = split_conditions(body_parts["conds"])
+    object_task = "detection" if task not in ("detection", "seg", "change") else task
+    rank = None
+    if body_parts["rank"] is not None:
+        by, desc, k, refs = body_parts["rank"]
+        ref = None
+        if by == "distance":
+            if refs is None or refs[0] != "one" or len(refs[1]) != 1:
+                raise GrammarError("a ranking by distance needs one reference ('closest to the pier')")
+            ref = refs[1][0]
+        rank = Rank(by, desc, k, ref)
+    try:
+        return Plan(
+            task=task,
+            targets=(Target(body_parts["target"], object_task),),
+            references=tuple(builder.references),
+            where=where,
+            visual=tuple(visual),
+            rank=rank,
+            count=body_parts["count"],
+            warnings=tuple(builder.warnings),
+        )
+    except PlanError as exc:
+        raise GrammarError(f"no plan can be made of it: {exc}") from None
+
+
+def _lark_reason(exc: LarkError, text: str) -> str:
+    token = getattr(exc, "token", None)
+    if token is not None and getattr(token, "type", "") != "$END":
+        before = text[: getattr(token, "start_pos", 0) or 0].strip()
+        return f"unexpected {str(token)!r}" + (f" after {before!r}" if before else " at the start")
+    if token is not None:
+        return "it ends too early"
+    return f"not read ({type(exc).__name__})"
+
+
+__all__ = ["GrammarError", "parse_with_grammar"]

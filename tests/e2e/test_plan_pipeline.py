@@ -1,0 +1,97 @@
+"""Plans through the whole pipeline: a dark UTM scene with bright squares at known places (a fake model
+finds every one of them), a GeoPackage of context layers given once (``pier``: a line, ``apron``: a
+polygon), and instructions whose kept squares depend only on the plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from affine import Affine
+from shapely.geometry import LineString, box
+
+from model_backend.errors import ConfigError
+from model_backend.pipeline.config import RunConfig
+from model_backend.pipeline.context import read_context_layers
+from model_backend.pipeline.runner import Pipeline
+from tests.e2e.test_planted_objects import plant
+from tests.helpers.pipeline_fakes import BrightObjectEngine
+
+X0, Y0 = 500_000.0, 5_000_000.0
+CRS = "EPSG:32633"
+PIXEL = 5.0  # metres; the scene is 512 x 512 px = 2560 m, the pier runs along row 256 (y = Y0 + 1280)
+SQUARES = {  # (col, row, w, h) px -> where each lies
+    "north_50m": (100, 236, 10, 10),  # bottom edge 50 m north of the pier
+    "south_120m": (200, 280, 10, 10),  # top edge 120 m south of it
+    "north_far": (300, 40, 10, 10),  # about 1 km north
+    "on_apron": (420, 420, 10, 10),  # inside the apron, south of the pier
+}
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scene")
+    raster = folder / "scene.tif"
+    plant(None, raster, list(SQUARES.values()), transform=Affine(PIXEL, 0, X0, 0, -PIXEL, Y0 + 2560), crs=CRS,
+          shape=(512, 512))
+    gpkg = folder / "harbour.gpkg"
+    for name, geom, kind in (("pier", LineString([(X0, Y0 + 1280), (X0 + 2560, Y0 + 1280)]), "LineString"),
+                             ("apron", box(X0 + 2000, Y0 + 200, X0 + 2400, Y0 + 600), "Polygon")):
+        pyogrio.raw.write(str(gpkg), shapely.to_wkb([geom]), [np.array(["x"], dtype=object)], fields=["name"],
+                          geometry_type=kind, crs=CRS, layer=name, driver="GPKG", append=gpkg.exists())
+    return raster, gpkg
+
+
+def run(scene, tmp_path, instruction):
+    raster, gpkg = scene
+    config = RunConfig(raster=str(raster), instruction=instruction, output=str(tmp_path / "out.gpkg"),
+                       engine="scripted", tile_size=512, overlap=0, context_layers=[str(gpkg)])
+    engine = BrightObjectEngine(label="square")
+    pipeline = Pipeline(config, engine, context_layers=read_context_layers(config.context_layers))
+    return pipeline, engine
+
+
+def kept_squares(result, output):
+    if not result.outputs.get("layers"):
+        return set()
+    _meta, _fids, wkb, _fields = pyogrio.raw.read(output, layer=result.outputs["layers"]["boxes"])
+    found = shapely.from_wkb(wkb)
+    names = set()
+    for name, (col, row, w, h) in SQUARES.items():
+        centre = shapely.Point(X0 + (col + w / 2) * PIXEL, Y0 + 2560 - (row + h / 2) * PIXEL)
+        if any(g.contains(centre) for g in found):
+            names.add(name)
+    assert len(found) == len(names)  # nothing else was written
+    return names
+
+
+@pytest.mark.parametrize("instruction, want", [
+    ("[detection] squares within 100 m of the pier", {"north_50m"}),
+    ("[detection] squares north of the pier", {"north_50m", "north_far"}),
+    ("[detection] squares on the apron", {"on_apron"}),
+    ("[detection] squares south of the pier but not on the apron", {"south_120m"}),
+])
+def test_the_pipeline_keeps_the_squares_the_plan_means(scene, tmp_path, instruction, want):
+    pipeline, _engine = run(scene, tmp_path, instruction)
+    result = pipeline.run()
+    assert kept_squares(result, tmp_path / "out.gpkg") == want
+    assert result.plan["sentences"][0]["kind"] == "model" and "GIS measure" in result.plan["text"]
+
+
+def test_counting_counts_the_squares_that_satisfy_the_conditions(scene, tmp_path):
+    pipeline, _engine = run(scene, tmp_path, "how many squares are north of the pier?")
+    result = pipeline.run()
+    assert result.task == "vqa" and result.answers[0].text == "2"
+    assert kept_squares(result, tmp_path / "out.gpkg") == {"north_50m", "north_far"}
+
+
+@pytest.mark.parametrize("instruction, message", [
+    ("[detection] squares within 100 m of the quay layer", r"layer 'quay'.*available: apron, pier"),
+    ("[detection] squares within 100 m of a bridge", r"\u201cbridge\u201d matches no context layer \(available: apron, pier\)"),
+])
+def test_a_reference_no_layer_gives_is_refused_before_any_tile_is_sent(scene, tmp_path, instruction, message):
+    pipeline, engine = run(scene, tmp_path, instruction)
+    with pytest.raises(ConfigError, match=message):
+        pipeline.run()
+    assert engine.calls == 0 and not (tmp_path / "out.gpkg").exists()
