@@ -32,6 +32,7 @@ the same way, in ``crs``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -86,6 +87,16 @@ class RunFrame:
     def layout(self) -> TileLayout:
         """The run's tile layout (no tile cap: the run was allowed its plan)."""
         return TileLayout(tile_size=self.tile_size, overlap=self.overlap, gsd=self.gsd)
+
+    def shown(self) -> "RunFrame":
+        """This frame as clients may see it: URLs without their credentials (``raster.remote.redact``: a signed
+        URL's query string is one), which a refinement cannot use, so the server keeps the full frame itself."""
+        from ..raster.remote import is_url, redact
+
+        def show(location: str | None) -> str | None:
+            return redact(location) if location and is_url(location) else location
+
+        return dataclasses.replace(self, raster=show(self.raster), raster_b=show(self.raster_b))
 
     def to_dict(self) -> dict[str, Any]:
         return {"raster": self.raster, "raster_b": self.raster_b,

@@ -37,6 +37,7 @@ from .. import __version__
 from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
 from ..raster.remote import source_guard
+from .backend import FRAME_FILE
 from .guard import RequestGuard
 from .jobs import JobFn, JobManager
 from .results import own_layers_gpkg
@@ -312,11 +313,12 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         frame_data = None
         if body.job_id:
             job = jobs.get(body.job_id)
-            if job is not None:
-                if job.state not in ("done", "cancelled"):
-                    raise HTTPException(status_code=409, detail=f"job {body.job_id} is {job.state}: refine its "
-                                                                "results once it has finished")
-                frame_data = job.result.get("frame")
+            if job is not None and job.state not in ("done", "cancelled"):
+                raise HTTPException(status_code=409, detail=f"job {body.job_id} is {job.state}: refine its "
+                                                            "results once it has finished")
+            frame_file = work / "jobs" / body.job_id / FRAME_FILE  # job ids are hex (schema): a plain name
+            if frame_file.is_file():
+                frame_data = json.loads(frame_file.read_text(encoding="utf-8"))
         if frame_data is None and body.run is not None:
             frame_data = body.run.model_dump()
         if frame_data is None:

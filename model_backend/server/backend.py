@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from ..pipeline.runner import Pipeline
 from ..segmenters.encodings import EncodingCache
 from .jobs import JobFn
 from .schemas import JobRequest, PlanRequest, RefineRequest
+
+
+#: The run's frame (``pipeline.reprompt.RunFrame``) in its job's folder.
+FRAME_FILE = "frame.json"
 
 
 class PipelineBackend:
@@ -142,7 +147,11 @@ class PipelineBackend:
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")
             out["geojson"] = result.outputs.get("geojson")
-            out["frame"] = RunFrame.of_pipeline(pipeline).to_dict()  # what a refinement re-reads
+            # what a refinement re-reads: the whole frame stays in the job's folder (never served); clients see it
+            # without URL credentials, to send back should the server have forgotten the job
+            frame = RunFrame.of_pipeline(pipeline)
+            (job_dir / FRAME_FILE).write_text(json.dumps(frame.to_dict()), encoding="utf-8")
+            out["frame"] = frame.shown().to_dict()
             return out
 
         return run

@@ -87,6 +87,8 @@ def test_the_run_records_its_frame_and_keeps_its_encodings(server, run, data_dir
     assert frame["raster"] == str(data_dir / "naip_2020.tif")
     assert (frame["tile_size"], frame["overlap"], frame["task"]) == (TILE, OVERLAP, "seg")
     assert result["tiles_total"] == 4
+    job_folder = next((_tmp / "work" / "jobs").glob(f"{_job}"))
+    assert json.loads((job_folder / "frame.json").read_text()) == frame  # the server's own record
     encodings, cache = segmenter_counts(client)
     assert encodings == 4  # one per tile
     assert cache["entries"] == 2 and cache["max_entries"] == 2 and cache["evictions"] == 2

@@ -231,3 +231,11 @@ def test_segment_prompt_vectorises_only_the_window_asked_for():
     assert clipped.bounds[0] == pytest.approx(50) and clipped.bounds[2] == pytest.approx(full.bounds[2], abs=1)
     assert clipped.symmetric_difference(full.intersection(shapely.box(50, 0, 120, 100))).area < 0.02 * full.area
     assert seg.segment_prompt(image, box_xyxy=(10, 10, 90, 90), window_xyxy=(200, 200, 300, 300)).polygons == []
+
+
+def test_the_frame_clients_see_has_no_url_credentials():
+    frame = RunFrame(raster="https://user:pw@example.com/scene.tif?sig=5ecret", raster_b="/data/after.tif")
+    shown = frame.shown()
+    assert "5ecret" not in str(shown.to_dict()) and "pw" not in shown.raster
+    assert shown.raster.startswith("https://example.com/scene.tif") and shown.raster_b == "/data/after.tif"
+    assert frame.raster.endswith("sig=5ecret")  # the server's own copy is whole
