@@ -194,7 +194,7 @@
         <translation>无执行计划：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Task: {task} ({reason})</source>
         <translation>任务：{task}（{reason}）</translation>
     </message>
@@ -459,7 +459,7 @@
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="58"/>
+        <location filename="../plugin/logic/results.py" line="59"/>
         <source>Partial result: the run was cancelled.</source>
         <translation>部分结果：运行已被取消。</translation>
     </message>
@@ -484,27 +484,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="87"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="225"/>
+        <location filename="../plugin/main.py" line="308"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="257"/>
+        <location filename="../plugin/main.py" line="340"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -718,42 +718,42 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="158"/>
+        <location filename="../plugin/runs.py" line="160"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="43"/>
+        <location filename="../plugin/logic/results.py" line="44"/>
         <source>Instruction: {text}</source>
         <translation>指令：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation>模型：{model} [{engine}，{device}]</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Dialect: {dialect}</source>
         <translation>方言：{dialect}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Raster: {name}</source>
         <translation>栅格：{name}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="51"/>
+        <location filename="../plugin/logic/results.py" line="52"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation>瓦片：{done}/{total}；瓦片大小 {size}，重叠 {overlap}，GSD {gsd}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="54"/>
+        <location filename="../plugin/logic/results.py" line="55"/>
         <source>Time: {seconds} s</source>
         <translation>耗时：{seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="55"/>
+        <location filename="../plugin/logic/results.py" line="56"/>
         <source>Run id: {run_id}</source>
         <translation>运行 ID：{run_id}</translation>
     </message>
@@ -1407,22 +1407,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="138"/>
+        <location filename="../plugin/runs.py" line="139"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="80"/>
+        <location filename="../plugin/logic/results.py" line="81"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="162"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="93"/>
+        <location filename="../plugin/logic/results.py" line="94"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1532,9 +1532,99 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>答案</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="61"/>
+        <location filename="../plugin/logic/results.py" line="62"/>
         <source>Plan:</source>
         <translation>计划：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation>点击细化：在对象内单击添加一个点，Shift+单击添加对象外的点，拖动可框选对象；回车或右键保留结果，退格键删除最后一个提示，Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation>请先选择要细化的分割结果图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象内部单击以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象上拖出方框以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation>已取消细化：对象保持不变。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>Refinement failed: {reason}</source>
+        <translation>细化失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>no answer</source>
+        <translation>无应答</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
+        <source>The backend answered no outline.</source>
+        <translation>后端没有返回轮廓。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation>尚无可保留的结果：请在对象内部单击或在其周围拖出方框。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation>已在 {name} 中细化对象（Ctrl+Z 可撤销；保存图层编辑以保留修改）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation>细化后的轮廓为空：要素未被修改。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation>图层 {name} 无法编辑。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation>细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation>无法修改该要素（是否已被删除？）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="170"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation>GeoRSMLLM：正在细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="116"/>
+        <source>Refine by clicking</source>
+        <translation>点击细化</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="118"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation>用 SAM2 细化当前 GeoRSMLLM 结果图层中的对象：在对象内单击、在对象外 Shift+单击或拖出方框；回车保留结果，Esc 取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="157"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
     </message>
 </context>
 </TS>

@@ -115,7 +115,7 @@ def build_segmenter(config: RunConfig):
     if config.segmenter == "sam2":
         size = config.sam2_size.replace("-", "_")
         checkpoint = config.sam2_checkpoint or f"facebook/sam2.1-hiera-{size.replace('_', '-')}"
-        return create_segmenter("sam2", checkpoint=checkpoint, size=size,
+        return create_segmenter("sam2", checkpoint=checkpoint, size=size, image_size=config.sam2_image_size,
                                 device=None if config.device == "auto" else config.device)
     if config.segmenter == "sam2-onnx":
         if not config.sam2_checkpoint:

@@ -11,6 +11,7 @@ from qgis.core import QgsLayerMetadata, QgsLayerTreeGroup, QgsProject, QgsVector
 
 from ..toolbelt.i18n import tr
 from .plan_view import plan_lines
+from .refine import KIND_PROPERTY
 
 STYLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "styles"
 TEXT_TASKS = ("caption", "vqa", "classify", "identify")
@@ -98,6 +99,7 @@ def load_run_layers(gpkg: str, result: dict[str, Any], recipe: dict[str, Any], t
         if qml.is_file():
             layer.loadNamedStyle(str(qml))
         layer.setMetadata(layer_metadata(recipe, result, title))
+        layer.setCustomProperty(KIND_PROPERTY, kind)
         loaded.append(layer)
     if not loaded:
         return []
