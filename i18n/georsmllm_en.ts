@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -24,7 +24,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -34,32 +34,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,22 +79,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="69"/>
+        <location filename="../plugin/gui/dock.py" line="70"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="78"/>
+        <location filename="../plugin/gui/dock.py" line="79"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="91"/>
+        <location filename="../plugin/gui/dock.py" line="92"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="102"/>
+        <location filename="../plugin/gui/dock.py" line="103"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
@@ -104,12 +104,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="112"/>
+        <location filename="../plugin/gui/dock.py" line="113"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="124"/>
+        <location filename="../plugin/gui/dock.py" line="125"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,32 +119,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="131"/>
+        <location filename="../plugin/gui/dock.py" line="132"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="132"/>
+        <location filename="../plugin/gui/dock.py" line="133"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="137"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="138"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="144"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -194,47 +194,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="39"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Task: {task} ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/logic/plan_view.py" line="47"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
-        <source>GIS filter</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="295"/>
-        <source>Warning: {text}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -469,7 +459,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="53"/>
+        <location filename="../plugin/logic/results.py" line="59"/>
         <source>Partial result: the run was cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,27 +484,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="87"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="226"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="258"/>
+        <location filename="../plugin/main.py" line="341"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -726,42 +716,42 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="176"/>
+        <location filename="../plugin/runs.py" line="178"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="38"/>
+        <location filename="../plugin/logic/results.py" line="44"/>
         <source>Instruction: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="41"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Dialect: {dialect}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="45"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Raster: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="52"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="55"/>
         <source>Time: {seconds} s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="56"/>
         <source>Run id: {run_id}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1413,22 +1403,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="156"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="72"/>
+        <location filename="../plugin/logic/results.py" line="81"/>
         <source>{title} — demo (scripted answers)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="178"/>
+        <location filename="../plugin/runs.py" line="180"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="85"/>
+        <location filename="../plugin/logic/results.py" line="94"/>
         <source>{name} (demo)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1523,7 +1513,117 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>GIS measure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>assumption</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="21"/>
+        <source>answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="62"/>
+        <source>Plan:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>Refinement failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>no answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
+        <source>The backend answered no outline.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="173"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="116"/>
+        <source>Refine by clicking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="118"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="157"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>resuming…</source>
         <translation type="unfinished"></translation>
     </message>

@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
@@ -24,7 +24,7 @@
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
@@ -34,32 +34,32 @@
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Classify the scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
@@ -79,22 +79,22 @@
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="69"/>
+        <location filename="../plugin/gui/dock.py" line="70"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="78"/>
+        <location filename="../plugin/gui/dock.py" line="79"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="91"/>
+        <location filename="../plugin/gui/dock.py" line="92"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="102"/>
+        <location filename="../plugin/gui/dock.py" line="103"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
@@ -104,12 +104,12 @@
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="112"/>
+        <location filename="../plugin/gui/dock.py" line="113"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="124"/>
+        <location filename="../plugin/gui/dock.py" line="125"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
@@ -119,32 +119,32 @@
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="131"/>
+        <location filename="../plugin/gui/dock.py" line="132"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="132"/>
+        <location filename="../plugin/gui/dock.py" line="133"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="137"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="138"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="144"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -194,47 +194,37 @@
         <translation>无执行计划：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="39"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Task: {task} ({reason})</source>
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/logic/plan_view.py" line="47"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="290"/>
-        <source>GIS filter</source>
-        <translation>GIS 过滤</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="295"/>
-        <source>Warning: {text}</source>
-        <translation>警告：{text}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -469,7 +459,7 @@
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="53"/>
+        <location filename="../plugin/logic/results.py" line="59"/>
         <source>Partial result: the run was cancelled.</source>
         <translation>部分结果：运行已被取消。</translation>
     </message>
@@ -494,27 +484,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="84"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="87"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="226"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="258"/>
+        <location filename="../plugin/main.py" line="341"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -728,42 +718,42 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="176"/>
+        <location filename="../plugin/runs.py" line="178"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="38"/>
+        <location filename="../plugin/logic/results.py" line="44"/>
         <source>Instruction: {text}</source>
         <translation>指令：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="41"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation>模型：{model} [{engine}，{device}]</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Dialect: {dialect}</source>
         <translation>方言：{dialect}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="45"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Raster: {name}</source>
         <translation>栅格：{name}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="52"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation>瓦片：{done}/{total}；瓦片大小 {size}，重叠 {overlap}，GSD {gsd}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="55"/>
         <source>Time: {seconds} s</source>
         <translation>耗时：{seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="56"/>
         <source>Run id: {run_id}</source>
         <translation>运行 ID：{run_id}</translation>
     </message>
@@ -1417,22 +1407,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="156"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="72"/>
+        <location filename="../plugin/logic/results.py" line="81"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="178"/>
+        <location filename="../plugin/runs.py" line="180"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="85"/>
+        <location filename="../plugin/logic/results.py" line="94"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1527,7 +1517,117 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>无法打开该 URL。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>GIS measure</source>
+        <translation>GIS 量测</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>assumption</source>
+        <translation>假设</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="21"/>
+        <source>answer</source>
+        <translation>答案</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="62"/>
+        <source>Plan:</source>
+        <translation>计划：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation>点击细化：在对象内单击添加一个点，Shift+单击添加对象外的点，拖动可框选对象；回车或右键保留结果，退格键删除最后一个提示，Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation>请先选择要细化的分割结果图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象内部单击以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象上拖出方框以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation>已取消细化：对象保持不变。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>Refinement failed: {reason}</source>
+        <translation>细化失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>no answer</source>
+        <translation>无应答</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
+        <source>The backend answered no outline.</source>
+        <translation>后端没有返回轮廓。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation>尚无可保留的结果：请在对象内部单击或在其周围拖出方框。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation>已在 {name} 中细化对象（Ctrl+Z 可撤销；保存图层编辑以保留修改）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation>细化后的轮廓为空：要素未被修改。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation>图层 {name} 无法编辑。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation>细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation>无法修改该要素（是否已被删除？）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="173"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation>GeoRSMLLM：正在细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="116"/>
+        <source>Refine by clicking</source>
+        <translation>点击细化</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="118"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation>用 SAM2 细化当前 GeoRSMLLM 结果图层中的对象：在对象内单击、在对象外 Shift+单击或拖出方框；回车保留结果，Esc 取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="157"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>resuming…</source>
         <translation>正在继续…</translation>
     </message>

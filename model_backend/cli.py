@@ -47,6 +47,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                                     "giving outlines and rotated boxes")
     p.add_argument("--sam2-checkpoint", dest="sam2_checkpoint", help="SAM2 checkpoint file or hub id")
     p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
+    p.add_argument("--sam2-image-size", dest="sam2_image_size", type=int,
+                   help="SAM2's square input in pixels (default 1024, as the official checkpoints)")
     p.add_argument("--parser-model", dest="parser_model", help="text LLM that writes the instruction's plan")
     p.add_argument("--tile-size", dest="tile_size", type=int, help="tile side in pixels of the image sent")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels of the image sent")
@@ -120,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-url", dest="base_url", action="append", default=None,
                        help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--sam2-image-size", dest="sam2_image_size", type=int, default=None)
+    serve.add_argument("--sam2-cache-entries", dest="sam2_cache_entries", type=int, default=None,
+                       help="SAM2 image encodings kept for refining results by clicking (default 32)")
+    serve.add_argument("--sam2-cache-mb", dest="sam2_cache_mb", type=float, default=None,
+                       help="memory the kept SAM2 encodings may take, in MB (default 512)")
     serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
     serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
     serve.add_argument("--max-batch", dest="max_batch", type=int, default=None,
@@ -149,7 +156,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "host", "port", "token",
             "token_file", "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb",
             "max_upload_mpx", "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file",
-            "failures"}
+            "failures", "sam2_cache_entries", "sam2_cache_mb"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]

@@ -14,6 +14,7 @@ from .logic.backend_state import BackendStatus, check_status
 from .logic.follow import JobEvent
 from .logic.live_layer import LiveLayers
 from .logic.prepare import PrepareError, RunRequest, prepare_run
+from .logic.refine import mark_refinable
 from .logic.results import demo_title, load_run_layers
 from .logic.runner import RunOutcome
 from .logic.service import BackendService
@@ -169,6 +170,7 @@ class RunController(QObject):
         if outcome.gpkg:
             layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project,
                                      demo=demo)
+            mark_refinable(layers, outcome.job_id, result)  # the map tool can refine SAM2 outlines by clicks
         answers = [str(a.get("text") or "") for a in result.get("answers") or []]
         self.answers.emit(run.title, [a for a in answers if a])
         for warning in result.get("warnings") or []:

@@ -46,6 +46,7 @@ class RunConfig:
     refine: str = "none"  # "sam2": boxes of detection and change prompt the segmenter (outlines, rotated boxes)
     sam2_checkpoint: str | None = None
     sam2_size: str = "tiny"
+    sam2_image_size: int = 1024  # SAM2's square input in pixels (1024 for the official checkpoints)
     parser_model: str | None = None  # None: rule-based condition parser (reported as a fallback)
     tile_size: int = 768
     overlap: int = 96
@@ -78,6 +79,8 @@ class RunConfig:
             raise ConfigError(f"overlap must be between 0 and half the tile size ({self.tile_size // 2}), got {self.overlap}")
         if self.gsd is not None and self.gsd <= 0:
             raise ConfigError(f"gsd must be positive, got {self.gsd}")
+        if self.sam2_image_size < 16 or self.sam2_image_size % 16:
+            raise ConfigError(f"sam2_image_size must be a positive multiple of 16, got {self.sam2_image_size}")
         if self.gdal_cache_mb < 8:
             raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
         if self.max_tiles < 1:

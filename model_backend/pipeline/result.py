@@ -31,7 +31,8 @@ class Answer:
 class RunResult:
     """What a run did. ``outputs``: ``{"gpkg": path, "layers": {kind: name}, "geojson": path}``;
     ``answers``: text answers (caption, VQA, counts, classes, region captions, geolocation); ``dialect``:
-    the answer format the run really used (the loaded model's unless the user chose one)."""
+    the answer format the run really used (the loaded model's unless the user chose one); ``references``: for
+    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layers}``."""
 
     run_id: str
     task: str
@@ -44,6 +45,7 @@ class RunResult:
     partial: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0

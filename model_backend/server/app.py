@@ -2,7 +2,9 @@
 
 Endpoints (all under ``/v1``): ``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` ·
 ``GET /jobs`` · ``GET /jobs/{id}`` · ``GET /jobs/{id}/events`` (server-sent events, replayable with
-``?start=N``) · ``POST /jobs/{id}/cancel`` · ``POST /jobs/{id}/resume`` · ``GET /jobs/{id}/result?format=geojson|gpkg``.
+``?start=N``) · ``POST /jobs/{id}/cancel`` · ``POST /jobs/{id}/resume`` ·
+``GET /jobs/{id}/result?format=geojson|gpkg`` · ``POST /refine`` (one feature of a finished run re-segmented by
+SAM2 from clicks).
 
 Every request first passes ``guard.RequestGuard`` (Host, Origin, token, JSON content type, body size); every
 file a job will open passes ``sources.SourcePolicy``; uploads go through ``uploads.UploadStore``. No
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import os
@@ -39,14 +42,16 @@ from .. import __version__
 from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
 from ..raster.remote import source_guard
+from .backend import FRAME_FILE
 from .guard import RequestGuard
 from .jobs import RESUMABLE, JobFn, JobManager
 from .jobstore import JobStore, claim_work_dir
 from .results import own_layers_gpkg
-from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
+from ..pipeline.reprompt import RunFrame
+from .schemas import JobCreated, JobRequest, PlanRequest, RefineRequest, UploadRequest
 from .security import HostPolicy
 from .sources import SourcePolicy, SourceRefused
-from .uploads import UploadRefused, UploadStore, folder_bytes
+from .uploads import UploadRefused, UploadStore, folder_bytes, parse_crs
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,8 @@ class ServerBackend(Protocol):
     def plan(self, request: PlanRequest) -> dict[str, Any]: ...
 
     def job(self, request: JobRequest, job_dir: Path) -> JobFn: ...
+
+    def refine(self, request: RefineRequest, frame: RunFrame) -> dict[str, Any]: ...
 
 
 def guarded(fn: JobFn, sources: SourcePolicy) -> JobFn:
@@ -340,6 +347,37 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         if not path or not os.path.isfile(path) or Path(path).resolve().parent != (work / "jobs" / job.id).resolve():
             raise HTTPException(status_code=404, detail=f"job {job_id} wrote no geojson output")
         return FileResponse(path, media_type="application/geo+json", filename=os.path.basename(path))
+
+    @app.post("/v1/refine")
+    def refine(body: RefineRequest) -> dict[str, Any]:
+        """One feature of a finished run, re-segmented by SAM2 from clicks (``pipeline.reprompt``). The run's
+        frame is the server's own record when it knows the job, else the one the request carries; its
+        rasters must still pass the folder and format rules, as for a new job."""
+        frame_data = None
+        if body.job_id:
+            job = jobs.get(body.job_id)
+            if job is not None and job.state not in ("done", "cancelled"):
+                raise HTTPException(status_code=409, detail=f"job {body.job_id} is {job.state}: refine its "
+                                                            "results once it has finished")
+            frame_file = work / "jobs" / body.job_id / FRAME_FILE  # job ids are hex (schema): a plain name
+            if frame_file.is_file():
+                frame_data = json.loads(frame_file.read_text(encoding="utf-8"))
+        if frame_data is None and body.run is not None:
+            frame_data = body.run.model_dump()
+        if frame_data is None:
+            raise HTTPException(status_code=404, detail=f"this server does not know job {str(body.job_id)[:40]!r} "
+                                                        "(restarted since the run?) and the request has no run frame")
+        if body.crs and parse_crs(body.crs) is None:
+            raise HTTPException(status_code=400, detail=f"the CRS {body.crs[:80]!r} is not recognised: give an "
+                                                        "authority code (EPSG:32633) or WKT")
+        frame = RunFrame.from_dict(frame_data)
+        used: set[str] = set()
+        assets = list(frame.stac_assets) if frame.stac_assets else None
+        frame = dataclasses.replace(
+            frame, raster=raster_path(frame.raster, "raster", used, assets),
+            raster_b=raster_path(frame.raster_b, "raster_b", used, assets) if frame.raster_b else None)
+        with source_guard(sources.guard):  # what opening the rasters touches passes the rules too, as in a job
+            return backend.refine(body, frame)
 
     return app
 

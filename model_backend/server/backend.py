@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,28 @@ from ..pipeline.config import RunConfig
 from ..pipeline.context import read_context_layers
 from ..pipeline.factory import build_parser_engine, build_segmenter, needs_segmenter
 from ..pipeline.journal import iter_journal_runs
+from ..pipeline.reprompt import Clicks, RunFrame, reprompt
 from ..pipeline.runner import Pipeline
+from ..segmenters.encodings import EncodingCache
 from .jobs import JobFn
-from .schemas import JobRequest, PlanRequest
+from .schemas import JobRequest, PlanRequest, RefineRequest
+
+
+#: The run's frame (``pipeline.reprompt.RunFrame``) in its job's folder.
+FRAME_FILE = "frame.json"
 
 
 class PipelineBackend:
-    """Builds a ``Pipeline`` per job from the server's base settings plus the job's request."""
+    """Builds a ``Pipeline`` per job from the server's base settings plus the job's request, and refines
+    results by clicks with the same segmenter. ``encoding_cache``: where the segmenter keeps image encodings
+    (the tiles of runs), so refining an object of a run needs no new encoding while its tile is kept."""
 
-    def __init__(self, base: RunConfig, engine: Engine, *, lazy: bool = False):
+    def __init__(self, base: RunConfig, engine: Engine, *, lazy: bool = False,
+                 encoding_cache: EncodingCache | None = None):
         self.base = base
         self.engine = engine
         self.parser_engine = None
+        self.encoding_cache = encoding_cache if encoding_cache is not None else EncodingCache()
         self._segmenter = None
         self._lock = threading.Lock()
         self._loaded = False
@@ -68,6 +79,8 @@ class PipelineBackend:
         with self._lock:
             if self._segmenter is None:
                 self._segmenter = build_segmenter(self.base)
+                if self._segmenter is not None:
+                    self._segmenter.encodings = self.encoding_cache
             return self._segmenter
 
     def describe(self) -> dict[str, Any]:
@@ -139,9 +152,29 @@ class PipelineBackend:
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")
             out["geojson"] = result.outputs.get("geojson")
+            # what a refinement re-reads: the whole frame stays in the job's folder (never served); clients see it
+            # without URL credentials, to send back should the server have forgotten the job
+            frame = RunFrame.of_pipeline(pipeline)
+            (job_dir / FRAME_FILE).write_text(json.dumps(frame.to_dict()), encoding="utf-8")
+            out["frame"] = frame.shown().to_dict()
             return out
 
         return run
+
+    def refine(self, request: RefineRequest, frame: RunFrame) -> dict[str, Any]:
+        """Refine one feature of the run read as ``frame`` (paths already checked) by the request's clicks; see
+        ``pipeline.reprompt``. Runs in the caller's thread; only the segmenter is used."""
+        from ..errors import ConfigError
+
+        segmenter = self.segmenter()
+        if segmenter is None:
+            raise ConfigError("this server has no segmenter (it was started with --segmenter none): refining by "
+                              "clicking needs SAM2")
+        clicks = Clicks(points=tuple((p.x, p.y) for p in request.points),
+                        labels=tuple(p.label for p in request.points),
+                        box=None if request.box is None else tuple(request.box))
+        feature = _shape(request.feature, "feature")
+        return reprompt(segmenter, frame, feature, clicks, crs=request.crs, label=request.label).to_dict()
 
 
 #: Most vertices an invalid (self-intersecting) area geometry may have to be repaired here: repair time grows

@@ -34,6 +34,7 @@ class RunOutcome:
     outcome: JobOutcome
     gpkg: str | None = None
     engine: dict[str, Any] | None = None
+    job_id: str | None = None  # the backend's job (refining its results by clicking names it)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -138,4 +139,4 @@ def execute_job(
             gpkg = client.download_result(job_id, job.output_path, "gpkg")
         except BackendError as exc:
             return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id))
-    return RunOutcome(job, outcome, gpkg, result.get("engine"))
+    return RunOutcome(job, outcome, gpkg, result.get("engine"), job_id)

@@ -24,6 +24,7 @@ from ..resume import RunLog
 from ...vector.features import Feature
 
 if TYPE_CHECKING:
+    from ..references import ReferenceLayer
     from ..runner import Pipeline
 
 
@@ -96,10 +97,12 @@ class RunContext:
         image_to_raster = Affine.translation(col, row) @ Affine.scale(w / out_w, h / out_h)
         return image.rgb, source.georef.compose(image_to_raster)
 
-    def write(self, features: Sequence[Feature], source: RasterSource, *, partial: bool) -> None:
-        """Write the run's features (map coordinates of ``source``'s CRS) to its output."""
+    def write(self, features: Sequence[Feature], source: RasterSource, *, partial: bool,
+              references: Sequence["ReferenceLayer"] = ()) -> None:
+        """Write the run's features (map coordinates of ``source``'s CRS) to its output, and the layers of
+        what the model found for the plan's references (``RunOutput.write``)."""
         crs = source.crs_string if source.georeferenced else None
-        self.output.write(features, self.result, self.config, crs=crs, partial=partial)
+        self.output.write(features, self.result, self.config, crs=crs, partial=partial, references=references)
 
     def touches_area(self, obj: GeoObject) -> bool:
         """Whether an object in map coordinates (raster CRS) touches the area of interest (always, without one)."""

@@ -1,5 +1,8 @@
 """Object tasks (detection, segmentation, change) and counting: tiles -> model chain per tile -> candidates in
 raster pixels -> merge across tiles -> map coordinates -> GIS conditions and area of interest -> features.
+References the model must find first ("within 100 m of a bridge" with no bridge layer) are found in the same
+tiles by the same worker, one more model call each (``pipeline.references``), merged across all tiles and
+written as their own layers; the conditions measure against them.
 
 Tiles are read lazily on the calling thread and sent to the engine with at most ``concurrency`` in flight
 (``scheduler.pipelined``). Each finished tile's candidates go to the run's journal as it finishes (durable
@@ -33,6 +36,7 @@ from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
 from ...vector.features import Feature, RunInfo
 from ..events import Cancelled, RunEvent
+from ..references import ReferenceCollector, find_references, reference_passes
 from ..refine import min_rotated_rectangle, refines
 from ..result import Answer
 from ..scheduler import pipelined
@@ -70,13 +74,14 @@ class ObjectCollector:
         """A finished tile's candidates and their outlines (raster pixels; ``None`` where there is none)."""
         self.by_tile[tile_index] = (list(candidates), list(outlines) or [None] * len(candidates))
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
-                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None, default_label: str | None = None,
+                 found=None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
         predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
         (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
         object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
-        names, "new building")."""
+        names, "new building"); ``found``: what the model found for the plan's model-found references, as
+        ``execute_plan`` takes it."""
         candidates: list[Candidate] = []
         candidate_tiles: list[int] = []
         outlines: list[PolygonRegion | None] = []
@@ -91,7 +96,7 @@ class ObjectCollector:
         companions = [self._companions(m, obj, outlines) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
         if plan.needs_gis and objects_map:
-            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers).objects}
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers, found).objects}
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
@@ -115,16 +120,20 @@ class ObjectCollector:
 
 
 def tile_payload(outcome: TileOutcome) -> dict:
-    """What the journal keeps of a finished tile: its candidates, their outlines when refined (raster pixels),
-    and its warnings."""
-    payload = {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
+    """What the journal keeps of a finished tile: its candidates, their outlines when refined, the candidates
+    of each model-found reference (all in raster pixels), and its warnings."""
+    payload: dict = {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
     if any(o is not None for o in outcome.outlines):
         payload["outlines"] = [None if o is None else object_to_dict(o) for o in outcome.outlines]
+    if outcome.references:
+        payload["references"] = {ref_id: [object_to_dict(c.obj) for c in found]
+                                 for ref_id, found in outcome.references.items()}
     return payload
 
 
-def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set[int]:
-    """Put the tiles a resumed run finished before into ``collector``; returns their indexes."""
+def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector, references: ReferenceCollector) -> set[int]:
+    """Put the tiles a resumed run finished before into ``collector`` and ``references``; returns their
+    indexes."""
     done = ctx.finished_tiles()
     if not done:
         return set()
@@ -133,6 +142,8 @@ def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector) -> set
         window = ctx.log.done[index].window
         outlines = [None if d is None else object_from_dict(d) for d in payload.get("outlines", [])]
         collector.add(index, [Candidate(object_from_dict(d), window) for d in payload.get("candidates", [])], outlines)
+        references.add(index, {ref_id: [Candidate(object_from_dict(d), window) for d in found]
+                               for ref_id, found in payload.get("references", {}).items()})
         ctx.result.warnings += payload.get("warnings", [])
     ctx.result.tiles_done = len(done)
     return set(done)
@@ -165,10 +176,11 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     task = task or ctx.task
     cfg = ctx.config
     pipeline = ctx.pipeline
-    plan = check_plan(plan, pipeline.context_layers, model_can_find=False)  # refused before any tile is sent
+    plan = check_plan(plan, pipeline.context_layers)  # a missing layer is refused before any tile is sent
     steps = plan.model_steps
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
+    passes = reference_passes(plan, pipeline.dialect)
     if task is Task.CHANGE:
         pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
                          assets=cfg.stac_assets)
@@ -182,9 +194,11 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
             tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
         else:
             tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+        size = (source.grid.width, source.grid.height)
+        collector = ObjectCollector(size, source.georef, source.crs_string,
                                     box_regions=task is Task.CHANGE and refines(cfg.refine, task))
-        done = restore_tiles(ctx, tile_plan, collector)
+        references = ReferenceCollector(passes, size, source.georef, source.crs_string)
+        done = restore_tiles(ctx, tile_plan, collector, references)
         tiles: Iterator
         if task is Task.CHANGE:
             tiles = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
@@ -192,32 +206,44 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         else:
             tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True,
                                                                            skip=done))
-        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
+        segments = task is Task.SEGMENTATION or any(p.task is Task.SEGMENTATION for p in passes)
+        if pipeline.segmenter is not None and (segments or refines(cfg.refine, task)):
             pipeline.segmenter.load()
-        return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
+        return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, references, source)
     finally:
         closer.close()
 
 
 def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[ModelStep], task: Task, plan: Plan,
-                  collector: ObjectCollector, source) -> list[Feature]:
+                  collector: ObjectCollector, references: ReferenceCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
-    result.tiles_total = total
+    result.tiles_total = total  # a tile is done when the targets and every reference were asked for on it
     last_checkpoint, checkpoint_s = time.monotonic(), 0.0
 
     def work(item) -> TileOutcome:
         tile, images, valid = item
-        return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
-                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
-                            max_new_tokens=ctx.config.max_new_tokens)
+        outcome = process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
+                               engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
+                               max_new_tokens=ctx.config.max_new_tokens)
+        if references.passes:  # the same image objects: one tile read for every pass
+            outcome.references, warnings = find_references(
+                tile, images, valid, references.passes, dialect=pipeline.dialect, engine=pipeline.engine,
+                segmenter=pipeline.segmenter, max_new_tokens=ctx.config.max_new_tokens)
+            outcome.warnings += warnings
+        return outcome
 
     default_label = class_label(steps[0].text) if steps else None
 
     def finish(partial: bool) -> list[Feature]:
+        found = references.found()
         features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
-                                                  default_label=default_label)
+                                                  default_label=default_label, found=references.for_plan(found))
         result.counts = counts_of(features)
-        ctx.write(features + companions, source, partial=partial)
+        ctx.write(features + companions, source, partial=partial, references=references.layers(found))
+        if references.passes:
+            result.references = references.summary(found, result.outputs.get("layers") or {})
+            if not partial:
+                result.warnings += references.nothing_found(found)
         return features
 
     try:
@@ -225,10 +251,13 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
             ctx.record_tile(outcome.tile, tile_payload(outcome))
             result.tiles_done += 1
             collector.add(outcome.tile.index, outcome.candidates, outcome.outlines)
+            references.add(outcome.tile.index, outcome.references)
             result.warnings += outcome.warnings
+            data = {"tile": outcome.tile.index, "objects": len(outcome.candidates)}
+            if outcome.references:
+                data["references"] = {ref_id: len(c) for ref_id, c in outcome.references.items()}
             ctx.emit(RunEvent("tile", result.tiles_done, total,
-                              features=display_features(ctx, outcome, default_label),
-                              data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
+                              features=display_features(ctx, outcome, default_label), data=data))
             if time.monotonic() - last_checkpoint > max(CHECKPOINT_SECONDS, CHECKPOINT_COST_FACTOR * checkpoint_s):
                 began = time.monotonic()
                 finish(partial=True)
