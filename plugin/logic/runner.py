@@ -34,7 +34,7 @@ class RunOutcome:
     outcome: JobOutcome
     gpkg: str | None = None
     engine: dict[str, Any] | None = None
-    job_id: str | None = None  # the backend's job (refining its results by clicking names it)
+    job_id: str | None = None  # the backend's job, once submitted (resuming it, refining its results name it)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -51,11 +51,6 @@ class RunOutcome:
     @property
     def error(self) -> str | None:
         return self.outcome.message if isinstance(self.outcome, JobFailed) else None
-
-    @property
-    def job_id(self) -> str | None:
-        """The backend's id of the job, once it was submitted."""
-        return getattr(self.outcome, "job_id", None)
 
     @property
     def resumable(self) -> bool:
@@ -121,16 +116,16 @@ def execute_job(
             on_status("uploading" if isinstance(job.raster, RenderedRaster) else "submitting")
             created = _submit(client, job, feedback)
     except BackendHTTPError as exc:
-        return RunOutcome(job, JobFailed(exc.detail, resume_job_id))
+        return RunOutcome(job, JobFailed(exc.detail, resume_job_id), job_id=resume_job_id)
     except (BackendError, RasterSourceError) as exc:
-        return RunOutcome(job, JobFailed(str(exc), resume_job_id))
+        return RunOutcome(job, JobFailed(str(exc), resume_job_id), job_id=resume_job_id)
     job_id = created["id"]
     on_status("running")
     start = str(created.get("events", "")).rpartition("start=")[2]
     outcome = follow_job(client, job_id, on_event=on_event, is_cancelled=is_cancelled,
                          liveness=service.liveness, limits=limits, start=int(start) if start.isdigit() else 0)
     if isinstance(outcome, JobFailed):
-        return RunOutcome(job, outcome)
+        return RunOutcome(job, outcome, job_id=job_id)
     result = outcome.result
     gpkg = None
     if (result.get("outputs") or {}).get("gpkg"):
@@ -138,5 +133,6 @@ def execute_job(
         try:
             gpkg = client.download_result(job_id, job.output_path, "gpkg")
         except BackendError as exc:
-            return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id))
+            return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id),
+                              job_id=job_id)
     return RunOutcome(job, outcome, gpkg, result.get("engine"), job_id)
