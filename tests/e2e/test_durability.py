@@ -360,3 +360,20 @@ def test_refined_outlines_are_journaled_with_their_tiles_and_resumed(tmp_path, s
     assert not resumed.partial
     for layer in (f"{RUN_NAME}_boxes", f"{RUN_NAME}_polygons"):
         assert features(tmp_path / "out.gpkg", layer) == features(tmp_path / "clean.gpkg", layer)
+
+
+def test_model_found_references_are_journaled_with_their_tiles_and_resumed(tmp_path, scene):
+    def run(out, **kwargs):
+        config = _config(scene, out, engine="scripted", concurrency=3,
+                         instruction="[detection] planes within 100 m of a hangar")
+        return Pipeline(config, RotatedObjectEngine(label="plane")).run(**kwargs)
+
+    clean = run(tmp_path / "clean.gpkg")
+    assert set(clean.outputs["layers"]) == {"boxes", "ref_hangar_boxes"}
+    stop = CancelToken()
+    run(tmp_path / "out.gpkg", cancel=stop,
+        on_event=lambda e: stop.cancel() if e.kind == "tile" and e.tiles_done == 10 else None)
+    resumed = run(tmp_path / "out.gpkg", resume=True)
+    assert resumed.references == clean.references and not resumed.partial
+    for layer in clean.outputs["layers"].values():
+        assert features(tmp_path / "out.gpkg", layer) == features(tmp_path / "clean.gpkg", layer)
