@@ -64,12 +64,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="105"/>
+        <location filename="../plugin/gui/run_list.py" line="113"/>
         <source>starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="185"/>
+        <location filename="../plugin/gui/run_list.py" line="195"/>
         <source>Cancel this run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,37 +79,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="68"/>
+        <location filename="../plugin/gui/dock.py" line="70"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="77"/>
+        <location filename="../plugin/gui/dock.py" line="79"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="90"/>
+        <location filename="../plugin/gui/dock.py" line="92"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="101"/>
+        <location filename="../plugin/gui/dock.py" line="103"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="256"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="111"/>
+        <location filename="../plugin/gui/dock.py" line="113"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="123"/>
+        <location filename="../plugin/gui/dock.py" line="125"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,32 +119,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="130"/>
+        <location filename="../plugin/gui/dock.py" line="132"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="131"/>
+        <location filename="../plugin/gui/dock.py" line="133"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="137"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="143"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -154,12 +154,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="209"/>
+        <location filename="../plugin/gui/run_list.py" line="221"/>
         <source>Runs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -169,27 +169,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="196"/>
+        <location filename="../plugin/gui/dock.py" line="199"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="208"/>
+        <location filename="../plugin/gui/dock.py" line="211"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="233"/>
+        <location filename="../plugin/gui/dock.py" line="236"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="256"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
+        <location filename="../plugin/gui/dock.py" line="284"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -209,22 +209,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -479,7 +479,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="108"/>
+        <location filename="../plugin/logic/tasks.py" line="109"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -499,12 +499,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="308"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="340"/>
+        <location filename="../plugin/main.py" line="341"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -701,12 +701,12 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <location filename="../plugin/gui/run_list.py" line="208"/>
         <source>cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="199"/>
+        <location filename="../plugin/gui/run_list.py" line="209"/>
         <source>failed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -716,7 +716,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="178"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1093,67 +1093,67 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="243"/>
+        <location filename="../plugin/gui/dock.py" line="246"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="116"/>
+        <location filename="../plugin/gui/run_list.py" line="124"/>
         <source>Open folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="144"/>
+        <location filename="../plugin/gui/run_list.py" line="152"/>
         <source>cancelling… ({progress})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="156"/>
+        <location filename="../plugin/gui/run_list.py" line="164"/>
         <source>cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="169"/>
+        <location filename="../plugin/gui/run_list.py" line="178"/>
         <source>Saved in {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="171"/>
+        <location filename="../plugin/gui/run_list.py" line="180"/>
         <source>Open the folder of {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="182"/>
+        <location filename="../plugin/gui/run_list.py" line="192"/>
         <source>Remove from the list (the layers stay)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>running</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>cancelling</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <location filename="../plugin/gui/run_list.py" line="208"/>
         <source>cancelled, partial result kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="215"/>
+        <location filename="../plugin/gui/run_list.py" line="227"/>
         <source>Clear finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="216"/>
+        <location filename="../plugin/gui/run_list.py" line="228"/>
         <source>Remove ended runs from this list (their layers stay)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1403,7 +1403,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="139"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1413,7 +1413,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="162"/>
+        <location filename="../plugin/runs.py" line="180"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1603,7 +1603,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="170"/>
+        <location filename="../plugin/logic/tasks.py" line="173"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1620,6 +1620,16 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/main.py" line="157"/>
         <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="302"/>
+        <source>resuming…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="102"/>
+        <source>Resume: go on from the tiles this run finished</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -64,12 +64,12 @@
         <translation>选中要素所在图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="105"/>
+        <location filename="../plugin/gui/run_list.py" line="113"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="185"/>
+        <location filename="../plugin/gui/run_list.py" line="195"/>
         <source>Cancel this run</source>
         <translation>取消此次运行</translation>
     </message>
@@ -79,37 +79,37 @@
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="68"/>
+        <location filename="../plugin/gui/dock.py" line="70"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="77"/>
+        <location filename="../plugin/gui/dock.py" line="79"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="90"/>
+        <location filename="../plugin/gui/dock.py" line="92"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="101"/>
+        <location filename="../plugin/gui/dock.py" line="103"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="256"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="111"/>
+        <location filename="../plugin/gui/dock.py" line="113"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="123"/>
+        <location filename="../plugin/gui/dock.py" line="125"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
@@ -119,32 +119,32 @@
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="130"/>
+        <location filename="../plugin/gui/dock.py" line="132"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="131"/>
+        <location filename="../plugin/gui/dock.py" line="133"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="137"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="143"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -154,12 +154,12 @@
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="209"/>
+        <location filename="../plugin/gui/run_list.py" line="221"/>
         <source>Runs</source>
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
@@ -169,27 +169,27 @@
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="196"/>
+        <location filename="../plugin/gui/dock.py" line="199"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="208"/>
+        <location filename="../plugin/gui/dock.py" line="211"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="233"/>
+        <location filename="../plugin/gui/dock.py" line="236"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="256"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
+        <location filename="../plugin/gui/dock.py" line="284"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -209,22 +209,22 @@
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="302"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -479,7 +479,7 @@
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="108"/>
+        <location filename="../plugin/logic/tasks.py" line="109"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
@@ -499,12 +499,12 @@
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="308"/>
+        <location filename="../plugin/main.py" line="309"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="340"/>
+        <location filename="../plugin/main.py" line="341"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -703,12 +703,12 @@ Issues: {tracker}</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <location filename="../plugin/gui/run_list.py" line="208"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="199"/>
+        <location filename="../plugin/gui/run_list.py" line="209"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
@@ -718,7 +718,7 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="178"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -1097,67 +1097,67 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="243"/>
+        <location filename="../plugin/gui/dock.py" line="246"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="116"/>
+        <location filename="../plugin/gui/run_list.py" line="124"/>
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="144"/>
+        <location filename="../plugin/gui/run_list.py" line="152"/>
         <source>cancelling… ({progress})</source>
         <translation>正在取消…（{progress}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="156"/>
+        <location filename="../plugin/gui/run_list.py" line="164"/>
         <source>cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="169"/>
+        <location filename="../plugin/gui/run_list.py" line="178"/>
         <source>Saved in {name}</source>
         <translation>已保存到 {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="171"/>
+        <location filename="../plugin/gui/run_list.py" line="180"/>
         <source>Open the folder of {path}</source>
         <translation>打开 {path} 所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="182"/>
+        <location filename="../plugin/gui/run_list.py" line="192"/>
         <source>Remove from the list (the layers stay)</source>
         <translation>从列表中移除（图层保留）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>cancelling</source>
         <translation>正在取消</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="197"/>
+        <location filename="../plugin/gui/run_list.py" line="207"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="198"/>
+        <location filename="../plugin/gui/run_list.py" line="208"/>
         <source>cancelled, partial result kept</source>
         <translation>已取消，保留了部分结果</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="215"/>
+        <location filename="../plugin/gui/run_list.py" line="227"/>
         <source>Clear finished</source>
         <translation>清除已结束的</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/run_list.py" line="216"/>
+        <location filename="../plugin/gui/run_list.py" line="228"/>
         <source>Remove ended runs from this list (their layers stay)</source>
         <translation>从列表中移除已结束的运行（其图层保留）</translation>
     </message>
@@ -1407,7 +1407,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="139"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
@@ -1417,7 +1417,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="162"/>
+        <location filename="../plugin/runs.py" line="180"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
@@ -1607,7 +1607,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>无法修改该要素（是否已被删除？）。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="170"/>
+        <location filename="../plugin/logic/tasks.py" line="173"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation>GeoRSMLLM：正在细化对象</translation>
     </message>
@@ -1625,6 +1625,16 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/main.py" line="157"/>
         <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
         <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="302"/>
+        <source>resuming…</source>
+        <translation>正在继续…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/run_list.py" line="102"/>
+        <source>Resume: go on from the tiles this run finished</source>
+        <translation>继续：从本次运行已完成的瓦片接着处理</translation>
     </message>
 </context>
 </TS>

@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an instruction on a raster and write a GeoPackage")
     _add_run_options(run)
+    run.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_ID",
+                     help="go on with an interrupted run of --output from its journal, without redoing finished "
+                          "tiles: RUN_ID's, else the one named --run-name, else the only one; its settings are "
+                          "reused (options given must not change its results)")
     plan = sub.add_parser("plan", help="show how an instruction would run, as numbered sentences")
     _add_run_options(plan)
     plan.add_argument("--json", action="store_true", help="print the typed plan and its sentences as JSON")
@@ -149,10 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"command", "config", "quiet", "geojson", "regions", "area", "host", "port", "token", "token_file",
-            "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb", "max_upload_mpx",
-            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures",
-            "sam2_cache_entries", "sam2_cache_mb"}
+    skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "host", "port", "token",
+            "token_file", "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb",
+            "max_upload_mpx", "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file",
+            "failures", "sam2_cache_entries", "sam2_cache_mb"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
@@ -199,18 +203,32 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.events import CancelToken
     from .pipeline.factory import build_engine, build_parser_engine, build_segmenter, needs_segmenter
     from .pipeline.inputs import read_area, read_features
+    from .pipeline.resume import check_settings, find_resumable, new_run_id, resumable_settings
     from .pipeline.runner import Pipeline
 
-    config = RunConfig.load(_overrides(args), config_file=args.config)
+    overrides = _overrides(args)
+    resuming = getattr(args, "resume", None) is not None
+    stored = None
+    if resuming:  # the interrupted run's own settings are the base; options given may only change where it runs
+        probe = RunConfig.load(overrides, config_file=args.config)
+        stored = find_resumable(probe.output, run_id=args.resume or None, run_name=probe.run_name)
+    config = RunConfig.load(overrides, config_file=args.config,
+                            base=resumable_settings(stored) if stored else None)
     if not config.raster:
         raise ConfigError("--raster is required")
     if not config.instruction:
         raise ConfigError("--instruction is required")
+    if stored is not None:
+        check_settings(stored, config)  # before a model is loaded for nothing
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
     assets = config.stac_assets
     regions = read_features(args.regions, config.raster, assets) if getattr(args, "regions", None) else None
     area = read_area(args.area, config.raster, assets) if getattr(args, "area", None) else None
+    geojson = args.geojson
+    if stored is not None:
+        area = area if area is not None else _stored_area(stored.extra.get("area_wkb"))
+        geojson = geojson or stored.extra.get("geojson")
     if plan_only:
         parser_engine = build_parser_engine(config, engine) if config.parser_model else None
         if parser_engine is not None:
@@ -228,24 +246,62 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         print(f"error: {exc}\nhint: {_model_hint(config)}", file=sys.stderr)
         return EXIT_MODEL
     parser_engine = build_parser_engine(config, engine)
-    if parser_engine is not None and parser_engine is not engine:
+    if parser_engine is not None and parser_engine is not engine and not resuming:  # a resumed run keeps its plan
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
-                        area=area, geojson_path=args.geojson)
+                        area=area, geojson_path=geojson)
     if needs_segmenter(config, pipeline.choice.task):
         pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
     segmenter = pipeline.segmenter
+    run_id = stored.run_id if stored else new_run_id()
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    # Ctrl-C and SIGTERM stop the run within one tile; what is done is written (marked partial) and stays
+    # resumable. A second signal stops at once (finished tiles are in the journal all the same).
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(signum, _frame) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+
+    for sig in handlers:
+        signal.signal(sig, stop)
     try:
-        result = pipeline.run(on_event=ProgressBar(not args.quiet), cancel=cancel)
+        result = pipeline.run(on_event=ProgressBar(not args.quiet), cancel=cancel, run_id=run_id, resume=resuming)
+    except GeoRSMLLMError as exc:
+        _resume_hint(config.output, run_id, exc)
+        raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)
         engine.close()
         if segmenter is not None:
             segmenter.close()
     _print_summary(result)
+    if result.partial:
+        print(f"resume    python -m model_backend run --resume {result.run_id} -o {config.output}")
     return EXIT_INTERRUPTED if result.partial else EXIT_OK
+
+
+def _stored_area(wkb_hex: str | None):
+    import shapely
+
+    return shapely.from_wkb(wkb_hex) if wkb_hex else None
+
+
+def _resume_hint(output: str, run_id: str, exc: Exception) -> None:
+    """After a failed run: how to go on with it when it finished tiles (they are in the journal)."""
+    from .pipeline.journal import iter_journal_runs
+
+    if isinstance(exc, ConfigError):
+        return
+    try:
+        run = next((r for r in iter_journal_runs(output) if r.run_id == run_id), None)
+    except GeoRSMLLMError:
+        return
+    if run is not None and run.tiles_done:
+        print(f"hint: {run.tiles_done} finished tiles are kept; once the cause is fixed, go on with: "
+              f"python -m model_backend run --resume {run_id} -o {output}", file=sys.stderr)
 
 
 def _print_summary(result) -> None:

@@ -208,6 +208,7 @@ class GeoRSMLLMPlugin:
         dock.run_requested.connect(self.run)
         dock.plan_requested.connect(controller.request_plan)
         dock.cancel_requested.connect(controller.cancel)
+        dock.resume_requested.connect(controller.resume)
         dock.restart_requested.connect(lambda: controller.refresh_status(restart=True))
         dock.visibilityChanged.connect(self._dock_visible)
         controller.job_started.connect(dock.job_started)

@@ -33,6 +33,8 @@ class _Run:
     title: str
     layer_ids: list[str] = field(default_factory=list)
     cancelling: bool = False
+    task_name: str = ""  # the task the live layers are styled for
+    outcome: RunOutcome | None = None
 
 
 class RunController(QObject):
@@ -60,6 +62,7 @@ class RunController(QObject):
         self.settings_loader = settings_loader
         self.project = project or QgsProject.instance()
         self.runs: dict[str, _Run] = {}
+        self.stopped: dict[str, _Run] = {}  # runs that can be resumed: cancelled, failed, their backend stopped
         self._helpers: set[QgsTask] = set()
         self._keys = itertools.count(1)
         self._closed = False
@@ -81,10 +84,23 @@ class RunController(QObject):
             self.message.emit(str(exc), True)
             return None
         key = f"run{next(self._keys)}"
-        task = RunJobTask(self.service, job)
         last = self.poller.last
         title = demo_title(job.title) if last is not None and last.engine == "scripted" else job.title
-        run = _Run(task=task, live=LiveLayers(title, request.task or "", self.project), title=title)
+        self._launch(key, RunJobTask(self.service, job), title, request.task or "")
+        return key
+
+    def resume(self, key: str) -> None:
+        """Go on with a cancelled or failed run (``key``) from its finished tiles (the backend keeps them); its
+        partial layers make way for the complete ones."""
+        stopped = self.stopped.pop(key, None)
+        if stopped is None or stopped.outcome is None or not stopped.outcome.resumable:
+            return
+        self.project.removeMapLayers([i for i in stopped.layer_ids if self.project.mapLayer(i) is not None])
+        task = RunJobTask(self.service, stopped.outcome.job, resume_job_id=stopped.outcome.job_id)
+        self._launch(key, task, stopped.title, stopped.task_name)
+
+    def _launch(self, key: str, task: RunJobTask, title: str, task_name: str) -> None:
+        run = _Run(task=task, live=LiveLayers(title, task_name, self.project), title=title, task_name=task_name)
         self.runs[key] = run
         task.progress_event.connect(lambda event, k=key: self._on_event(k, event))
         task.status_changed.connect(lambda status, k=key: self._on_status(k, status))
@@ -92,7 +108,6 @@ class RunController(QObject):
         task.completed.connect(lambda outcome, k=key: self._on_completed(k, outcome))
         self.job_started.emit(key, title)
         QgsApplication.taskManager().addTask(task)
-        return key
 
     def cancel(self, key: str = "") -> None:
         """Cancel one run (``key``) or all (``""``). Returns at once (``job_cancelling`` says so); the task
@@ -133,6 +148,9 @@ class RunController(QObject):
         if self._closed:  # the plugin was unloaded while this ran: nothing to show it in
             return
         self.poller.poll_now()
+        run.outcome = outcome
+        if outcome is not None and outcome.resumable:
+            self.stopped[key] = run
         summary = outcome_summary(outcome)
         if outcome is None or outcome.error is not None:
             failed = outcome is not None

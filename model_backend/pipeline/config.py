@@ -121,14 +121,16 @@ class RunConfig:
         overrides: Mapping[str, Any] | None = None,
         config_file: str | Path | None = None,
         environ: Mapping[str, str] | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> "RunConfig":
-        """Defaults < TOML file < environment < ``overrides`` (``None`` values in overrides are ignored).
+        """Defaults < ``base`` < TOML file < environment < ``overrides`` (``None`` values in overrides are
+        ignored). ``base``: settings that stand in for the defaults (a resumed run's own).
 
         The TOML file is ``config_file`` or ``$GEORSMLLM_CONFIG``; its keys are the field names, at top level or
         under a ``[run]`` table.
         """
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(base or {})
         path = config_file or environ.get(ENV_PREFIX + "CONFIG")
         if path:
             values.update(_read_toml(Path(path)))

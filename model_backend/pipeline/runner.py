@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -22,12 +21,13 @@ from ..conditions.plan import Plan
 from ..dialects import get_dialect
 from ..dialects.base import Dialect
 from ..engines.base import Engine
-from ..errors import ConfigError
+from ..errors import ConfigError, GeoRSMLLMError
 from ..tasks import Task
 from .config import RunConfig
 from .events import CancelToken, EventSink, RunEvent
 from .output import RunOutput
 from .result import RunResult
+from .resume import resume_log, start_log
 from .tasks.base import RunContext
 from .tasks.objects import counting_question, run_count, run_found_objects, run_objects
 from .tasks.text import run_classify, run_identify, run_overview
@@ -116,30 +116,47 @@ class Pipeline:
 
     # -- run ---------------------------------------------------------------------------------------
 
-    def run(self, on_event: EventSink | None = None, cancel: CancelToken | None = None) -> RunResult:
-        """Run to the end (or until ``cancel``); returns what was done. GDAL's block cache is bounded for the
-        run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
+    def run(self, on_event: EventSink | None = None, cancel: CancelToken | None = None, *,
+            run_id: str | None = None, resume: bool = False) -> RunResult:
+        """Run to the end (or until ``cancel``); returns what was done. ``run_id`` names the run (default: a new
+        id); with ``resume`` the run goes on from the output's journal: ``run_id``'s run there, else the one
+        named like ``config.run_name``, else the only one (see ``resume``). GDAL's block cache is bounded for
+        the run (``gdal_cache_mb``): by default it takes 5 % of RAM, which alone exceeds the memory target."""
         import rasterio
 
         with rasterio.Env(GDAL_CACHEMAX=self.config.gdal_cache_mb * 2**20):  # rasterio takes bytes
-            return self._run(on_event or (lambda _e: None), cancel or CancelToken())
+            return self._run(on_event or (lambda _e: None), cancel or CancelToken(), run_id, resume)
 
-    def _run(self, emit: EventSink, cancel: CancelToken) -> RunResult:
+    def _run(self, emit: EventSink, cancel: CancelToken, run_id: str | None, resume: bool) -> RunResult:
         started = time.monotonic()
-        plan = self.make_plan()
+        cfg = self.config
         choice = self.choice
+        if resume:
+            log = resume_log(self, run_id)
+            plan = log.plan
+        else:
+            plan = self.make_plan()
+            default_name = f"{choice.task.value}_{time.strftime('%Y%m%d_%H%M%S')}"
+            log = start_log(self, plan, safe_name(cfg.run_name or default_name), run_id,
+                            extra={"geojson": self.geojson_path})
         result = RunResult(
-            run_id=uuid.uuid4().hex[:12], task=choice.task.value, task_source=choice.source,
+            run_id=log.run_id, task=choice.task.value, task_source=choice.source,
             task_reason=choice.reason, instruction=self.config.instruction, plan=plan.report(),
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
         result.warnings += plan.warnings
         emit(RunEvent("plan", message=plan.describe(), data=result.plan | {"task": result.task,
                                                                               "task_reason": result.task_reason}))
-        cfg = self.config
-        run_name = safe_name(cfg.run_name or f"{result.task}_{time.strftime('%Y%m%d_%H%M%S')}")
-        output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)
-        RUNNERS[choice.task](RunContext(self, plan, result, output, emit, cancel))
+        output = RunOutput(gpkg=cfg.output, run_name=log.run_name, geojson=self.geojson_path)
+        try:
+            RUNNERS[choice.task](RunContext(self, plan, result, output, emit, cancel, log))
+        except BaseException as exc:
+            log.end(partial=True, error=str(exc) or type(exc).__name__)
+            raise
+        try:
+            log.end(partial=result.partial)
+        except GeoRSMLLMError as exc:  # the output is written; only the journal could not be tidied
+            result.warnings.append(f"the run journal could not be updated: {exc}")
         result.elapsed_s = round(time.monotonic() - started, 3)
         return result
 

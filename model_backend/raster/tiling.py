@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Container, Iterable, Iterator, Sequence
 
 import numpy as np
 from affine import Affine
@@ -390,11 +390,13 @@ def iter_tiles(
     skip_empty: bool = False,
     report: TileReport | None = None,
     resampling: Resampling | None = None,
+    skip: Container[int] = (),
 ) -> Iterator[TileImage]:
     """Read the tiles of ``plan`` (or of a layout over the whole raster) one at a time.
 
     ``skip_empty`` drops tiles whose pixels are all nodata; each skipped tile is logged and recorded in
-    ``report.skipped_empty``. ``resampling`` defaults to ``auto_resampling``.
+    ``report.skipped_empty``. ``resampling`` defaults to ``auto_resampling``. Tiles whose index is in
+    ``skip`` (done already: a resumed run) are not read.
     """
     if isinstance(plan, TileLayout):
         plan = TilePlan(source.grid, plan)
@@ -403,6 +405,8 @@ def iter_tiles(
     report = report if report is not None else TileReport()
     report.planned += len(plan)
     for tile in plan:
+        if tile.index in skip:
+            continue
         img = source.read(
             tile.window, out_shape=tile.out_shape, resampling=resampling or auto_resampling(tile)
         )
@@ -445,11 +449,12 @@ def iter_tile_pairs(
     skip_empty: bool = False,
     report: TileReport | None = None,
     resampling: Resampling | None = None,
+    skip: Container[int] = (),
 ) -> Iterator[TilePair]:
     """Tiles of a ``pair.RasterPair`` over the two rasters' overlap (intersected with an optional
     area of interest, see ``plan_pair_tiles``; or the tiles of a ``TilePlan`` already made), both read with
     the same window. ``skip_empty`` drops tiles where either raster is entirely nodata (recorded in
-    ``report``)."""
+    ``report``). Tiles whose index is in ``skip`` are not read (see ``iter_tiles``)."""
     if isinstance(layout, TilePlan):
         plan = layout
     else:
@@ -457,6 +462,8 @@ def iter_tile_pairs(
     report = report if report is not None else TileReport()
     report.planned += len(plan)
     for tile in plan:
+        if tile.index in skip:
+            continue
         rs = resampling or auto_resampling(tile)
         first = pair.first.read(tile.window, out_shape=tile.out_shape, resampling=rs)
         second = pair.second.read(tile.window, out_shape=tile.out_shape, resampling=rs)

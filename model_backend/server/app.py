@@ -2,13 +2,17 @@
 
 Endpoints (all under ``/v1``): ``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` ·
 ``GET /jobs`` · ``GET /jobs/{id}`` · ``GET /jobs/{id}/events`` (server-sent events, replayable with
-``?start=N``) · ``POST /jobs/{id}/cancel`` · ``GET /jobs/{id}/result?format=geojson|gpkg`` ·
-``POST /refine`` (one feature of a finished run re-segmented by SAM2 from clicks).
+``?start=N``) · ``POST /jobs/{id}/cancel`` · ``POST /jobs/{id}/resume`` ·
+``GET /jobs/{id}/result?format=geojson|gpkg`` · ``POST /refine`` (one feature of a finished run re-segmented by
+SAM2 from clicks).
 
 Every request first passes ``guard.RequestGuard`` (Host, Origin, token, JSON content type, body size); every
 file a job will open passes ``sources.SourcePolicy``; uploads go through ``uploads.UploadStore``. No
 documentation pages are served. Errors reach clients as ``{"detail": …}`` one-liners: tracebacks stay in
 the server's log.
+
+Jobs are kept on disk (``jobstore``, one server per work folder): they survive a restart, the ones then queued or
+running marked ``interrupted``, and an interrupted, cancelled or failed job can be resumed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import os
 import resource
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -39,7 +44,8 @@ from ..pipeline.context import split_context_spec
 from ..raster.remote import source_guard
 from .backend import FRAME_FILE
 from .guard import RequestGuard
-from .jobs import JobFn, JobManager
+from .jobs import RESUMABLE, JobFn, JobManager
+from .jobstore import JobStore, claim_work_dir
 from .results import own_layers_gpkg
 from ..pipeline.reprompt import RunFrame
 from .schemas import JobCreated, JobRequest, PlanRequest, RefineRequest, UploadRequest
@@ -105,7 +111,10 @@ def _rss_mb() -> float:
 
 
 def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
-    work = Path(settings.work_dir or Path.home() / ".cache" / "georsmllm" / "server").resolve()
+    wanted = Path(settings.work_dir or Path.home() / ".cache" / "georsmllm" / "server").resolve()
+    work, work_lock = claim_work_dir(wanted)  # one server per folder: its job table is this server's own
+    if work != wanted:
+        print(f"{wanted} is used by another server: this one works in {work}", file=sys.stderr, flush=True)
     (work / "jobs").mkdir(parents=True, exist_ok=True)
     sources = SourcePolicy([*settings.allowed_dirs, work], settings.allowed_urls)
     uploads = UploadStore(work / "uploads", work, max_pixels=settings.max_upload_pixels,
@@ -122,11 +131,16 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             still_used = set().union(*uploads_of.values())
         uploads.delete(mine - still_used)
 
-    jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget)
+    jobs = JobManager(max_parallel=settings.max_parallel_jobs, keep=settings.keep_jobs, on_forget=forget,
+                      store=JobStore(work / "jobs.sqlite"))
+    _remove_orphan_job_folders(work / "jobs", {job.id for job in jobs.list()})
+    for restored in jobs.list():
+        uploads_of[restored.id] = _uploads_read(restored.spec, work / "uploads")
     started = time.time()
 
     def active_uploads() -> set[str]:
-        active = {j.id for j in jobs.list() if j.state in ("queued", "running")}
+        # a job that may still be resumed keeps its uploads until it is forgotten
+        active = {j.id for j in jobs.list() if j.state in ("queued", "running", *RESUMABLE)}
         with uploads_lock:
             return set().union(*(ids for job_id, ids in uploads_of.items() if job_id in active))
 
@@ -219,15 +233,23 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             lambda: uploads.store(png, body.geotransform, body.crs, in_use=active_uploads()))
         return {"raster": f"{UPLOAD_PREFIX}{upload_id}", "bytes": len(png)}
 
-    @app.post("/v1/jobs", status_code=202, response_model=JobCreated)
-    def submit(body: JobRequest) -> JobCreated:
-        used: set[str] = set()
-        body = body.model_copy(update={
+    @app.on_event("shutdown")
+    def _stop_jobs() -> None:
+        jobs.shutdown()  # running jobs write what they have done and are marked interrupted
+        work_lock.release()
+
+    def checked_request(body: JobRequest, used: set[str]) -> JobRequest:
+        return body.model_copy(update={
             "raster": raster_path(body.raster, "raster", used, body.stac_assets),
             "raster_b": raster_path(body.raster_b, "raster_b", used, body.stac_assets) if body.raster_b else None,
             "context_layers": [context_layer(spec) for spec in body.context_layers],
             "output": sources.output(body.output) if body.output else None,
         })
+
+    @app.post("/v1/jobs", status_code=202, response_model=JobCreated)
+    def submit(body: JobRequest) -> JobCreated:
+        used: set[str] = set()
+        body = checked_request(body, used)
         used_bytes = folder_bytes(work)
         if used_bytes >= settings.max_work_mb * 2**20:
             raise HTTPException(status_code=507, detail=f"the server's work folder is full ({used_bytes / 2**20:.0f} "
@@ -243,7 +265,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             raise
         with uploads_lock:
             uploads_of[job_id] = used
-        job = jobs.submit(body.summary(), guarded(fn, sources), job_id=job_id)
+        job = jobs.submit(body.summary(), guarded(fn, sources), job_id=job_id, spec=body.model_dump())
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 
@@ -266,6 +288,27 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         job = get_job(job_id)
         jobs.cancel(job_id)
         return {"id": job.id, "state": job.state, "cancel_requested": True}
+
+    @app.post("/v1/jobs/{job_id}/resume", status_code=202, response_model=JobCreated)
+    def resume(job_id: str) -> JobCreated:
+        """Run an interrupted, cancelled or failed job again under its id; its run goes on from the run journal
+        (finished tiles are not redone). ``events`` points past the events the job already had."""
+        job = get_job(job_id)
+        if job.state not in RESUMABLE:
+            raise HTTPException(status_code=409, detail=f"job {job_id} is {job.state}: only an interrupted, "
+                                "cancelled or failed job can be resumed")
+        job_dir = work / "jobs" / job_id
+        if not job_dir.is_dir() or not job.spec:
+            raise HTTPException(status_code=410, detail=f"job {job_id} cannot be resumed here (its folder or "
+                                "request is gone): submit it again")
+        body = checked_request(JobRequest.model_validate(job.spec), set())  # the folder rules of now apply
+        fn = backend.job(body, job_dir)  # the run id is the job id: the run is found in its journal
+        try:
+            start = jobs.resume(job_id, guarded(fn, sources))
+        except ValueError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return JobCreated(id=job_id, state=job.state, events=f"/v1/jobs/{job_id}/events?start={start}",
+                          result=f"/v1/jobs/{job_id}/result")
 
     @app.get("/v1/jobs/{job_id}/events")
     async def events(job_id: str, request: Request, start: int = 0) -> StreamingResponse:
@@ -291,7 +334,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     @app.get("/v1/jobs/{job_id}/result")
     def result(job_id: str, format: str = "geojson"):
         job = get_job(job_id)
-        if job.state not in ("done", "cancelled"):
+        if job.state not in ("done", "cancelled", "interrupted"):
             raise HTTPException(status_code=409, detail=f"job {job_id} is {job.state}: no result yet")
         if format == "gpkg":
             path = own_layers_gpkg(job.result, work / "jobs" / job.id)
@@ -337,3 +380,21 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             return backend.refine(body, frame)
 
     return app
+
+
+def _remove_orphan_job_folders(jobs_dir: Path, known: set[str]) -> None:
+    """Job folders no job owns (left by a server that died between making a folder and recording its job, or
+    by a version that kept jobs in memory only)."""
+    for folder in jobs_dir.iterdir():
+        if folder.is_dir() and folder.name not in known and folder.name.isalnum():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _uploads_read(spec: dict[str, Any], uploads_dir: Path) -> set[str]:
+    """The ids of the uploads a (checked) job request reads: its rasters that are files of the upload folder."""
+    found = set()
+    for key in ("raster", "raster_b"):
+        value = spec.get(key)
+        if value and Path(value).parent == uploads_dir.resolve():
+            found.add(Path(value).stem)
+    return found

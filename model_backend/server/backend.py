@@ -12,6 +12,7 @@ from ..engines.base import Engine
 from ..pipeline.config import RunConfig
 from ..pipeline.context import read_context_layers
 from ..pipeline.factory import build_parser_engine, build_segmenter, needs_segmenter
+from ..pipeline.journal import iter_journal_runs
 from ..pipeline.reprompt import Clicks, RunFrame, reprompt
 from ..pipeline.runner import Pipeline
 from ..segmenters.encodings import EncodingCache
@@ -139,11 +140,15 @@ class PipelineBackend:
         checked = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
                            aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
 
+        run_id = job_dir.name  # the job's run is named after the job, so a resumed job finds it in its journal
+
         def run(emit, cancel) -> dict[str, Any]:
             self._ensure_loaded()
             segmenter = self.segmenter() if needs_segmenter(config, checked.choice.task) else None
             pipeline = dataclasses.replace(checked, parser_engine=self.parser_engine, segmenter=segmenter)
-            result = pipeline.run(on_event=emit, cancel=cancel)
+            # a job that finished tiles before (interrupted, cancelled, failed, then resumed) goes on from them
+            resume = any(r.run_id == run_id for r in iter_journal_runs(config.output))
+            result = pipeline.run(on_event=emit, cancel=cancel, run_id=run_id, resume=resume)
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")
             out["geojson"] = result.outputs.get("geojson")

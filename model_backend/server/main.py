@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..liveness import pid_alive
 from ..pipeline.config import RunConfig
 from ..pipeline.factory import build_engine
 from ..segmenters.encodings import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MB, EncodingCache
@@ -132,17 +133,8 @@ def _hand_over_token(token: str, token_file: str | None) -> None:
 def _watch_parent(pid: int, server, interval_s: float = 2.0) -> None:
     """Stop the server when the process that started it (QGIS) is gone, even after a crash."""
 
-    def alive() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def watch() -> None:
-        while alive():
+        while pid_alive(pid):
             time.sleep(interval_s)
         print(f"parent process {pid} is gone: stopping", flush=True)
         server.should_exit = True

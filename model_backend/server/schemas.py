@@ -225,7 +225,7 @@ class UploadRequest(BaseModel):
 
 class JobCreated(BaseModel):
     id: str
-    state: Literal["queued", "running", "done", "cancelled", "error"]
+    state: Literal["queued", "running", "done", "cancelled", "error", "interrupted"]
     events: str
     result: str
 

@@ -55,11 +55,13 @@ def _area_labels() -> list[str]:
 
 class GeoRSMLLMDock(QgsDockWidget):
     """Signals: ``run_requested(RunRequest)``, ``plan_requested(instruction, task or None, n_rasters, context layer names)``,
-    ``cancel_requested(job key, '' for all)``, ``restart_requested()``, ``status_requested()``."""
+    ``cancel_requested(job key, '' for all)``, ``resume_requested(job key)``, ``restart_requested()``,
+    ``status_requested()``."""
 
     run_requested = pyqtSignal(object)
     plan_requested = pyqtSignal(str, object, int, object)
     cancel_requested = pyqtSignal(str)
+    resume_requested = pyqtSignal(str)
     restart_requested = pyqtSignal()
     status_requested = pyqtSignal()
 
@@ -152,6 +154,7 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         self.runs = RunList()
         self.runs.cancel_requested.connect(self.cancel_requested)
+        self.runs.resume_requested.connect(self.resume_requested)
         root.addWidget(self.runs)
 
         self.plan_view = QTextBrowser()
@@ -297,7 +300,8 @@ class GeoRSMLLMDock(QgsDockWidget):
         row = self.runs.rows.get(key)
         if row is not None:
             row.status({"starting": tr("starting the backend…"), "uploading": tr("uploading…"),
-                        "submitting": tr("submitting…"), "running": tr("running…")}.get(status, status))
+                        "submitting": tr("submitting…"), "running": tr("running…"),
+                        "resuming": tr("resuming…")}.get(status, status))
 
     def job_cancelling(self, key: str) -> None:
         row = self.runs.rows.get(key)
@@ -314,7 +318,8 @@ class GeoRSMLLMDock(QgsDockWidget):
         """Show how run ``key`` ended (``text``: its summary) and the file it saved, if any."""
         row = self.runs.rows.get(key)
         if row is not None:
-            row.finish(run_state(outcome), text, outcome.gpkg if outcome is not None else None)
+            row.finish(run_state(outcome), text, outcome.gpkg if outcome is not None else None,
+                       resumable=outcome is not None and outcome.resumable)
         self.runs.refresh()
         self.cancel_button.setEnabled(self.runs.running())
 

@@ -75,10 +75,12 @@ class ElidedLabel(QLabel):
 
 class JobRow(QWidget):
     """One run: state symbol, title, progress while it runs, then its outcome in the state's colour and
-    the file it saved. ``cancel_clicked(key)`` while it runs, ``remove_clicked(key)`` once it ended."""
+    the file it saved. ``cancel_clicked(key)`` while it runs, ``remove_clicked(key)`` once it ended, and
+``resume_clicked(key)`` when it stopped before the end and can go on from the tiles it finished."""
 
     cancel_clicked = pyqtSignal(str)
     remove_clicked = pyqtSignal(str)
+    resume_clicked = pyqtSignal(str)
 
     def __init__(self, key: str, title: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -95,8 +97,14 @@ class JobRow(QWidget):
         self.button = QToolButton()
         self.button.setText("✕")
         self.button.clicked.connect(self._button_clicked)
+        self.resume_button = QToolButton()
+        self.resume_button.setText("↻")
+        self.resume_button.setToolTip(tr("Resume: go on from the tiles this run finished"))
+        self.resume_button.clicked.connect(lambda: self.resume_clicked.emit(self.key))
+        self.resume_button.setVisible(False)
         top.addWidget(self.icon)
         top.addWidget(self.label, 1)
+        top.addWidget(self.resume_button)
         top.addWidget(self.button)
         outer.addLayout(top)
 
@@ -156,8 +164,9 @@ class JobRow(QWidget):
         self.bar.setFormat(tr("cancelling…"))
         self._show_state()
 
-    def finish(self, state: str, text: str, saved_path: str | None = None) -> None:
-        """The run ended in ``state`` (``done``, ``partial``, ``cancelled``, ``failed``)."""
+    def finish(self, state: str, text: str, saved_path: str | None = None, resumable: bool = False) -> None:
+        """The run ended in ``state`` (``done``, ``partial``, ``cancelled``, ``failed``); ``resumable``: it
+        can go on from its finished tiles (a resume button shows)."""
         if state not in FINISHED:
             raise ValueError(f"not a finished state: {state!r}")
         self.state = state
@@ -170,6 +179,7 @@ class JobRow(QWidget):
             self.saved_label.setToolTip(saved_path)
             self.folder_button.setToolTip(tr("Open the folder of {path}").format(path=saved_path))
         self.saved_box.setVisible(bool(saved_path))
+        self.resume_button.setVisible(resumable)
         self._show_state()
 
     def _show_state(self) -> None:
@@ -200,9 +210,11 @@ def state_name(state: str) -> str:
 
 
 class RunList(QGroupBox):
-    """The runs, newest on top, in a scroll area of bounded height. ``cancel_requested(key)``."""
+    """The runs, newest on top, in a scroll area of bounded height. ``cancel_requested(key)``,
+    ``resume_requested(key)``."""
 
     cancel_requested = pyqtSignal(str)
+    resume_requested = pyqtSignal(str)
     MAX_HEIGHT = 240
 
     def __init__(self, parent: QWidget | None = None):
@@ -230,9 +242,12 @@ class RunList(QGroupBox):
         self.refresh()
 
     def add(self, key: str, title: str) -> JobRow:
+        if key in self.rows:  # a resumed run: a fresh row on top
+            self.remove(key)
         row = JobRow(key, title)
         row.cancel_clicked.connect(self.cancel_requested)
         row.remove_clicked.connect(self.remove)
+        row.resume_clicked.connect(self.resume_requested)
         self.rows[key] = row
         self.rows_layout.insertWidget(0, row)  # newest first: a new run is always in view
         row.show()  # now, not at the next event loop pass: refresh() measures the rows shown

@@ -216,6 +216,11 @@ class BackendClient:
         """``POST /v1/jobs/{id}/cancel``; the job stops within a tile and ends with a ``cancelled`` event."""
         return self._json("POST", f"/v1/jobs/{job_id}/cancel", timeout=10.0)
 
+    def resume(self, job_id: str) -> dict[str, Any]:
+        """``POST /v1/jobs/{id}/resume`` of an interrupted, cancelled or failed job: it goes on from its finished
+        tiles. ``{id, state, events, result}``; ``events`` ends with ``?start=N``, the job's first new event."""
+        return self._json("POST", f"/v1/jobs/{job_id}/resume")
+
     def events(self, job_id: str, start: int = 0, *, timeout: float = STREAM_TIMEOUT_S) -> EventStream:
         """Open the job's event stream from event index ``start`` (the log is replayable)."""
         query = urlencode({"start": max(0, int(start))})

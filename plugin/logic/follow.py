@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from .client import BackendClient, BackendError, BackendHTTPError, BackendUnreachable, EventStream
 
-TERMINAL = ("done", "cancelled", "error")
+TERMINAL = ("done", "cancelled", "error", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,14 @@ def follow_job(
     is_cancelled: Callable[[], bool] = lambda: False,
     liveness: Callable[[], str | None] = lambda: None,
     limits: FollowLimits = DEFAULT_LIMITS,
+    start: int = 0,
 ) -> JobOutcome:
-    """Follow ``job_id`` until it ends. ``on_event`` gets every non-terminal event (in the calling
-    thread); ``is_cancelled`` is polled, and when it turns true the job is cancelled on the server;
-    ``liveness`` returns a message when the backend process is known dead."""
+    """Follow ``job_id`` until it ends, from its event ``start`` (a resumed job's first new event). ``on_event``
+    gets every non-terminal event (in the calling thread); ``is_cancelled`` is polled, and when it turns true
+    the job is cancelled on the server; ``liveness`` returns a message when the backend process is known dead.
+    A job the server stopped while it ran (``interrupted``) is a failure that can be resumed."""
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
-    next_index = 0
+    next_index = max(0, start)
     reconnects = 0
     cancel_deadline: float | None = None
     stream: EventStream | None = None
@@ -156,7 +158,7 @@ def follow_job(
                     return JobSucceeded(job_id, event.data)
                 if event.kind == "cancelled":
                     return JobCancelled(job_id, event.data)
-                if event.kind == "error":
+                if event.kind in ("error", "interrupted"):
                     return JobFailed(event.message or "the job failed without a reason", job_id)
                 on_event(event)
                 continue

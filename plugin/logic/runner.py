@@ -34,7 +34,7 @@ class RunOutcome:
     outcome: JobOutcome
     gpkg: str | None = None
     engine: dict[str, Any] | None = None
-    job_id: str | None = None  # the backend's job (refining its results by clicking names it)
+    job_id: str | None = None  # the backend's job, once submitted (resuming it, refining its results name it)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -51,6 +51,12 @@ class RunOutcome:
     @property
     def error(self) -> str | None:
         return self.outcome.message if isinstance(self.outcome, JobFailed) else None
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the job can go on from its finished tiles (``execute_job(..., resume_job_id=...)``): it was
+        submitted and did not complete (cancelled, failed, or its backend stopped)."""
+        return self.job_id is not None and not self.succeeded
 
 
 def _raster_ref(client: BackendClient, source: FileRaster | UrlRaster | RenderedRaster, feedback=None) -> str:
@@ -92,27 +98,34 @@ def execute_job(
     is_cancelled: Callable[[], bool] = lambda: False,
     feedback=None,
     limits: FollowLimits = DEFAULT_LIMITS,
+    resume_job_id: str | None = None,
 ) -> RunOutcome:
-    """Run ``job`` to its end (blocking; worker thread only). Never raises for backend problems: they come
-    back as a ``JobFailed`` outcome with a message for the user."""
+    """Run ``job`` to its end (blocking; worker thread only); with ``resume_job_id``, go on with that backend
+    job instead (interrupted, cancelled or failed: its finished tiles are not redone). Never raises for
+    backend problems: they come back as a ``JobFailed`` outcome with a message for the user."""
     try:
         on_status("starting")
         connection = service.ensure(job.needed_dirs, job.needed_urls)
         client = BackendClient(connection)
         if is_cancelled():
             return RunOutcome(job, JobCancelled("", {}))
-        on_status("uploading" if isinstance(job.raster, RenderedRaster) else "submitting")
-        created = _submit(client, job, feedback)
+        if resume_job_id:
+            on_status("resuming")
+            created = client.resume(resume_job_id)
+        else:
+            on_status("uploading" if isinstance(job.raster, RenderedRaster) else "submitting")
+            created = _submit(client, job, feedback)
     except BackendHTTPError as exc:
-        return RunOutcome(job, JobFailed(exc.detail))
+        return RunOutcome(job, JobFailed(exc.detail, resume_job_id), job_id=resume_job_id)
     except (BackendError, RasterSourceError) as exc:
-        return RunOutcome(job, JobFailed(str(exc)))
+        return RunOutcome(job, JobFailed(str(exc), resume_job_id), job_id=resume_job_id)
     job_id = created["id"]
     on_status("running")
+    start = str(created.get("events", "")).rpartition("start=")[2]
     outcome = follow_job(client, job_id, on_event=on_event, is_cancelled=is_cancelled,
-                         liveness=service.liveness, limits=limits)
+                         liveness=service.liveness, limits=limits, start=int(start) if start.isdigit() else 0)
     if isinstance(outcome, JobFailed):
-        return RunOutcome(job, outcome)
+        return RunOutcome(job, outcome, job_id=job_id)
     result = outcome.result
     gpkg = None
     if (result.get("outputs") or {}).get("gpkg"):
@@ -120,5 +133,6 @@ def execute_job(
         try:
             gpkg = client.download_result(job_id, job.output_path, "gpkg")
         except BackendError as exc:
-            return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id))
+            return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id),
+                              job_id=job_id)
     return RunOutcome(job, outcome, gpkg, result.get("engine"), job_id)

@@ -104,10 +104,12 @@ class RunJobTask(QgsTask):
     cancelling = pyqtSignal()  # a cancel was asked (from the panel or QGIS's task manager)
     completed = pyqtSignal(object)
 
-    def __init__(self, service: BackendService, job: PreparedJob):
+    def __init__(self, service: BackendService, job: PreparedJob, resume_job_id: str | None = None):
+        """``resume_job_id``: go on with that backend job (see ``execute_job``) instead of submitting ``job``."""
         super().__init__(tr("GeoRSMLLM: {title}").format(title=job.title), QgsTask.CanCancel)
         self.service = service
         self.job = job
+        self.resume_job_id = resume_job_id
         self.outcome: RunOutcome | None = None
         self._cancel_requested = threading.Event()
         self.starting = False  # waiting for the backend to start (read by the status poller)
@@ -133,7 +135,8 @@ class RunJobTask(QgsTask):
     def run(self) -> bool:
         self.outcome = execute_job(self.service, self.job, on_event=self._on_event,
                                    on_status=self._on_status,
-                                   is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled())
+                                   is_cancelled=lambda: self._cancel_requested.is_set() or self.isCanceled(),
+                                   resume_job_id=self.resume_job_id)
         # A cancel the user asked for is an outcome, not a failure: QGIS's task log must not say "failed".
         return self.outcome.succeeded or self.outcome.cancelled
 

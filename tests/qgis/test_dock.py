@@ -160,6 +160,32 @@ def test_cancel_mid_run_keeps_the_partial_result(slow_plugin, project, qtbot):
     assert layers and all(0 < layer.featureCount() < outcome.result["tiles_total"] for layer in layers)
 
 
+def test_a_cancelled_run_resumes_from_its_row_without_redoing_finished_tiles(slow_plugin, project, qtbot):
+    plugin, _server = slow_plugin
+    dock = start_slow_run(plugin, project, qtbot)
+    [key] = dock.runs.rows
+    with qtbot.waitSignal(plugin.controller.job_finished, timeout=15000) as finished:
+        qtbot.mouseClick(dock.runs.rows[key].button, 1)  # the row's own cancel
+    cancelled = finished.args[2]
+    row = dock.runs.rows[key]
+    assert cancelled.resumable and row.resume_button.isVisibleTo(dock)
+    done_before = cancelled.result["tiles_done"]
+    partial_ids = [n.layer().id() for g in result_groups(project) for n in g.findLayers()]
+    tiles_after_resume = []
+    plugin.controller.job_progress.connect(
+        lambda k, event: tiles_after_resume.append(event.tiles_done) if event.kind == "tile" else None)
+    with qtbot.waitSignal(plugin.controller.job_finished, timeout=30000) as finished:
+        qtbot.mouseClick(row.resume_button, 1)
+    key_again, _summary, outcome = finished.args
+    assert key_again == key and outcome.succeeded and outcome.job_id == cancelled.job_id
+    assert outcome.result["tiles_done"] == outcome.result["tiles_total"] and not outcome.result["partial"]
+    assert tiles_after_resume and min(tiles_after_resume) == done_before + 1  # finished tiles were not redone
+    assert list(dock.runs.rows) == [key] and not dock.runs.rows[key].resume_button.isVisibleTo(dock)
+    layers = [n.layer() for g in result_groups(project) for n in g.findLayers()]
+    assert layers and not {layer.id() for layer in layers} & set(partial_ids)  # the partial layers made way
+    assert all(layer.featureCount() > 0 for layer in layers)
+
+
 def test_backend_killed_mid_run_gives_a_message(slow_plugin, project, qtbot):
     plugin, server = slow_plugin
     dock = start_slow_run(plugin, project, qtbot)

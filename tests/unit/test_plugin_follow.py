@@ -91,6 +91,20 @@ def test_a_broken_stream_resumes_from_the_next_event_without_duplicates():
     assert [e.index for e in seen] == [0, 1, 2]
 
 
+def test_a_resumed_job_is_followed_from_its_first_new_event():
+    client = FakeClient([ev(5, "tile", tiles_done=4, tiles_total=5), ev(6, "done", data={"partial": False})])
+    seen = []
+    outcome = follow_job(client, "j", on_event=seen.append, limits=FAST, start=5)
+    assert client.starts == [5] and outcome == JobSucceeded("j", {"partial": False})
+    assert [e.index for e in seen] == [5]
+
+
+def test_a_job_the_server_stopped_is_a_failure_naming_how_to_resume():
+    client = FakeClient([ev(0, "interrupted", message="the server stopped ... resume it")])
+    outcome = follow_job(client, "j", on_event=lambda e: None, limits=FAST)
+    assert outcome == JobFailed("the server stopped ... resume it", "j")
+
+
 def test_error_event_fails_with_the_servers_message():
     client = FakeClient([ev(0, "plan"), ev(1, "error", message="raster is corrupt")])
     outcome = follow_job(client, "j", on_event=lambda e: None, limits=FAST)

@@ -5,7 +5,7 @@ run's own."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from ..config import RunConfig
 from ..events import CancelToken, EventSink
 from ..output import RunOutput
 from ..result import RunResult
+from ..resume import RunLog
 from ...vector.features import Feature
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 @dataclass
 class RunContext:
     """One run: ``pipeline`` (settings, engine, segmenter, context layers, area of interest), its ``plan``, the
-    ``result`` being filled in, the ``output`` it writes to, and the caller's ``emit`` and ``cancel``."""
+    ``result`` being filled in, the ``output`` it writes to, the caller's ``emit`` and ``cancel``, and the run's
+    durable record ``log`` (finished tiles; for a resumed run, those finished before)."""
 
     pipeline: "Pipeline"
     plan: Plan
@@ -38,6 +40,16 @@ class RunContext:
     output: RunOutput
     emit: EventSink
     cancel: CancelToken
+    log: RunLog | None = None
+
+    def finished_tiles(self) -> Mapping[int, Any]:
+        """Payloads of the tiles a resumed run finished before, by tile index (none for a fresh run)."""
+        return {index: tile.payload for index, tile in self.log.done.items()} if self.log else {}
+
+    def record_tile(self, tile, payload: Mapping[str, Any]) -> None:
+        """Make a finished tile durable (``tile``: a ``raster.Tile``; ``payload``: JSON-ready)."""
+        if self.log is not None:
+            self.log.record(tile.index, tile.window, payload, self.result.tiles_total)
 
     @property
     def config(self) -> RunConfig:

@@ -5,8 +5,10 @@ tiles by the same worker, one more model call each (``pipeline.references``), me
 written as their own layers; the conditions measure against them.
 
 Tiles are read lazily on the calling thread and sent to the engine with at most ``concurrency`` in flight
-(``scheduler.pipelined``); results are checkpointed to the output as they arrive, and a cancelled run stops
-within one tile and keeps what is done, marked partial.
+(``scheduler.pipelined``). Each finished tile's candidates go to the run's journal as it finishes (durable
+at once, see ``resume``); the output GeoPackage is rewritten from time to time with what is done, marked
+partial, and at the end. A cancelled or failed run stops within one tile and writes what is done, marked
+partial; a resumed run takes the tiles finished before from the journal and reads only the others.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ...conditions.measure import ContextLayers
 from ...conditions.plan import ModelStep, Plan, Target
 from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
+from ...geometry.codec import object_from_dict, object_to_dict
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
 from ...nouns import class_label, plural
@@ -41,33 +44,35 @@ from ..tilework import TileOutcome, process_tile
 from ..wording import counted_objects
 from .base import RunContext
 
-#: How often (seconds) the output is rewritten with what is done so far, marked partial.
+#: How often (seconds, at least) the output is rewritten with what is done so far, marked partial. Every
+#: finished tile is durable in the journal at once; these checkpoints only let other programs see progress.
 CHECKPOINT_SECONDS = 10.0
+#: A checkpoint waits at least this many times as long as the last one took, so rewriting a large run's
+#: layers never takes more than 1/20 of the run.
+CHECKPOINT_COST_FACTOR = 20.0
 
 
 @dataclass
 class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
-    meet the plan's GIS conditions and touch the area of interest.
+    meet the plan's GIS conditions and touch the area of interest. Candidates are merged in tile order, so
+    the features do not depend on the order tiles finished in (nor on a run being resumed).
 
     With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
-    detection its outline (the union of its sources' outlines, ``outlines`` being parallel to ``candidates``),
-    a refined change region (``box_regions``) its minimum rotated rectangle, computed in map coordinates."""
+    detection its outline (the union of its sources' outlines; a tile's outlines are parallel to its
+    candidates), a refined change region (``box_regions``) its minimum rotated rectangle, computed in map
+    coordinates."""
 
     raster_size: tuple[int, int]
     georef: Georef
     crs: str
     box_regions: bool = False
-    candidates: list[Candidate] = field(default_factory=list)
-    candidate_tiles: list[int] = field(default_factory=list)
-    outlines: list[PolygonRegion | None] = field(default_factory=list)
+    by_tile: dict[int, tuple[list[Candidate], list[PolygonRegion | None]]] = field(default_factory=dict)
 
-    def add(self, outcome: TileOutcome) -> None:
-        self.candidates.extend(outcome.candidates)
-        self.candidate_tiles.extend([outcome.tile.index] * len(outcome.candidates))
-        outlines = outcome.outlines or [None] * len(outcome.candidates)
-        self.outlines.extend(outlines)
+    def add(self, tile_index: int, candidates: list[Candidate], outlines: list[PolygonRegion | None] = ()) -> None:
+        """A finished tile's candidates and their outlines (raster pixels; ``None`` where there is none)."""
+        self.by_tile[tile_index] = (list(candidates), list(outlines) or [None] * len(candidates))
 
     def features(self, plan: Plan, context_layers: ContextLayers, keep=None, default_label: str | None = None,
                  found=None) -> tuple[list[Feature], list[Feature]]:
@@ -77,10 +82,18 @@ class ObjectCollector:
         object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
         names, "new building"); ``found``: what the model found for the plan's model-found references, as
         ``execute_plan`` takes it."""
-        merged = merge_candidates(self.candidates, self.raster_size)
+        candidates: list[Candidate] = []
+        candidate_tiles: list[int] = []
+        outlines: list[PolygonRegion | None] = []
+        for index in sorted(self.by_tile):
+            tile_candidates, tile_outlines = self.by_tile[index]
+            candidates += tile_candidates
+            candidate_tiles += [index] * len(tile_candidates)
+            outlines += tile_outlines
+        merged = merge_candidates(candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
-        tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
-        companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
+        tiles = [",".join(str(candidate_tiles[i]) for i in m.sources) for m in merged]
+        companions = [self._companions(m, obj, outlines) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
         if plan.needs_gis and objects_map:
             kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers, found).objects}
@@ -90,12 +103,13 @@ class ObjectCollector:
         features = [Feature(o, label=o.label or default_label, tile=t) for o, t, _ in rows]
         return features, [Feature(c, label=c.label or default_label, tile=t) for _, t, cs in rows for c in cs]
 
-    def _companions(self, merged: Merged, obj_map: GeoObject) -> list[GeoObject]:
-        """A merged object's companion geometries in map coordinates."""
+    def _companions(self, merged: Merged, obj_map: GeoObject, outlines: list[PolygonRegion | None]) -> list[GeoObject]:
+        """A merged object's companion geometries in map coordinates (``outlines``: parallel to the candidates
+        merged)."""
         if isinstance(obj_map, PolygonRegion) and self.box_regions:
             corners = min_rotated_rectangle(obj_map)
             return [RotatedBox(corners, label=obj_map.label, score=obj_map.score)]
-        parts = [self.outlines[i] for i in merged.sources if self.outlines[i] is not None]
+        parts = [outlines[i] for i in merged.sources if outlines[i] is not None]
         if not parts:
             return []
         union = shapely.union_all([to_shapely(p) for p in parts])
@@ -103,6 +117,36 @@ class ObjectCollector:
         outlines = [PolygonRegion(tuple(g.exterior.coords)[:-1], tuple(tuple(r.coords)[:-1] for r in g.interiors),
                                   label=merged.obj.label, score=merged.obj.score) for g in polygons]
         return self.georef.objects_to_map(outlines)
+
+
+def tile_payload(outcome: TileOutcome) -> dict:
+    """What the journal keeps of a finished tile: its candidates, their outlines when refined, the candidates
+    of each model-found reference (all in raster pixels), and its warnings."""
+    payload: dict = {"candidates": [object_to_dict(c.obj) for c in outcome.candidates], "warnings": outcome.warnings}
+    if any(o is not None for o in outcome.outlines):
+        payload["outlines"] = [None if o is None else object_to_dict(o) for o in outcome.outlines]
+    if outcome.references:
+        payload["references"] = {ref_id: [object_to_dict(c.obj) for c in found]
+                                 for ref_id, found in outcome.references.items()}
+    return payload
+
+
+def restore_tiles(ctx: RunContext, tile_plan, collector: ObjectCollector, references: ReferenceCollector) -> set[int]:
+    """Put the tiles a resumed run finished before into ``collector`` and ``references``; returns their
+    indexes."""
+    done = ctx.finished_tiles()
+    if not done:
+        return set()
+    ctx.log.check_windows({tile.index: tile.window for tile in tile_plan if tile.index in done})
+    for index, payload in done.items():
+        window = ctx.log.done[index].window
+        outlines = [None if d is None else object_from_dict(d) for d in payload.get("outlines", [])]
+        collector.add(index, [Candidate(object_from_dict(d), window) for d in payload.get("candidates", [])], outlines)
+        references.add(index, {ref_id: [Candidate(object_from_dict(d), window) for d in found]
+                               for ref_id, found in payload.get("references", {}).items()})
+        ctx.result.warnings += payload.get("warnings", [])
+    ctx.result.tiles_done = len(done)
+    return set(done)
 
 
 #: The ``counts`` key of objects without a label (no class named by the model or the instruction).
@@ -141,31 +185,30 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
         pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
                          assets=cfg.stac_assets)
         source, closer = pair.first, pair
-        try:
-            tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        except Exception:
-            pair.close()
-            raise
-        tiles: Iterator = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
-                           for tp in iter_tile_pairs(pair, tile_plan, skip_empty=True))
     else:
         source = closer = ctx.open()
-        try:
-            tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
-        except Exception:
-            source.close()
-            raise
-        tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True))
     try:
         if refines(cfg.refine, task) and pipeline.segmenter is None:
             raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
-        segments = task is Task.SEGMENTATION or any(p.task is Task.SEGMENTATION for p in passes)
-        if pipeline.segmenter is not None and (segments or refines(cfg.refine, task)):
-            pipeline.segmenter.load()
+        if task is Task.CHANGE:
+            tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
+        else:
+            tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
         size = (source.grid.width, source.grid.height)
         collector = ObjectCollector(size, source.georef, source.crs_string,
                                     box_regions=task is Task.CHANGE and refines(cfg.refine, task))
         references = ReferenceCollector(passes, size, source.georef, source.crs_string)
+        done = restore_tiles(ctx, tile_plan, collector, references)
+        tiles: Iterator
+        if task is Task.CHANGE:
+            tiles = ((tp.tile, (tp.first.rgb, tp.second.rgb), tp.first.valid & tp.second.valid)
+                     for tp in iter_tile_pairs(pair, tile_plan, skip_empty=True, skip=done))
+        else:
+            tiles = ((ti.tile, (ti.rgb,), ti.valid) for ti in iter_tiles(source, tile_plan, skip_empty=True,
+                                                                           skip=done))
+        segments = task is Task.SEGMENTATION or any(p.task is Task.SEGMENTATION for p in passes)
+        if pipeline.segmenter is not None and (segments or refines(cfg.refine, task)):
+            pipeline.segmenter.load()
         return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, references, source)
     finally:
         closer.close()
@@ -175,7 +218,7 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
                   collector: ObjectCollector, references: ReferenceCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
     result.tiles_total = total  # a tile is done when the targets and every reference were asked for on it
-    last_checkpoint = time.monotonic()
+    last_checkpoint, checkpoint_s = time.monotonic(), 0.0
 
     def work(item) -> TileOutcome:
         tile, images, valid = item
@@ -205,8 +248,9 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
 
     try:
         for outcome in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
+            ctx.record_tile(outcome.tile, tile_payload(outcome))
             result.tiles_done += 1
-            collector.add(outcome)
+            collector.add(outcome.tile.index, outcome.candidates, outcome.outlines)
             references.add(outcome.tile.index, outcome.references)
             result.warnings += outcome.warnings
             data = {"tile": outcome.tile.index, "objects": len(outcome.candidates)}
@@ -214,9 +258,11 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
                 data["references"] = {ref_id: len(c) for ref_id, c in outcome.references.items()}
             ctx.emit(RunEvent("tile", result.tiles_done, total,
                               features=display_features(ctx, outcome, default_label), data=data))
-            if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+            if time.monotonic() - last_checkpoint > max(CHECKPOINT_SECONDS, CHECKPOINT_COST_FACTOR * checkpoint_s):
+                began = time.monotonic()
                 finish(partial=True)
                 last_checkpoint = time.monotonic()
+                checkpoint_s = last_checkpoint - began
     except Cancelled:
         result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
     except GeoRSMLLMError as exc:
@@ -232,6 +278,15 @@ def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[Mode
         kind = type(exc) if type(exc) in (RasterError, EngineError, OutputError) else GeoRSMLLMError
         raise kind(f"{exc}; the {result.tiles_done} of {total} tiles finished before were written to "
                    f"{ctx.output.gpkg} (layers marked partial)") from exc
+    except Exception:
+        # anything else that stops the run (a bug, an OS error): write what is done (the journal has it too)
+        result.partial = True
+        if result.tiles_done:
+            try:
+                finish(partial=True)
+            except Exception:  # the error that stopped the run is the one to report
+                pass
+        raise
     return finish(partial=result.partial)
 
 

@@ -78,28 +78,56 @@ def run_classify(ctx: RunContext) -> None:
     try:
         tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=ctx.pipeline.aoi_bounds)
         result.tiles_total = len(tile_plan)
-        features: list[Feature] = []
+        by_tile: dict[int, Feature | None] = {}  # None: the tile is outside the area of interest
+
+        def footprint(tile: Tile, answer: str) -> Feature | None:
+            shape = tile.objects_to_map([PolygonRegion(core_ring(tile, ctx.config.overlap))])[0]
+            if not ctx.touches_area(shape):
+                return None
+            return Feature(shape, label=match_class(answer, classes), tile=str(tile.index),
+                           extra={"answer": answer.strip()})
+
+        done = ctx.finished_tiles()
+        if done:  # a resumed run: the answers of the tiles finished before
+            planned = {tile.index: tile for tile in tile_plan if tile.index in done}
+            ctx.log.check_windows({index: tile.window for index, tile in planned.items()})
+            by_tile = {index: footprint(planned[index], done[index]["answer"]) for index in done}
+            result.tiles_done = len(done)
 
         def work(tile_image):
             return tile_image.tile, ctx.ask(Task.CLASSIFY, question, tile_image.rgb)
 
         try:
-            tiles = iter_tiles(source, tile_plan, skip_empty=True)
+            tiles = iter_tiles(source, tile_plan, skip_empty=True, skip=set(done))
             for tile, parsed in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
+                ctx.record_tile(tile, {"answer": parsed.text})
                 result.tiles_done += 1
+                by_tile[tile.index] = footprint(tile, parsed.text)
                 label = match_class(parsed.text, classes)
-                footprint = tile.objects_to_map([PolygonRegion(core_ring(tile, ctx.config.overlap))])[0]
-                if not ctx.touches_area(footprint):
-                    continue
-                features.append(Feature(footprint, label=label, tile=str(tile.index),
-                                        extra={"answer": parsed.text.strip()}))
                 ctx.emit(RunEvent("tile", result.tiles_done, result.tiles_total, message=f"tile {tile.index}: {label}"))
         except Cancelled:
             result.partial = True
-        result.counts = dict(Counter(f.label for f in features))
-        ctx.write(features, source, partial=result.partial)
+        except Exception:
+            result.partial = True
+            _write_classes(ctx, by_tile, source, quiet=True)
+            raise
+        _write_classes(ctx, by_tile, source)
     finally:
         source.close()
+
+
+def _write_classes(ctx: RunContext, by_tile: dict, source, quiet: bool = False) -> None:
+    """Write the tiles' classes in tile order (the same layer whatever order the tiles finished in).
+    ``quiet``: a failed run writes what it has if it can, the failure being what it reports."""
+    features = [by_tile[index] for index in sorted(by_tile) if by_tile[index] is not None]
+    ctx.result.counts = dict(Counter(f.label for f in features))
+    if quiet and not features:
+        return
+    try:
+        ctx.write(features, source, partial=ctx.result.partial)
+    except Exception:
+        if not quiet:
+            raise
 
 
 def core_ring(tile: Tile, overlap: int) -> list[tuple[float, float]]:
