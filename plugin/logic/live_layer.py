@@ -26,15 +26,22 @@ class LiveLayers:
         self.project = project or QgsProject.instance()
         self._layers: dict[str, QgsVectorLayer] = {}
         self._ids: dict[str, str] = {}  # kept apart: a removed layer's wrapper can no longer tell its id
+        self._created: list[str] = []  # every layer id this run added, so remove() never leaves one behind
         self.feature_count = 0
+        self.project.layerWillBeRemoved[str].connect(self._forget)
+
+    def _forget(self, layer_id: str) -> None:
+        """The user removed one of our layers while the run went on: the next features start a new one."""
+        for kind, known in list(self._ids.items()):
+            if known == layer_id:
+                del self._ids[kind]
+                self._layers.pop(kind, None)
 
     @property
     def layer_ids(self) -> list[str]:
         return [self._ids[kind] for kind in self._layers]
 
     def _layer(self, geometry_type: str) -> QgsVectorLayer:
-        if geometry_type in self._layers and self.project.mapLayer(self._ids[geometry_type]) is None:
-            del self._layers[geometry_type]  # the user removed it while the run went on: start a new one
         if geometry_type not in self._layers:
             layer = QgsVectorLayer(f"{geometry_type}?crs=EPSG:4326", tr("{title} (running)").format(title=self.title),
                                    "memory")
@@ -47,6 +54,7 @@ class LiveLayers:
             self.project.addMapLayer(layer)
             self._layers[geometry_type] = layer
             self._ids[geometry_type] = layer.id()
+            self._created.append(layer.id())
         return self._layers[geometry_type]
 
     def add(self, features: Iterable[dict[str, Any]]) -> int:
@@ -71,8 +79,13 @@ class LiveLayers:
 
     def remove(self) -> None:
         """Take the memory layers out of the project (they are deleted with it)."""
-        for layer_id in self.layer_ids:
-            if self.project.mapLayer(layer_id) is not None:
+        try:
+            self.project.layerWillBeRemoved[str].disconnect(self._forget)
+        except TypeError:
+            pass  # already disconnected by an earlier remove()
+        for layer_id in self._created:
+            if layer_id in self.project.mapLayers():
                 self.project.removeMapLayer(layer_id)
+        self._created.clear()
         self._layers.clear()
         self._ids.clear()
