@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from ..conditions.followup import FollowUp, looks_like_followup, read_followup
 from ..conditions.measure import ContextLayers
 from ..conditions.parse import parse_plan
 from ..conditions.plan import Plan
@@ -23,12 +24,14 @@ from ..dialects import get_dialect
 from ..dialects.base import Dialect
 from ..engines.base import Engine
 from ..errors import ConfigError
-from ..tasks import Task
+from ..tasks import Task, split_tag
 from .config import RunConfig
 from .events import CancelToken, EventSink, RunEvent
 from .output import RunOutput
+from .previous import PreviousResult, existing_run_names, followup_run_name
 from .result import RunResult
 from .tasks.base import RunContext
+from .tasks.followup import run_followup
 from .tasks.objects import counting_question, run_count, run_found_objects, run_objects
 from .tasks.text import run_classify, run_identify, run_overview
 from .wording import TaskChoice, infer_task
@@ -63,6 +66,8 @@ class Pipeline:
     ``context_layers``: vector layers instructions may name (see ``pipeline.context``). ``regions``: the
     features to caption for ``[identify]``, as ``(shapely geometry in the raster's CRS, properties)``.
     ``area``: a shapely geometry in the raster's CRS: tiles cover its bounds and results must touch it.
+    ``previous``: an earlier result the instruction may follow up on ("now only those larger than 500 m²":
+    ``followup``, derived, says how; see ``RunConfig.follow_up`` and ``tasks.followup``).
     ``aoi_bounds``: area of interest ``(xmin, ymin, xmax, ymax)`` in the raster's CRS (default: ``area``'s
     bounds). ``choice`` (the task and why) and ``dialect`` (the answer format: the settings' choice, else the
     engine's model family's) are derived; build a new pipeline (``dataclasses.replace``) to change anything.
@@ -77,8 +82,10 @@ class Pipeline:
     area: Any = None
     aoi_bounds: Sequence[float] | None = None
     geojson_path: str | None = None
+    previous: PreviousResult | None = None
     choice: TaskChoice = field(init=False)
     dialect: Dialect = field(init=False)
+    followup: FollowUp | None = field(init=False)
 
     def __post_init__(self):
         config = self.config
@@ -88,9 +95,15 @@ class Pipeline:
         if self.aoi_bounds is None and self.area is not None:
             set_(self, "aoi_bounds", tuple(self.area.bounds))
         n_rasters = 2 if config.raster_b else 1
-        choice = infer_task(config.instruction, config.task, n_rasters)
+        followup = self._read_followup()
+        set_(self, "followup", followup)
+        if followup is not None:
+            choice = TaskChoice(Task(self.previous.task), "followup", config.instruction,
+                                f"follows up on {self.previous.describe()}")
+        else:
+            choice = infer_task(config.instruction, config.task, n_rasters)
         set_(self, "choice", choice)
-        if choice.task is Task.CHANGE and not config.raster_b:
+        if choice.task is Task.CHANGE and not config.raster_b and followup is None:
             raise ConfigError("change detection needs two rasters: give the 'after' raster as raster_b")
         dialect = get_dialect(config.dialect or self.engine.describe().get("dialect") or "georsmllm")
         set_(self, "dialect", dialect)
@@ -102,6 +115,22 @@ class Pipeline:
     def context(self) -> ContextLayers:
         return self.context_layers
 
+    def _read_followup(self) -> FollowUp | None:
+        """The follow-up this run is, on ``previous`` (see ``RunConfig.follow_up``); ``ConfigError`` when the
+        instruction follows up on a result and none was given."""
+        config, previous = self.config, self.previous
+        text = config.instruction
+        if config.follow_up == "no" or (config.follow_up == "auto" and split_tag(text)[0] is not None):
+            return None  # a task tag asks for a run of that task
+        if previous is None:
+            if config.follow_up == "yes" or looks_like_followup(text):
+                raise ConfigError(f"“{text}” follows up on an earlier result, and there is none to follow "
+                                  "up on: run an instruction first (the panel follows up on its last result), or "
+                                  "give the result layer (--previous FILE|LAYER)")
+            return None
+        return read_followup(text, task=previous.task, labels=previous.labels, class_phrase=previous.class_phrase,
+                             layer_names=list(self.context_layers), forced=config.follow_up == "yes")
+
     # -- plan --------------------------------------------------------------------------------------
 
     def make_plan(self) -> Plan:
@@ -110,9 +139,9 @@ class Pipeline:
                           layer_names=list(self.context_layers))
 
     def describe_plan(self) -> dict[str, Any]:
-        plan = self.make_plan()
+        report = self.followup.report(self.previous.describe()) if self.followup else self.make_plan().report()
         return {"task": self.choice.task.value, "task_source": self.choice.source, "task_reason": self.choice.reason,
-                "dialect": self.dialect.name, **plan.report()}
+                "dialect": self.dialect.name, **report}
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -126,20 +155,24 @@ class Pipeline:
 
     def _run(self, emit: EventSink, cancel: CancelToken) -> RunResult:
         started = time.monotonic()
-        plan = self.make_plan()
-        choice = self.choice
+        follow, choice, cfg = self.followup, self.choice, self.config
+        plan = follow.plan if follow else self.make_plan()
+        report = follow.report(self.previous.describe()) if follow else plan.report()
         result = RunResult(
             run_id=uuid.uuid4().hex[:12], task=choice.task.value, task_source=choice.source,
-            task_reason=choice.reason, instruction=self.config.instruction, plan=plan.report(),
+            task_reason=choice.reason, instruction=self.config.instruction, plan=report,
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
-        result.warnings += plan.warnings
-        emit(RunEvent("plan", message=plan.describe(), data=result.plan | {"task": result.task,
-                                                                              "task_reason": result.task_reason}))
-        cfg = self.config
-        run_name = safe_name(cfg.run_name or f"{result.task}_{time.strftime('%Y%m%d_%H%M%S')}")
+        result.warnings += report["warnings"]
+        emit(RunEvent("plan", message=report["text"], data=result.plan | {"task": result.task,
+                                                                            "task_reason": result.task_reason}))
+        if follow:  # named after the run it follows up on, "<run>_then_<n>", beside it in the output
+            run_name = followup_run_name(self.previous.run_name, existing_run_names(cfg.output))
+        else:
+            run_name = safe_name(cfg.run_name or f"{result.task}_{time.strftime('%Y%m%d_%H%M%S')}")
         output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)
-        RUNNERS[choice.task](RunContext(self, plan, result, output, emit, cancel))
+        runner = run_followup if follow else RUNNERS[choice.task]
+        runner(RunContext(self, plan, result, output, emit, cancel))
         result.elapsed_s = round(time.monotonic() - started, 3)
         return result
 
