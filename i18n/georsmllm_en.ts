@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -24,7 +24,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -34,32 +34,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,37 +79,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="67"/>
+        <location filename="../plugin/gui/dock.py" line="73"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="76"/>
+        <location filename="../plugin/gui/dock.py" line="82"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="89"/>
+        <location filename="../plugin/gui/dock.py" line="95"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="100"/>
+        <location filename="../plugin/gui/dock.py" line="106"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="110"/>
+        <location filename="../plugin/gui/dock.py" line="116"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="122"/>
+        <location filename="../plugin/gui/dock.py" line="128"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,32 +119,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="129"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="130"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="141"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="140"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="163"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,37 +159,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="182"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="322"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="196"/>
+        <location filename="../plugin/gui/dock.py" line="230"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="208"/>
+        <location filename="../plugin/gui/dock.py" line="242"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="233"/>
+        <location filename="../plugin/gui/dock.py" line="268"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
+        <location filename="../plugin/gui/dock.py" line="316"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -199,42 +199,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="284"/>
+        <location filename="../plugin/gui/dock.py" line="319"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/gui/dock.py" line="322"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/gui/dock.py" line="322"/>
         <source>GIS filter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="292"/>
+        <location filename="../plugin/gui/dock.py" line="327"/>
         <source>Warning: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -394,62 +394,62 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="122"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="150"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="175"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="186"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="190"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="197"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="285"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="286"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="325"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="299"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -484,12 +484,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="76"/>
+        <location filename="../plugin/logic/tasks.py" line="77"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="108"/>
+        <location filename="../plugin/logic/tasks.py" line="113"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -509,12 +509,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="215"/>
+        <location filename="../plugin/main.py" line="217"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="247"/>
+        <location filename="../plugin/main.py" line="249"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -721,12 +721,12 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="96"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>nothing found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="158"/>
+        <location filename="../plugin/runs.py" line="177"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1103,7 +1103,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="243"/>
+        <location filename="../plugin/gui/dock.py" line="278"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1353,82 +1353,82 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="74"/>
+        <location filename="../plugin/logic/wording.py" line="78"/>
         <source>image described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="76"/>
+        <location filename="../plugin/logic/wording.py" line="80"/>
         <source>question answered</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>location found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>{count} locations found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>1 region described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>{count} regions described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="90"/>
+        <location filename="../plugin/logic/wording.py" line="94"/>
         <source>cancelled before it started</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="92"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled before the first tile</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="102"/>
+        <location filename="../plugin/logic/wording.py" line="106"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="104"/>
+        <location filename="../plugin/logic/wording.py" line="108"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="138"/>
+        <location filename="../plugin/runs.py" line="154"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="72"/>
+        <location filename="../plugin/logic/results.py" line="80"/>
         <source>{title} — demo (scripted answers)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="179"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="85"/>
+        <location filename="../plugin/logic/results.py" line="95"/>
         <source>{name} (demo)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1443,12 +1443,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="229"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="232"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1485,6 +1485,76 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>Automatic (from the wording)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>Follow up on the last result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>New run on the image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="147"/>
+        <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="157"/>
+        <source>Follow up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="210"/>
+        <source>Last result: {title}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="210"/>
+        <source>No result to follow up on yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="408"/>
+        <source>The last result ({name}) has no objects to follow up on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="413"/>
+        <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="57"/>
+        <source>Follows up on: {layer} ({count} objects); no new search</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="61"/>
+        <source>Chain (objects after each step): {steps}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>{found} kept of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="136"/>
+        <source>↳ {title} (follow-up of {previous})</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

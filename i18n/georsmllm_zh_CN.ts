@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
@@ -24,7 +24,7 @@
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
@@ -34,32 +34,32 @@
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="44"/>
+        <location filename="../plugin/gui/dock.py" line="45"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Classify the scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="52"/>
+        <location filename="../plugin/gui/dock.py" line="53"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
@@ -79,37 +79,37 @@
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="67"/>
+        <location filename="../plugin/gui/dock.py" line="73"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="76"/>
+        <location filename="../plugin/gui/dock.py" line="82"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="89"/>
+        <location filename="../plugin/gui/dock.py" line="95"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="100"/>
+        <location filename="../plugin/gui/dock.py" line="106"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="110"/>
+        <location filename="../plugin/gui/dock.py" line="116"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="122"/>
+        <location filename="../plugin/gui/dock.py" line="128"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
@@ -119,32 +119,32 @@
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="129"/>
+        <location filename="../plugin/gui/dock.py" line="135"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="130"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="141"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="140"/>
+        <location filename="../plugin/gui/dock.py" line="161"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="163"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -159,37 +159,37 @@
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="182"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="314"/>
+        <location filename="../plugin/logic/prepare.py" line="322"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="196"/>
+        <location filename="../plugin/gui/dock.py" line="230"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="208"/>
+        <location filename="../plugin/gui/dock.py" line="242"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="233"/>
+        <location filename="../plugin/gui/dock.py" line="268"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="253"/>
+        <location filename="../plugin/gui/dock.py" line="288"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="281"/>
+        <location filename="../plugin/gui/dock.py" line="316"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -199,42 +199,42 @@
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="284"/>
+        <location filename="../plugin/gui/dock.py" line="319"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/gui/dock.py" line="322"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="287"/>
+        <location filename="../plugin/gui/dock.py" line="322"/>
         <source>GIS filter</source>
         <translation>GIS 过滤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="292"/>
+        <location filename="../plugin/gui/dock.py" line="327"/>
         <source>Warning: {text}</source>
         <translation>警告：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="309"/>
+        <location filename="../plugin/gui/dock.py" line="344"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -394,62 +394,62 @@
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="118"/>
+        <location filename="../plugin/logic/prepare.py" line="122"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="146"/>
+        <location filename="../plugin/logic/prepare.py" line="150"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="171"/>
+        <location filename="../plugin/logic/prepare.py" line="175"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="177"/>
+        <location filename="../plugin/logic/prepare.py" line="181"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="182"/>
+        <location filename="../plugin/logic/prepare.py" line="186"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="190"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="193"/>
+        <location filename="../plugin/logic/prepare.py" line="197"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="278"/>
+        <location filename="../plugin/logic/prepare.py" line="285"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="279"/>
+        <location filename="../plugin/logic/prepare.py" line="286"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="317"/>
+        <location filename="../plugin/logic/prepare.py" line="325"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="292"/>
+        <location filename="../plugin/logic/prepare.py" line="299"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -484,12 +484,12 @@
         <translation>未检查</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="76"/>
+        <location filename="../plugin/logic/tasks.py" line="77"/>
         <source>GeoRSMLLM: planning</source>
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="108"/>
+        <location filename="../plugin/logic/tasks.py" line="113"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
@@ -509,12 +509,12 @@
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="215"/>
+        <location filename="../plugin/main.py" line="217"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="247"/>
+        <location filename="../plugin/main.py" line="249"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -723,12 +723,12 @@ Issues: {tracker}</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="96"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>nothing found</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="158"/>
+        <location filename="../plugin/runs.py" line="177"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -1107,7 +1107,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="243"/>
+        <location filename="../plugin/gui/dock.py" line="278"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
@@ -1357,82 +1357,82 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>{label}：{count} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="74"/>
+        <location filename="../plugin/logic/wording.py" line="78"/>
         <source>image described</source>
         <translation>已描述图像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="76"/>
+        <location filename="../plugin/logic/wording.py" line="80"/>
         <source>question answered</source>
         <translation>已回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>location found</source>
         <translation>已找到位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>{count} locations found</source>
         <translation>找到 {count} 个位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>1 region described</source>
         <translation>已描述 1 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>{count} regions described</source>
         <translation>已描述 {count} 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="90"/>
+        <location filename="../plugin/logic/wording.py" line="94"/>
         <source>cancelled before it started</source>
         <translation>开始前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="92"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>failed: {reason}</source>
         <translation>失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled: {reason}</source>
         <translation>已取消：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled before the first tile</source>
         <translation>在第一个瓦片之前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="102"/>
+        <location filename="../plugin/logic/wording.py" line="106"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；保留了{found}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="104"/>
+        <location filename="../plugin/logic/wording.py" line="108"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="138"/>
+        <location filename="../plugin/runs.py" line="154"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="72"/>
+        <location filename="../plugin/logic/results.py" line="80"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="160"/>
+        <location filename="../plugin/runs.py" line="179"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="85"/>
+        <location filename="../plugin/logic/results.py" line="95"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1447,12 +1447,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="225"/>
+        <location filename="../plugin/logic/prepare.py" line="229"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="228"/>
+        <location filename="../plugin/logic/prepare.py" line="232"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
@@ -1490,6 +1490,76 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/processing/algorithms.py" line="310"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>Automatic (from the wording)</source>
+        <translation>自动（根据措辞判断）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>Follow up on the last result</source>
+        <translation>基于上一个结果继续筛选</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="58"/>
+        <source>New run on the image</source>
+        <translation>在影像上重新运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="147"/>
+        <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
+        <translation>指令是筛选上一个结果（“现在只保留面积大于 500 m² 的”、“其中哪些在河的北边？”），还是在影像上重新运行。自动：措辞指向上一个结果（these、those、the ones…）时即为后续筛选。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="157"/>
+        <source>Follow up</source>
+        <translation>后续筛选</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="210"/>
+        <source>Last result: {title}</source>
+        <translation>上一个结果：{title}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="210"/>
+        <source>No result to follow up on yet.</source>
+        <translation>还没有可供后续筛选的结果。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="408"/>
+        <source>The last result ({name}) has no objects to follow up on.</source>
+        <translation>上一个结果（{name}）中没有可供筛选的目标。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="413"/>
+        <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
+        <translation>没有可供后续筛选的结果：请先运行一条指令（其结果须仍在工程中），或选择重新运行。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="57"/>
+        <source>Follows up on: {layer} ({count} objects); no new search</source>
+        <translation>基于：{layer}（{count} 个目标）继续筛选；未重新搜索</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="61"/>
+        <source>Chain (objects after each step): {steps}</source>
+        <translation>步骤链（每步之后的目标数）：{steps}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>{found} kept of {total}</source>
+        <translation>{total} 个中保留 {found}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="136"/>
+        <source>↳ {title} (follow-up of {previous})</source>
+        <translation>↳ {title}（{previous} 的后续筛选）</translation>
     </message>
 </context>
 </TS>

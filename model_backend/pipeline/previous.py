@@ -36,7 +36,8 @@ class PreviousResult:
     dict per object (label, score, tile and extra text fields); ``name``: the layer it came from;
     ``run_name``: that layer's run (its name without ``_boxes``/``_polygons``); ``task``: the task that
     found the objects; ``recipe``: that run's recipe (``{}`` when unknown); ``source``: ``PATH|LAYER`` or
-    ``"inline"``; ``gpkg``: the GeoPackage it came from, if any."""
+    ``"inline"``; ``gpkg``: the GeoPackage it came from, if any; ``siblings``: the layer names beside it in its
+    file (read, or told by the client), which a follow-up's layer names must not take."""
 
     objects: list[Any]
     attributes: list[dict[str, Any]]
@@ -47,6 +48,7 @@ class PreviousResult:
     source: str = "inline"
     gpkg: str | None = None
     run_id: str | None = None
+    siblings: tuple[str, ...] = ()  # the other layers of its file: a follow-up's name must be new there too
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -139,7 +141,7 @@ def _task_of(recipe: Mapping[str, Any], attributes: Sequence[Mapping[str, Any]])
 
 def build_previous(name: str, geoms: Sequence[Any], attributes: list[dict[str, Any]],
                    recipe: Mapping[str, Any] | None, *, source: str = "inline",
-                   gpkg: str | None = None) -> PreviousResult:
+                   gpkg: str | None = None, siblings: Sequence[str] = ()) -> PreviousResult:
     """A ``PreviousResult`` from shapely geometries in the raster's CRS and their attributes."""
     if len(geoms) > MAX_PREVIOUS_OBJECTS:
         raise ConfigError(f"the previous result {name} has {len(geoms):,} objects, more than a follow-up takes "
@@ -150,7 +152,8 @@ def build_previous(name: str, geoms: Sequence[Any], attributes: list[dict[str, A
     run_ids = {a.get("run_id") for a in attributes if a.get("run_id")}
     return PreviousResult(objects=objects, attributes=attributes, name=name, run_name=run_name_of(name),
                           task=_task_of(recipe, attributes), recipe=recipe, source=source, gpkg=gpkg,
-                          run_id=next(iter(run_ids)) if len(run_ids) == 1 else None)
+                          run_id=next(iter(run_ids)) if len(run_ids) == 1 else None,
+                          siblings=tuple(str(n) for n in siblings))
 
 
 def read_previous_layer(spec: str, raster_crs=None) -> PreviousResult:
@@ -193,13 +196,14 @@ def read_previous_layer(spec: str, raster_crs=None) -> PreviousResult:
         attributes.append({name: _plain(values[i]) for name, values in zip(fields, field_data)})
     recipe = _recipe((info.get("layer_metadata") or {}).get("GEORSMLLM_RECIPE"))
     return build_previous(layer, kept_geoms, attributes, recipe, source=f"{Path(path).resolve()}|{layer}",
-                          gpkg=str(Path(path).resolve()) if path.lower().endswith(".gpkg") else None)
+                          gpkg=str(Path(path).resolve()) if path.lower().endswith(".gpkg") else None, siblings=names)
 
 
-def previous_from_geojson(collection: Mapping[str, Any], name: str, recipe: Mapping[str, Any] | None = None
-                          ) -> PreviousResult:
+def previous_from_geojson(collection: Mapping[str, Any], name: str, recipe: Mapping[str, Any] | None = None,
+                          siblings: Sequence[str] = ()) -> PreviousResult:
     """The previous result sent inline: a GeoJSON FeatureCollection in the raster's CRS (structure checked
-    by the request schema), named ``name`` (its layer name, e.g. ``ponds_20261202_boxes``)."""
+    by the request schema), named ``name`` (its layer name, e.g. ``ponds_20261202_boxes``); ``siblings``: the
+    layer names beside it in the client's file."""
     import shapely.geometry
 
     geoms, attributes = [], []
@@ -213,7 +217,7 @@ def previous_from_geojson(collection: Mapping[str, Any], name: str, recipe: Mapp
             continue
         geoms.append(geom)
         attributes.append({k: _plain(v) for k, v in (feature.get("properties") or {}).items()})
-    return build_previous(name, geoms, attributes, recipe)
+    return build_previous(name, geoms, attributes, recipe, siblings=siblings)
 
 
 def _plain(value: Any) -> Any:

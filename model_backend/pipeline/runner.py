@@ -28,7 +28,7 @@ from ..tasks import Task, split_tag
 from .config import RunConfig
 from .events import CancelToken, EventSink, RunEvent
 from .output import RunOutput
-from .previous import PreviousResult, existing_run_names, followup_run_name
+from .previous import PreviousResult, existing_run_names, followup_run_name, run_name_of
 from .result import RunResult
 from .tasks.base import RunContext
 from .tasks.followup import run_followup
@@ -167,7 +167,8 @@ class Pipeline:
         emit(RunEvent("plan", message=report["text"], data=result.plan | {"task": result.task,
                                                                             "task_reason": result.task_reason}))
         if follow:  # named after the run it follows up on, "<run>_then_<n>", beside it in the output
-            run_name = followup_run_name(self.previous.run_name, existing_run_names(cfg.output))
+            taken = existing_run_names(cfg.output) + [run_name_of(n) for n in self.previous.siblings]
+            run_name = followup_run_name(self.previous.run_name, taken)
         else:
             run_name = safe_name(cfg.run_name or f"{result.task}_{time.strftime('%Y%m%d_%H%M%S')}")
         output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)

@@ -153,7 +153,7 @@ def _previous(request, raster: str | None):
 
     if request.layer is not None:
         return read_previous_layer(request.layer, raster_crs(raster) if raster else None)
-    return previous_from_geojson(request.geojson, request.name, request.recipe)
+    return previous_from_geojson(request.geojson, request.name, request.recipe, request.siblings)
 
 
 #: Most vertices an invalid (self-intersecting) area geometry may have to be repaired here: repair time grows

@@ -113,6 +113,9 @@ class PreviousRequest(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200,
                              description="the result layer's name (<run>_boxes or <run>_polygons)")
     recipe: dict[str, Any] | None = Field(default=None, description="the result's run recipe, when sent inline")
+    siblings: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=1000,
+        description="the layer names beside it in the client's file: the follow-up's names will be new there")
 
     @model_validator(mode="after")
     def _one_source(self) -> PreviousRequest:

@@ -66,8 +66,10 @@ def test_a_follow_up_job_filters_an_earlier_layer_without_the_model(server, data
         {"type": "Feature", "properties": {"label": "pond"}, "geometry": mapping(shapely.from_wkb(g))} for g in wkb]}
     inline = finished(client, submit(client, raster=raster, instruction="which of these are inside the west layer?",
                                      context_geojson={"west": west_half(raster)},
-                                     previous={"geojson": collection, "name": "ponds_boxes"}))
-    assert inline["counts"] == {"pond": 2} and inline["answers"][0]["text"].startswith("2 ponds of the 4")
+                                     previous={"geojson": collection, "name": "ponds_boxes",
+                                               "siblings": ["ponds_boxes", "ponds_then_1_boxes"]}))
+    assert inline["counts"] == {"pond": 2} and inline["answers"][0]["text"] == "2 ponds (of 4; see the layer)"
+    assert inline["outputs"]["layers"] == {"boxes": "ponds_then_2_boxes"}  # new beside the client's layers too
     assert requests_answered(client) == asked  # neither follow-up asked the model anything
 
     job = submit(client, raster=raster, instruction="keep those larger than 1 m2",

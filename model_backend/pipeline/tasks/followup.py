@@ -103,7 +103,7 @@ def _answer(ctx: RunContext, follow: FollowUp, previous: PreviousResult, kept: l
                                          how=f"counted the objects of {previous.name} that meet the conditions "
                                              f"({len(kept)} of {total}; no new search)"))
     elif follow.question:
-        ctx.result.answers.append(Answer("answer", f"{found} of the {total} (see the layer)", question=follow.question,
+        ctx.result.answers.append(Answer("answer", f"{found} (of {total}; see the layer)", question=follow.question,
                                          how=f"the objects of {previous.name} that meet the conditions"))
 
 
