@@ -36,6 +36,7 @@ class _Run:
     cancelling: bool = False
     previous: LastResult | None = None  # the result it may follow up on
     followup: bool = False  # the backend read it as a follow-up
+    plain_title: str = ""  # its title before the row said it is a follow-up
 
 
 class RunController(QObject):
@@ -133,6 +134,7 @@ class RunController(QObject):
             run.live.task = str(event.data["task"])  # the task the backend chose: live layers styled for it
         if event.kind == "plan" and event.data.get("followup") and run.previous is not None and not run.followup:
             run.followup = True  # the row says so at once
+            run.plain_title = run.title
             run.title = tr("↳ {title} (follow-up of {previous})").format(title=run.title,
                                                                             previous=run.previous.title)
             self.job_retitled.emit(key, run.title)
@@ -201,7 +203,9 @@ class RunController(QObject):
 
     def _remember(self, run: _Run, result: dict, gpkg: str, layers: list, group) -> None:
         """The run's objects become what the next instruction may follow up on."""
-        found = last_result(run.title, group.name() if group is not None else run.title, gpkg, result, layers)
+        # named by its own instruction (the row's "↳ … (follow-up of …)" would nest with every step)
+        title = run.plain_title or run.title
+        found = last_result(title, group.name() if group is not None else run.title, gpkg, result, layers)
         if found is not None:
             self.last = found
             self.last_result_changed.emit(found.title)
