@@ -119,11 +119,11 @@ def test_follow_up_names_continue_the_chain_and_fit():
 
 def test_objects_go_to_the_one_tile_that_holds_them_best():
     grid = RasterGrid(180, 100, Georef(Affine(1, 0, 0, 0, -1, 100), None))
-    tiles = list(TilePlan(grid, TileLayout(tile_size=100, overlap=20)))
-    assert [t.window[:3] for t in tiles] == [(0, 0, 100), (80, 0, 100)]  # centres at x = 50 and 130
+    tile_plan = TilePlan(grid, TileLayout(tile_size=100, overlap=20))
+    assert [t.window[:3] for t in tile_plan] == [(0, 0, 100), (80, 0, 100)]  # centres at x = 50 and 130
     objects = [shapely.box(10, 40, 20, 50),  # only in the first tile
                shapely.box(86, 40, 98, 50),  # wholly in both: its centre (92) is nearer the second's
                shapely.box(60, 40, 130, 50),  # in neither wholly: more of it in the second (50 px of 70)
                shapely.box(50, 40, 110, 50)]  # in neither wholly: more of it in the first (50 px of 60)
-    groups = assign_to_tiles(tiles, objects, grid.georef)
+    groups = assign_to_tiles(tile_plan, objects, grid.georef)
     assert [(tile.window[0], members) for tile, members in groups] == [(0, [0, 3]), (80, [1, 2])]

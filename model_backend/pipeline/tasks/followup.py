@@ -30,7 +30,7 @@ from ...geometry import GeoObject, PolygonRegion
 from ...geometry.shapes import to_shapely
 from ...nouns import singular
 from ...raster import open_pair, plan_pair_tiles, plan_tiles
-from ...raster.tiling import Tile, auto_resampling
+from ...raster.tiling import Tile, TilePlan, auto_resampling
 from ...tasks import Task
 from ..events import Cancelled, RunEvent
 from ..previous import PreviousResult
@@ -145,11 +145,8 @@ def _visual_filter(ctx: RunContext, previous: PreviousResult, indices: list[int]
     else:
         reader = grid_source = ctx.open()
     try:
-        if task is Task.CHANGE:
-            tile_plan = plan_pair_tiles(reader, ctx.layout(), aoi_bounds=tuple(bounds))
-        else:
-            tile_plan = plan_tiles(grid_source, ctx.layout(), aoi_bounds=tuple(bounds))
-        groups = assign_to_tiles(list(tile_plan), geoms, grid_source.georef)
+        tile_plan = _tile_plan(ctx, reader, grid_source, task, tuple(bounds))
+        groups = assign_to_tiles(tile_plan, geoms, grid_source.georef)
         result.tiles_total = len(groups)
         found = previous.class_phrase or "objects"
 
@@ -191,28 +188,53 @@ def _visual_filter(ctx: RunContext, previous: PreviousResult, indices: list[int]
         reader.close()
 
 
-def assign_to_tiles(tiles: list[Tile], geoms_map: list, georef) -> list[tuple[Tile, list[int]]]:
-    """Each object (shapely, map coordinates) given to one tile: among the tiles whose window holds its whole
-    bounding box (raster pixels), the one whose centre is nearest the box's; failing that, the tile holding the
-    largest part of the box. Returns the tiles that got objects, in plan order, with the objects' positions."""
-    if not tiles or not geoms_map:
+def _tile_plan(ctx: RunContext, reader, grid_source, task: Task, bounds: tuple[float, ...]) -> TilePlan:
+    """The tiles of a run over the whole raster (or the pair's overlap) with this run's layout: the grid the
+    previous run most likely used, so the model sees each object in the tile it was found in. When that grid
+    is too large (``max_tiles``), tiles over the objects' bounds only."""
+    for aoi in (None, bounds):
+        try:
+            if task is Task.CHANGE:
+                return plan_pair_tiles(reader, ctx.layout(), aoi_bounds=aoi)
+            return plan_tiles(grid_source, ctx.layout(), aoi_bounds=aoi)
+        except ConfigError:
+            if aoi is not None:
+                raise
+    raise AssertionError("unreachable")
+
+
+def assign_to_tiles(tile_plan: TilePlan, geoms_map: list, georef) -> list[tuple[Tile, list[int]]]:
+    """Each object (shapely, map coordinates) given to one tile of the plan: among the tiles whose window holds
+    its whole bounding box (raster pixels), the one whose centre is nearest the box's; failing that, the tile
+    holding the largest part of the box. Returns the tiles that got objects, in plan order, with the objects'
+    positions. Only the few tiles around each object are looked at (the plan is a grid of start offsets)."""
+    if not geoms_map:
         return []
-    boxes = np.array([georef.geometry_to_pixel(g).bounds for g in geoms_map], dtype=float)  # x0, y0, x1, y1
-    windows = np.array([t.window for t in tiles], dtype=float)  # col, row, width, height
-    wx0, wy0 = windows[:, 0][:, None], windows[:, 1][:, None]
-    wx1, wy1 = wx0 + windows[:, 2][:, None], wy0 + windows[:, 3][:, None]
-    bx0, by0, bx1, by1 = (boxes[:, k][None, :] for k in range(4))
-    inside = (bx0 >= wx0) & (by0 >= wy0) & (bx1 <= wx1) & (by1 <= wy1)  # tiles x objects
-    overlap = np.clip(np.minimum(bx1, wx1) - np.maximum(bx0, wx0), 0, None) * \
-        np.clip(np.minimum(by1, wy1) - np.maximum(by0, wy0), 0, None)
-    offset = np.hypot((bx0 + bx1) / 2 - (wx0 + wx1) / 2, (by0 + by1) / 2 - (wy0 + wy1) / 2)
-    score = np.where(inside, -offset, overlap - 1e12)  # any whole fit beats any partial one
-    best = np.argmax(score, axis=0)
+    win_w, win_h = tile_plan.window_size
+    cols, rows = np.asarray(tile_plan.col_starts), np.asarray(tile_plan.row_starts)
     members: dict[int, list[int]] = {}
-    for obj, tile in enumerate(best):
-        if inside[tile, obj] or overlap[tile, obj] > 0:
-            members.setdefault(int(tile), []).append(obj)
-    return [(tiles[t], members[t]) for t in sorted(members)]
+    for obj, geom in enumerate(geoms_map):
+        x0, y0, x1, y1 = georef.geometry_to_pixel(geom).bounds
+        best, best_score = None, -np.inf
+        for i in _overlapping(rows, win_h, y0, y1):
+            for j in _overlapping(cols, win_w, x0, x1):
+                c, r = cols[j], rows[i]
+                if x0 >= c and y0 >= r and x1 <= c + win_w and y1 <= r + win_h:
+                    score = -np.hypot((x0 + x1) / 2 - (c + win_w / 2), (y0 + y1) / 2 - (r + win_h / 2))
+                else:  # any whole fit beats any partial one
+                    score = (min(x1, c + win_w) - max(x0, c)) * (min(y1, r + win_h) - max(y0, r)) - 1e12
+                if score > best_score:
+                    best, best_score = i * len(cols) + j, score
+        if best is not None:
+            members.setdefault(best, []).append(obj)
+    return [(tile, members[tile.index]) for tile in tile_plan if tile.index in members]
+
+
+def _overlapping(starts: np.ndarray, size: int, low: float, high: float) -> range:
+    """Positions of the windows ``[start, start + size)`` (sorted starts) that overlap ``[low, high]``."""
+    first = int(np.searchsorted(starts + size, low, side="right"))
+    last = int(np.searchsorted(starts, high, side="left"))
+    return range(first, max(first, last))
 
 
 def _in_image(obj: Any, tile: Tile) -> GeoObject | None:
