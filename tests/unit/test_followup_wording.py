@@ -127,3 +127,6 @@ def test_objects_go_to_the_one_tile_that_holds_them_best():
                shapely.box(50, 40, 110, 50)]  # in neither wholly: more of it in the first (50 px of 60)
     groups = assign_to_tiles(tile_plan, objects, grid.georef)
     assert [(tile.window[0], members) for tile, members in groups] == [(0, [0, 3]), (80, [1, 2])]
+    # the tile an object was found in wins among those that hold it whole (the second one, found in tile 0)
+    groups = assign_to_tiles(tile_plan, objects, grid.georef, found_in=[[0], [0], [0], [1]])
+    assert [(tile.window[0], members) for tile, members in groups] == [(0, [0, 1, 3]), (80, [2])]

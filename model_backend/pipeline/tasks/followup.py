@@ -16,7 +16,7 @@ The objects are the previous result's, in map coordinates of the raster's CRS; n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import shapely
@@ -146,7 +146,8 @@ def _visual_filter(ctx: RunContext, previous: PreviousResult, indices: list[int]
         reader = grid_source = ctx.open()
     try:
         tile_plan = _tile_plan(ctx, reader, grid_source, task, tuple(bounds))
-        groups = assign_to_tiles(tile_plan, geoms, grid_source.georef)
+        found_in = [_tile_numbers(previous.attributes[i].get("tile")) for i in indices]
+        groups = assign_to_tiles(tile_plan, geoms, grid_source.georef, found_in)
         result.tiles_total = len(groups)
         found = previous.class_phrase or "objects"
 
@@ -203,11 +204,13 @@ def _tile_plan(ctx: RunContext, reader, grid_source, task: Task, bounds: tuple[f
     raise AssertionError("unreachable")
 
 
-def assign_to_tiles(tile_plan: TilePlan, geoms_map: list, georef) -> list[tuple[Tile, list[int]]]:
+def assign_to_tiles(tile_plan: TilePlan, geoms_map: list, georef,
+                    found_in: Sequence[Sequence[int]] | None = None) -> list[tuple[Tile, list[int]]]:
     """Each object (shapely, map coordinates) given to one tile of the plan: among the tiles whose window holds
-    its whole bounding box (raster pixels), the one whose centre is nearest the box's; failing that, the tile
-    holding the largest part of the box. Returns the tiles that got objects, in plan order, with the objects'
-    positions. Only the few tiles around each object are looked at (the plan is a grid of start offsets)."""
+    its whole bounding box (raster pixels), one it was found in (``found_in``: tile indices per object, from
+    its ``tile`` attribute), else the one whose centre is nearest the box's; failing that, the tile holding the
+    largest part of the box. Returns the tiles that got objects, in plan order, with the objects' positions.
+    Only the few tiles around each object are looked at (the plan is a grid of start offsets)."""
     if not geoms_map:
         return []
     win_w, win_h = tile_plan.window_size
@@ -221,6 +224,8 @@ def assign_to_tiles(tile_plan: TilePlan, geoms_map: list, georef) -> list[tuple[
                 c, r = cols[j], rows[i]
                 if x0 >= c and y0 >= r and x1 <= c + win_w and y1 <= r + win_h:
                     score = -np.hypot((x0 + x1) / 2 - (c + win_w / 2), (y0 + y1) / 2 - (r + win_h / 2))
+                    if found_in is not None and i * len(cols) + j in found_in[obj]:
+                        score += 1e9  # the tile it was found in (same grid): the view the model had of it
                 else:  # any whole fit beats any partial one
                     score = (min(x1, c + win_w) - max(x0, c)) * (min(y1, r + win_h) - max(y0, r)) - 1e12
                 if score > best_score:
@@ -228,6 +233,11 @@ def assign_to_tiles(tile_plan: TilePlan, geoms_map: list, georef) -> list[tuple[
         if best is not None:
             members.setdefault(best, []).append(obj)
     return [(tile, members[tile.index]) for tile in tile_plan if tile.index in members]
+
+
+def _tile_numbers(value: Any) -> list[int]:
+    """The tiles a ``tile`` attribute names (``"3"``, ``"2,3"``)."""
+    return [int(part) for part in str(value or "").split(",") if part.strip().isdigit()]
 
 
 def _overlapping(starts: np.ndarray, size: int, low: float, high: float) -> range:
