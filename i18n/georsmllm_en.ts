@@ -9,17 +9,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="298"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Detect objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="319"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Detect changes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -29,7 +29,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="368"/>
+        <location filename="../plugin/processing/algorithms.py" line="370"/>
         <source>Describe regions</source>
         <translation type="unfinished"></translation>
     </message>
@@ -74,7 +74,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>{done}/{total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
@@ -114,7 +114,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="373"/>
         <source>Features to describe</source>
         <translation type="unfinished"></translation>
     </message>
@@ -164,7 +164,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="322"/>
+        <location filename="../plugin/logic/prepare.py" line="324"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -434,22 +434,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="285"/>
+        <location filename="../plugin/logic/prepare.py" line="287"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="286"/>
+        <location filename="../plugin/logic/prepare.py" line="288"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="325"/>
+        <location filename="../plugin/logic/prepare.py" line="327"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="299"/>
+        <location filename="../plugin/logic/prepare.py" line="301"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -521,192 +521,192 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="122"/>
+        <location filename="../plugin/processing/algorithms.py" line="124"/>
         <source>Vision-language tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="137"/>
         <source>Instruction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="149"/>
+        <location filename="../plugin/processing/algorithms.py" line="151"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <location filename="../plugin/processing/algorithms.py" line="154"/>
         <source>Context vector layers the instruction may name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="158"/>
+        <location filename="../plugin/processing/algorithms.py" line="160"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="160"/>
+        <location filename="../plugin/processing/algorithms.py" line="162"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="162"/>
+        <location filename="../plugin/processing/algorithms.py" line="164"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="168"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Result layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="170"/>
+        <location filename="../plugin/processing/algorithms.py" line="172"/>
         <source>Text answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="173"/>
         <source>Run id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="172"/>
+        <location filename="../plugin/processing/algorithms.py" line="174"/>
         <source>GeoPackage with every layer of the run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="173"/>
+        <location filename="../plugin/processing/algorithms.py" line="175"/>
         <source>Number of features</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="197"/>
+        <location filename="../plugin/processing/algorithms.py" line="199"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="201"/>
+        <location filename="../plugin/processing/algorithms.py" line="203"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="207"/>
+        <location filename="../plugin/processing/algorithms.py" line="209"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="348"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
         <source>The algorithm was not prepared.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <location filename="../plugin/processing/algorithms.py" line="245"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="255"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="309"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="322"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="325"/>
+        <location filename="../plugin/processing/algorithms.py" line="327"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="337"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="342"/>
         <source>&apos;After&apos; raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="351"/>
+        <location filename="../plugin/processing/algorithms.py" line="353"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describe image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="363"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="377"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>The features to describe are missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="382"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="390"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Ask a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="395"/>
         <source>Question about the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="398"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="403"/>
+        <location filename="../plugin/processing/algorithms.py" line="405"/>
         <source>Classify scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="416"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="424"/>
+        <location filename="../plugin/processing/algorithms.py" line="426"/>
         <source>Geolocate image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="427"/>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -726,7 +726,7 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="177"/>
+        <location filename="../plugin/runs.py" line="179"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1413,7 +1413,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="154"/>
+        <location filename="../plugin/runs.py" line="156"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1423,7 +1423,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="179"/>
+        <location filename="../plugin/runs.py" line="181"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1453,22 +1453,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="155"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Uploading the rendered image…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Running…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="406"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1478,12 +1478,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="182"/>
         <source>Refine boxes with SAM2 (outlines and rotated boxes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1523,12 +1523,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="408"/>
+        <location filename="../plugin/logic/prepare.py" line="410"/>
         <source>The last result ({name}) has no objects to follow up on.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="413"/>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
         <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1553,8 +1553,33 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="136"/>
+        <location filename="../plugin/runs.py" line="138"/>
         <source>↳ {title} (follow-up of {previous})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="442"/>
+        <source>Filter a result in words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="445"/>
+        <source>Which of its objects to keep (e.g. 'those larger than 500 m²', 'remove the ones inside the parks layer')</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="449"/>
+        <source>Result layer to filter (boxes or polygons of an earlier run)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="456"/>
+        <source>The result layer to filter is missing or invalid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="466"/>
+        <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

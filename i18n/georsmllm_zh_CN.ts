@@ -9,17 +9,17 @@
         <translation>自动（根据指令判断）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="298"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Detect objects</source>
         <translation>目标检测</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="319"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Segment</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Detect changes</source>
         <translation>变化检测</translation>
     </message>
@@ -29,7 +29,7 @@
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="368"/>
+        <location filename="../plugin/processing/algorithms.py" line="370"/>
         <source>Describe regions</source>
         <translation>描述区域</translation>
     </message>
@@ -74,7 +74,7 @@
         <translation>取消此次运行</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>{done}/{total} tiles</source>
         <translation>{done}/{total} 个瓦片</translation>
     </message>
@@ -114,7 +114,7 @@
         <translation>范围</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="373"/>
         <source>Features to describe</source>
         <translation>要描述的要素</translation>
     </message>
@@ -164,7 +164,7 @@
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="322"/>
+        <location filename="../plugin/logic/prepare.py" line="324"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
@@ -434,22 +434,22 @@
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="285"/>
+        <location filename="../plugin/logic/prepare.py" line="287"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="286"/>
+        <location filename="../plugin/logic/prepare.py" line="288"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="325"/>
+        <location filename="../plugin/logic/prepare.py" line="327"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="299"/>
+        <location filename="../plugin/logic/prepare.py" line="301"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -523,192 +523,192 @@ Issues: {tracker}</source>
 问题反馈：{tracker}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="122"/>
+        <location filename="../plugin/processing/algorithms.py" line="124"/>
         <source>Vision-language tasks</source>
         <translation>视觉语言任务</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="137"/>
         <source>Instruction</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Raster layer</source>
         <translation>栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="149"/>
+        <location filename="../plugin/processing/algorithms.py" line="151"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation>感兴趣区域（留空为整个图层）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <location filename="../plugin/processing/algorithms.py" line="154"/>
         <source>Context vector layers the instruction may name</source>
         <translation>指令中可引用的上下文矢量图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="158"/>
+        <location filename="../plugin/processing/algorithms.py" line="160"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation>瓦片大小（发送给模型的像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="160"/>
+        <location filename="../plugin/processing/algorithms.py" line="162"/>
         <source>Tile overlap (pixels)</source>
         <translation>瓦片重叠（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="162"/>
+        <location filename="../plugin/processing/algorithms.py" line="164"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation>目标地面采样距离（地图单位/像素，0：原始）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="168"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Result layer</source>
         <translation>结果图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="170"/>
+        <location filename="../plugin/processing/algorithms.py" line="172"/>
         <source>Text answer</source>
         <translation>文本回答</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="173"/>
         <source>Run id</source>
         <translation>运行 ID</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="172"/>
+        <location filename="../plugin/processing/algorithms.py" line="174"/>
         <source>GeoPackage with every layer of the run</source>
         <translation>包含本次运行所有图层的 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="173"/>
+        <location filename="../plugin/processing/algorithms.py" line="175"/>
         <source>Number of features</source>
         <translation>要素数量</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="197"/>
+        <location filename="../plugin/processing/algorithms.py" line="199"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation>输入栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="201"/>
+        <location filename="../plugin/processing/algorithms.py" line="203"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation>指令为空：请说明要查找什么。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="207"/>
+        <location filename="../plugin/processing/algorithms.py" line="209"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation>感兴趣区域与栅格不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="348"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation>变化检测需要有效的第二个（后时相）栅格。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
         <source>The algorithm was not prepared.</source>
         <translation>算法尚未准备好。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <location filename="../plugin/processing/algorithms.py" line="245"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation>正在连接 GeoRSMLLM 后端（必要时启动本地后端）…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation>GeoRSMLLM 后端：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="255"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation>已取消：输出包含取消前已完成的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="309"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation>要检测的目标（如“飞机”“港口附近的储油罐”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="322"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation>要分割的内容（如“河流以北的建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="325"/>
+        <location filename="../plugin/processing/algorithms.py" line="327"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation>将指令所述的对象勾画为多边形（模型给出位置，SAM2 绘制掩膜）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="337"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation>要查找的变化（如“新建建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="342"/>
         <source>&apos;After&apos; raster layer</source>
         <translation>后时相栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="351"/>
+        <location filename="../plugin/processing/algorithms.py" line="353"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation>比较前时相栅格与后时相栅格，并将变化区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describe image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="363"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation>生成影像描述（ANSWER 输出），并将描述的区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="377"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>The features to describe are missing.</source>
         <translation>缺少要描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="382"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation>描述每个要素所覆盖的栅格区域；回答保存在结果图层属性和 ANSWER 输出中。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="390"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Ask a question</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="395"/>
         <source>Question about the image</source>
         <translation>关于影像的问题</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="398"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation>回答关于影像的问题（ANSWER 输出）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="403"/>
+        <location filename="../plugin/processing/algorithms.py" line="405"/>
         <source>Classify scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="416"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation>对栅格的每个瓦片进行分类；类别即瓦片多边形的标签。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="424"/>
+        <location filename="../plugin/processing/algorithms.py" line="426"/>
         <source>Geolocate image</source>
         <translation>影像地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="427"/>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
@@ -728,7 +728,7 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="177"/>
+        <location filename="../plugin/runs.py" line="179"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -1417,7 +1417,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="154"/>
+        <location filename="../plugin/runs.py" line="156"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
@@ -1427,7 +1427,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="179"/>
+        <location filename="../plugin/runs.py" line="181"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
@@ -1457,22 +1457,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="155"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
         <translation>发送给模型的波段（一个，或红、绿、蓝；留空：图层当前显示的波段）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Uploading the rendered image…</source>
         <translation>正在上传渲染的影像…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Running…</source>
         <translation>正在运行…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="406"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
         <translation>候选类别，以逗号分隔（留空：使用指令中提到的类别，否则使用 NWPU-RESISC45 的 45 个场景类别）</translation>
     </message>
@@ -1482,12 +1482,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>用 SAM2 细化框（为检测和变化检测生成轮廓和旋转框）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="182"/>
         <source>Refine boxes with SAM2 (outlines and rotated boxes)</source>
         <translation>用 SAM2 细化框（轮廓和旋转框）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
     </message>
@@ -1527,12 +1527,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>还没有可供后续筛选的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="408"/>
+        <location filename="../plugin/logic/prepare.py" line="410"/>
         <source>The last result ({name}) has no objects to follow up on.</source>
         <translation>上一个结果（{name}）中没有可供筛选的目标。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="413"/>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
         <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
         <translation>没有可供后续筛选的结果：请先运行一条指令（其结果须仍在工程中），或选择重新运行。</translation>
     </message>
@@ -1557,9 +1557,34 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="136"/>
+        <location filename="../plugin/runs.py" line="138"/>
         <source>↳ {title} (follow-up of {previous})</source>
         <translation>↳ {title}（{previous} 的后续筛选）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="442"/>
+        <source>Filter a result in words</source>
+        <translation>用文字筛选结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="445"/>
+        <source>Which of its objects to keep (e.g. 'those larger than 500 m²', 'remove the ones inside the parks layer')</source>
+        <translation>保留其中哪些目标（例如“those larger than 500 m²”、“remove the ones inside the parks layer”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="449"/>
+        <source>Result layer to filter (boxes or polygons of an earlier run)</source>
+        <translation>要筛选的结果图层（之前运行的框或多边形）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="456"/>
+        <source>The result layer to filter is missing or invalid.</source>
+        <translation>要筛选的结果图层缺失或无效。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="466"/>
+        <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
+        <translation>按针对结果图层中目标的指令筛选这些目标（“those larger than 500 m²”、“which of these are north of the river?”、“remove the ones inside the parks layer”）：GIS 条件直接量测，不调用模型；视觉条件只就这些目标询问模型。栅格是发现这些目标的影像。</translation>
     </message>
 </context>
 </TS>

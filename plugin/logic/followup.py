@@ -64,6 +64,16 @@ def last_result(title: str, group_name: str, gpkg: str, result: dict[str, Any],
     return LastResult(title, group_name, layer.id(), gpkg, name, {k: v for k, v in recipe.items() if v})
 
 
+def layer_result(layer: QgsVectorLayer) -> LastResult:
+    """Any result layer as what a follow-up starts from (Processing): its GeoPackage and layer name when it
+    is a GeoPackage layer, else its features go inline."""
+    parts = layer.source().split("|")
+    names = [p.split("=", 1)[1] for p in parts[1:] if p.startswith("layername=")]
+    gpkg = parts[0] if layer.providerType() == "ogr" and parts[0].lower().endswith(".gpkg") else ""
+    name = names[0] if names and gpkg else layer.name()
+    return LastResult(layer.name(), "", layer.id(), gpkg, name)
+
+
 def gpkg_layer_names(path: str) -> list[str]:
     """The layers of a GeoPackage (empty when it cannot be read)."""
     from osgeo import ogr
@@ -86,9 +96,10 @@ def previous_body(last: LastResult, layer: QgsVectorLayer, crs: QgsCoordinateRef
     file, so that the follow-up's name is new there."""
     from .prepare import features_geojson  # prepare reads this module: imported here, when used
 
-    if inline:
+    if inline or not last.gpkg:
         return {"geojson": features_geojson(layer, crs, selected_only=False, project=project),
-                "name": last.layer_name, "recipe": last.recipe, "siblings": gpkg_layer_names(last.gpkg)}, None
+                "name": last.layer_name, "recipe": last.recipe,
+                "siblings": gpkg_layer_names(last.gpkg) if last.gpkg else []}, None
     return {"layer": f"{last.gpkg}|{last.layer_name}"}, os.path.dirname(last.gpkg)
 
 

@@ -256,7 +256,8 @@ class JobInputs:
     of rendered layers, in the raster's CRS units. ``bands``: 1-based bands to send (empty: those the layer's
     renderer shows). ``options``: tile_size, overlap (pixels sent), gsd, concurrency. ``output_path``: where
     the GeoPackage goes (``None``: the results folder of the settings). ``previous`` and ``follow_up``: the
-    result the instruction may follow up on, and whether it does (see ``RunRequest``)."""
+    result the instruction may follow up on, and whether it does (see ``RunRequest``); ``previous_layer``: that
+    result's layer when it is not in the project."""
 
     instruction: str
     task: str | None
@@ -278,6 +279,7 @@ class JobInputs:
     output_path: str | None = None
     follow_up: str = "auto"
     previous: LastResult | None = None
+    previous_layer: QgsVectorLayer | None = None  # its layer in hand (else looked up in the project)
 
 
 def resolve_request(request: RunRequest, project: QgsProject, settings: PluginSettings) -> JobInputs:
@@ -400,8 +402,8 @@ def _previous(inputs: JobInputs, body: dict[str, Any], needed: list[str], inline
     GeoPackage a follow-up's layers join. ``PrepareError`` when a follow-up is asked for and there is nothing
     to follow up on."""
     last = inputs.previous if inputs.follow_up != "no" else None
-    layer = project.mapLayer(last.layer_id) if last is not None else None
-    if not isinstance(layer, QgsVectorLayer) or not layer.isValid() or not os.path.isfile(last.gpkg):
+    layer = (inputs.previous_layer or project.mapLayer(last.layer_id)) if last is not None else None
+    if not isinstance(layer, QgsVectorLayer) or not layer.isValid() or (last.gpkg and not os.path.isfile(last.gpkg)):
         last = None
     elif layer.featureCount() == 0:
         if inputs.follow_up == "yes":
@@ -418,7 +420,7 @@ def _previous(inputs: JobInputs, body: dict[str, Any], needed: list[str], inline
     body["follow_up"] = inputs.follow_up
     if folder:
         needed.append(folder)
-    return last.gpkg
+    return last.gpkg or None
 
 
 def _fallback_extent(request: RunRequest, layer: QgsRasterLayer, project: QgsProject) -> QgsRectangle | None:

@@ -157,6 +157,13 @@ def write_result_gpkg(path, layers: dict[str, list[str]], recipe: str = "") -> N
     dataset = None
 
 
+def gpkg_layers(path) -> list[str]:
+    from osgeo import ogr
+
+    dataset = ogr.Open(str(path))
+    return [dataset.GetLayerByIndex(i).GetName() for i in range(dataset.GetLayerCount())]
+
+
 SQUARE = "POLYGON((486000 5206000, 486100 5206000, 486100 5206100, 486000 5206100, 486000 5206000))"
 
 
@@ -208,3 +215,24 @@ def test_a_follow_ups_layer_joins_the_previous_geopackage_under_a_free_name(plug
     copied = dataset.GetLayerByName("ponds_then_2_boxes")
     assert copied.GetFeatureCount() == 1 and copied.GetMetadataItem("GEORSMLLM_RECIPE") == '{"chain": [1, 2]}'
     assert dataset.GetLayerByName("ponds_boxes").GetFeatureCount() == 2  # the others untouched
+
+
+def test_processing_filters_a_result_layer_in_words_without_the_model(provider, plugin_env, tmp_path, backend_server):
+    import processing
+
+    from .conftest import NAIP_2009
+
+    small = "POLYGON((486000 5206000, 486020 5206000, 486020 5206020, 486000 5206020, 486000 5206000))"  # 400 m²
+    gpkg = tmp_path / "ponds.gpkg"
+    write_result_gpkg(gpkg, {"ponds_boxes": [SQUARE, small]})  # 10000 m² and 400 m²
+    asked = requests_answered(backend_server)
+    result = processing.run("georsmllm:followup", {
+        "INPUT": NAIP_2009, "RESULT": f"{gpkg}|layername=ponds_boxes", "INSTRUCTION": "larger than 1000 m²",
+        "TILE_SIZE": 512, "OVERLAP": 0, "OUTPUT": "TEMPORARY_OUTPUT"})
+    layer = result["OUTPUT"]
+    layer = layer if isinstance(layer, QgsVectorLayer) else QgsVectorLayer(layer, "output", "ogr")
+    assert layer.featureCount() == 1 == result["FEATURE_COUNT"]
+    assert [round(f["area_m2"]) for f in layer.getFeatures()] == [10000]
+    assert requests_answered(backend_server) == asked
+    assert os.listdir(tmp_path) == ["ponds.gpkg"]  # the input's GeoPackage gets no layer
+    assert len(gpkg_layers(gpkg)) == 1
