@@ -40,7 +40,8 @@ translations:
 capabilities:
 	$(PY) -m model_backend capabilities --json > resources/capabilities.json
 
-# A real QGIS window under Xvfb with the dock and results: docs/screenshot.png (used in the README).
+# A real QGIS window under Xvfb with the dock and results (docs/screenshot.png, -running.png, -refine.png;
+# used in the README).
 screenshot: setup
 	@scripts/screenshot.sh
 

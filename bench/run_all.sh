@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 status=0
-for bench in open_time overhead concurrency endpoints memory sam2_calls batching; do
+for bench in open_time overhead concurrency endpoints memory sam2_calls batching refine_latency; do
     echo "\$ $PY bench/$bench.py    ($(uptime | sed 's/.*load/load/'))"
     "$PY" "bench/$bench.py" || status=1
     echo

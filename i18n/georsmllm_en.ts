@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="47"/>
+        <location filename="../plugin/gui/dock.py" line="48"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -24,7 +24,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
@@ -34,32 +34,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,22 +79,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="73"/>
+        <location filename="../plugin/gui/dock.py" line="74"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="82"/>
+        <location filename="../plugin/gui/dock.py" line="83"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="95"/>
+        <location filename="../plugin/gui/dock.py" line="96"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="106"/>
+        <location filename="../plugin/gui/dock.py" line="107"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
@@ -104,12 +104,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="116"/>
+        <location filename="../plugin/gui/dock.py" line="117"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="128"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,32 +119,32 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="137"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="162"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="163"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -164,7 +164,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="324"/>
+        <location filename="../plugin/logic/prepare.py" line="326"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -194,47 +194,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="39"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Task: {task} ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="319"/>
+        <location filename="../plugin/logic/plan_view.py" line="47"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
         <source>model step</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
-        <source>GIS filter</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="327"/>
-        <source>Warning: {text}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -394,82 +384,82 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="122"/>
+        <location filename="../plugin/logic/prepare.py" line="124"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="150"/>
+        <location filename="../plugin/logic/prepare.py" line="152"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="175"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="181"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="183"/>
+        <location filename="../plugin/logic/prepare.py" line="185"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="190"/>
+        <location filename="../plugin/logic/prepare.py" line="192"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="197"/>
+        <location filename="../plugin/logic/prepare.py" line="199"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="287"/>
+        <location filename="../plugin/logic/prepare.py" line="289"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="288"/>
+        <location filename="../plugin/logic/prepare.py" line="290"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="327"/>
+        <location filename="../plugin/logic/prepare.py" line="329"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="301"/>
+        <location filename="../plugin/logic/prepare.py" line="303"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="53"/>
+        <location filename="../plugin/logic/results.py" line="59"/>
         <source>Partial result: the run was cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,27 +484,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="83"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="217"/>
+        <location filename="../plugin/main.py" line="310"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="249"/>
+        <location filename="../plugin/main.py" line="342"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -726,42 +716,42 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="179"/>
+        <location filename="../plugin/runs.py" line="181"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="38"/>
+        <location filename="../plugin/logic/results.py" line="44"/>
         <source>Instruction: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="41"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Dialect: {dialect}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="45"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Raster: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="52"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="55"/>
         <source>Time: {seconds} s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="56"/>
         <source>Run id: {run_id}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1413,22 +1403,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="156"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="80"/>
+        <location filename="../plugin/logic/results.py" line="89"/>
         <source>{title} — demo (scripted answers)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="181"/>
+        <location filename="../plugin/runs.py" line="183"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="95"/>
+        <location filename="../plugin/logic/results.py" line="104"/>
         <source>{name} (demo)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1443,12 +1433,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="229"/>
+        <location filename="../plugin/logic/prepare.py" line="231"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="232"/>
+        <location filename="../plugin/logic/prepare.py" line="234"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1488,27 +1478,172 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>GIS measure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>assumption</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="21"/>
+        <source>answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="62"/>
+        <source>Plan:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>Refinement failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>no answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
+        <source>The backend answered no outline.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="175"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="116"/>
+        <source>Refine by clicking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="118"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="157"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>Automatic (from the wording)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>Follow up on the last result</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>New run on the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="147"/>
+        <location filename="../plugin/gui/dock.py" line="148"/>
         <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="157"/>
+        <location filename="../plugin/gui/dock.py" line="158"/>
         <source>Follow up</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1523,22 +1658,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="410"/>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
         <source>The last result ({name}) has no objects to follow up on.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="415"/>
+        <location filename="../plugin/logic/prepare.py" line="420"/>
         <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="57"/>
+        <location filename="../plugin/logic/results.py" line="66"/>
         <source>Follows up on: {layer} ({count} objects); no new search</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="61"/>
+        <location filename="../plugin/logic/results.py" line="70"/>
         <source>Chain (objects after each step): {steps}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1550,11 +1685,6 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/logic/wording.py" line="74"/>
         <source>none</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="138"/>
-        <source>↳ {title} (follow-up of {previous})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1580,6 +1710,11 @@ Set it up now? Before anything is installed you will see what will be installed 
     <message>
         <location filename="../plugin/processing/algorithms.py" line="466"/>
         <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="139"/>
+        <source>↳ {title} (follow-up of {previous})</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

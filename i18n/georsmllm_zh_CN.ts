@@ -4,7 +4,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="47"/>
+        <location filename="../plugin/gui/dock.py" line="48"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
@@ -24,7 +24,7 @@
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
@@ -34,32 +34,32 @@
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Classify the scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
@@ -79,22 +79,22 @@
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="73"/>
+        <location filename="../plugin/gui/dock.py" line="74"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="82"/>
+        <location filename="../plugin/gui/dock.py" line="83"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="95"/>
+        <location filename="../plugin/gui/dock.py" line="96"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="106"/>
+        <location filename="../plugin/gui/dock.py" line="107"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
@@ -104,12 +104,12 @@
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="116"/>
+        <location filename="../plugin/gui/dock.py" line="117"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="128"/>
+        <location filename="../plugin/gui/dock.py" line="129"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
@@ -119,32 +119,32 @@
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="135"/>
+        <location filename="../plugin/gui/dock.py" line="136"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="136"/>
+        <location filename="../plugin/gui/dock.py" line="137"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="141"/>
+        <location filename="../plugin/gui/dock.py" line="142"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="142"/>
+        <location filename="../plugin/gui/dock.py" line="143"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="161"/>
+        <location filename="../plugin/gui/dock.py" line="162"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="163"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -164,7 +164,7 @@
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="324"/>
+        <location filename="../plugin/logic/prepare.py" line="326"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
@@ -194,47 +194,37 @@
         <translation>无执行计划：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="39"/>
+        <location filename="../plugin/logic/results.py" line="45"/>
         <source>Task: {task} ({reason})</source>
         <translation>任务：{task}（{reason}）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="319"/>
+        <location filename="../plugin/logic/plan_view.py" line="47"/>
         <source>Dialect: {dialect}; parser: {parser}</source>
         <translation>方言：{dialect}；解析器：{parser}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
         <source>model step</source>
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="322"/>
-        <source>GIS filter</source>
-        <translation>GIS 过滤</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="327"/>
-        <source>Warning: {text}</source>
-        <translation>警告：{text}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="334"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -394,82 +384,82 @@
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="122"/>
+        <location filename="../plugin/logic/prepare.py" line="124"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="150"/>
+        <location filename="../plugin/logic/prepare.py" line="152"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="175"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="181"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="183"/>
+        <location filename="../plugin/logic/prepare.py" line="185"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="186"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="190"/>
+        <location filename="../plugin/logic/prepare.py" line="192"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="197"/>
+        <location filename="../plugin/logic/prepare.py" line="199"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="287"/>
+        <location filename="../plugin/logic/prepare.py" line="289"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="288"/>
+        <location filename="../plugin/logic/prepare.py" line="290"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="327"/>
+        <location filename="../plugin/logic/prepare.py" line="329"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="301"/>
+        <location filename="../plugin/logic/prepare.py" line="303"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="63"/>
+        <location filename="../plugin/logic/raster_source.py" line="79"/>
         <source>The layer {name} could not be rendered for upload.</source>
         <translation>无法渲染图层 {name} 以供上传。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="87"/>
+        <location filename="../plugin/logic/raster_source.py" line="106"/>
         <source>The raster layer is missing or invalid.</source>
         <translation>栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/raster_source.py" line="94"/>
+        <location filename="../plugin/logic/raster_source.py" line="120"/>
         <source>The area to send lies outside the layer {name}.</source>
         <translation>要发送的范围位于图层 {name} 之外。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="53"/>
+        <location filename="../plugin/logic/results.py" line="59"/>
         <source>Partial result: the run was cancelled.</source>
         <translation>部分结果：运行已被取消。</translation>
     </message>
@@ -494,27 +484,27 @@
         <translation>GeoRSMLLM：{title}</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="82"/>
+        <location filename="../plugin/main.py" line="90"/>
         <source>GeoRSMLLM panel</source>
         <translation>GeoRSMLLM 面板</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="83"/>
+        <location filename="../plugin/main.py" line="91"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="85"/>
+        <location filename="../plugin/main.py" line="93"/>
         <source>About GeoRSMLLM</source>
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="217"/>
+        <location filename="../plugin/main.py" line="310"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="249"/>
+        <location filename="../plugin/main.py" line="342"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -728,42 +718,42 @@ Issues: {tracker}</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="179"/>
+        <location filename="../plugin/runs.py" line="181"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="38"/>
+        <location filename="../plugin/logic/results.py" line="44"/>
         <source>Instruction: {text}</source>
         <translation>指令：{text}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="41"/>
+        <location filename="../plugin/logic/results.py" line="47"/>
         <source>Model: {model} [{engine}, {device}]</source>
         <translation>模型：{model} [{engine}，{device}]</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="44"/>
+        <location filename="../plugin/logic/results.py" line="50"/>
         <source>Dialect: {dialect}</source>
         <translation>方言：{dialect}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="45"/>
+        <location filename="../plugin/logic/results.py" line="51"/>
         <source>Raster: {name}</source>
         <translation>栅格：{name}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="46"/>
+        <location filename="../plugin/logic/results.py" line="52"/>
         <source>Tiles: {done}/{total}; tile size {size}, overlap {overlap}, GSD {gsd}</source>
         <translation>瓦片：{done}/{total}；瓦片大小 {size}，重叠 {overlap}，GSD {gsd}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="49"/>
+        <location filename="../plugin/logic/results.py" line="55"/>
         <source>Time: {seconds} s</source>
         <translation>耗时：{seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="50"/>
+        <location filename="../plugin/logic/results.py" line="56"/>
         <source>Run id: {run_id}</source>
         <translation>运行 ID：{run_id}</translation>
     </message>
@@ -1417,22 +1407,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="156"/>
+        <location filename="../plugin/runs.py" line="157"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="80"/>
+        <location filename="../plugin/logic/results.py" line="89"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="181"/>
+        <location filename="../plugin/runs.py" line="183"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="95"/>
+        <location filename="../plugin/logic/results.py" line="104"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1447,12 +1437,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="229"/>
+        <location filename="../plugin/logic/prepare.py" line="231"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="232"/>
+        <location filename="../plugin/logic/prepare.py" line="234"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
@@ -1492,27 +1482,172 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/raster_url.py" line="24"/>
+        <source>GeoRSMLLM: opening {url}</source>
+        <translation>GeoRSMLLM：正在打开 {url}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="37"/>
+        <source>{name} could not be opened as a raster layer (is it a GeoTIFF?)</source>
+        <translation>无法将 {name} 作为栅格图层打开（它是 GeoTIFF 吗？）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="54"/>
+        <source>Raster from URL…</source>
+        <translation>从 URL 添加栅格…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="55"/>
+        <source>Add a cloud-optimised GeoTIFF or a STAC item by URL; runs read only the tiles they need</source>
+        <translation>通过 URL 添加云优化 GeoTIFF 或 STAC 条目；运行时只读取所需的瓦片</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>Raster from URL</source>
+        <translation>从 URL 添加栅格</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="61"/>
+        <source>URL of a cloud-optimised GeoTIFF or a STAC item (http or https):</source>
+        <translation>云优化 GeoTIFF 或 STAC 条目的 URL（http 或 https）：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/raster_url.py" line="77"/>
+        <source>The URL could not be opened.</source>
+        <translation>无法打开该 URL。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>GIS measure</source>
+        <translation>GIS 量测</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="20"/>
+        <source>assumption</source>
+        <translation>假设</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/plan_view.py" line="21"/>
+        <source>answer</source>
+        <translation>答案</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="62"/>
+        <source>Plan:</source>
+        <translation>计划：</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="110"/>
+        <source>Refine by clicking: click inside an object to add a point, Shift+click for a point outside it, drag a box around it; Enter or right-click keeps the result, Backspace removes the last prompt, Esc cancels.</source>
+        <translation>点击细化：在对象内单击添加一个点，Shift+单击添加对象外的点，拖动可框选对象；回车或右键保留结果，退格键删除最后一个提示，Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="139"/>
+        <source>Choose a segmentation result layer to refine first.</source>
+        <translation>请先选择要细化的分割结果图层。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="169"/>
+        <source>Click inside an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象内部单击以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="183"/>
+        <source>Drag the box over an object of {name} to refine it.</source>
+        <translation>请在 {name} 的某个对象上拖出方框以细化它。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="211"/>
+        <source>Refinement cancelled: the object is unchanged.</source>
+        <translation>已取消细化：对象保持不变。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>Refinement failed: {reason}</source>
+        <translation>细化失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="263"/>
+        <source>no answer</source>
+        <translation>无应答</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="267"/>
+        <source>The backend answered no outline.</source>
+        <translation>后端没有返回轮廓。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="287"/>
+        <source>Nothing to keep yet: click inside the object or drag a box around it.</source>
+        <translation>尚无可保留的结果：请在对象内部单击或在其周围拖出方框。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/refine_tool.py" line="296"/>
+        <source>Object refined in {name} (Ctrl+Z undoes; save the layer&apos;s edits to keep it).</source>
+        <translation>已在 {name} 中细化对象（Ctrl+Z 可撤销；保存图层编辑以保留修改）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="116"/>
+        <source>The refined outline is empty: the feature was not changed.</source>
+        <translation>细化后的轮廓为空：要素未被修改。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="123"/>
+        <source>The layer {name} cannot be edited.</source>
+        <translation>图层 {name} 无法编辑。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="124"/>
+        <source>Refine object</source>
+        <translation>细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/refine.py" line="133"/>
+        <source>The feature could not be changed (was it deleted?).</source>
+        <translation>无法修改该要素（是否已被删除？）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/tasks.py" line="175"/>
+        <source>GeoRSMLLM: refining an object</source>
+        <translation>GeoRSMLLM：正在细化对象</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="116"/>
+        <source>Refine by clicking</source>
+        <translation>点击细化</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="118"/>
+        <source>Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, Shift+click outside it or drag a box; Enter keeps the result, Esc cancels</source>
+        <translation>用 SAM2 细化当前 GeoRSMLLM 结果图层中的对象：在对象内单击、在对象外 Shift+单击或拖出方框；回车保留结果，Esc 取消</translation>
+    </message>
+    <message>
+        <location filename="../plugin/main.py" line="157"/>
+        <source>Select a segmentation result layer (or a SAM2-refined one) to refine.</source>
+        <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>Automatic (from the wording)</source>
         <translation>自动（根据措辞判断）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>Follow up on the last result</source>
         <translation>基于上一个结果继续筛选</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="58"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
         <source>New run on the image</source>
         <translation>在影像上重新运行</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="147"/>
+        <location filename="../plugin/gui/dock.py" line="148"/>
         <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
         <translation>指令是筛选上一个结果（“现在只保留面积大于 500 m² 的”、“其中哪些在河的北边？”），还是在影像上重新运行。自动：措辞指向上一个结果（these、those、the ones…）时即为后续筛选。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="157"/>
+        <location filename="../plugin/gui/dock.py" line="158"/>
         <source>Follow up</source>
         <translation>后续筛选</translation>
     </message>
@@ -1527,22 +1662,22 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>还没有可供后续筛选的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="410"/>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
         <source>The last result ({name}) has no objects to follow up on.</source>
         <translation>上一个结果（{name}）中没有可供筛选的目标。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="415"/>
+        <location filename="../plugin/logic/prepare.py" line="420"/>
         <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
         <translation>没有可供后续筛选的结果：请先运行一条指令（其结果须仍在工程中），或选择重新运行。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="57"/>
+        <location filename="../plugin/logic/results.py" line="66"/>
         <source>Follows up on: {layer} ({count} objects); no new search</source>
         <translation>基于：{layer}（{count} 个目标）继续筛选；未重新搜索</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="61"/>
+        <location filename="../plugin/logic/results.py" line="70"/>
         <source>Chain (objects after each step): {steps}</source>
         <translation>步骤链（每步之后的目标数）：{steps}</translation>
     </message>
@@ -1555,11 +1690,6 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/logic/wording.py" line="74"/>
         <source>none</source>
         <translation>无</translation>
-    </message>
-    <message>
-        <location filename="../plugin/runs.py" line="138"/>
-        <source>↳ {title} (follow-up of {previous})</source>
-        <translation>↳ {title}（{previous} 的后续筛选）</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms.py" line="442"/>
@@ -1585,6 +1715,11 @@ Set it up now? Before anything is installed you will see what will be installed 
         <location filename="../plugin/processing/algorithms.py" line="466"/>
         <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
         <translation>按针对结果图层中目标的指令筛选这些目标（“those larger than 500 m²”、“which of these are north of the river?”、“remove the ones inside the parks layer”）：GIS 条件直接量测，不调用模型；视觉条件只就这些目标询问模型。栅格是发现这些目标的影像。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="139"/>
+        <source>↳ {title} (follow-up of {previous})</source>
+        <translation>↳ {title}（{previous} 的后续筛选）</translation>
     </message>
 </context>
 </TS>

@@ -22,8 +22,12 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--raster", help="raster file (any GDAL format)")
+    p.add_argument("--raster", help="raster file (any GDAL format), http(s) URL of a cloud-optimised GeoTIFF, or "
+                                    "STAC item (JSON file or URL)")
     p.add_argument("--raster-b", dest="raster_b", help="second ('after') raster for change detection")
+    p.add_argument("--stac-assets", dest="stac_assets",
+                   help="STAC items: the asset to read (e.g. visual) or three single-band assets as R,G,B "
+                        "(e.g. red,green,blue or B04,B03,B02); default: the visual asset, else red/green/blue")
     p.add_argument("--instruction", "-i", help='what to do, e.g. "[detection] planes" or "segment the lakes"')
     p.add_argument("--output", "-o", help="GeoPackage to write (other layers in it are kept)")
     p.add_argument("--geojson", help="also write the results as GeoJSON (EPSG:4326) here")
@@ -43,6 +47,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                                     "giving outlines and rotated boxes")
     p.add_argument("--sam2-checkpoint", dest="sam2_checkpoint", help="SAM2 checkpoint file or hub id")
     p.add_argument("--sam2-size", dest="sam2_size", help="tiny, small, base_plus or large")
+    p.add_argument("--sam2-image-size", dest="sam2_image_size", type=int,
+                   help="SAM2's square input in pixels (default 1024, as the official checkpoints)")
     p.add_argument("--parser-model", dest="parser_model", help="text LLM that writes the instruction's plan")
     p.add_argument("--tile-size", dest="tile_size", type=int, help="tile side in pixels of the image sent")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels of the image sent")
@@ -116,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-url", dest="base_url", action="append", default=None,
                        help="OpenAI-compatible model server (repeatable)")
     serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--sam2-image-size", dest="sam2_image_size", type=int, default=None)
+    serve.add_argument("--sam2-cache-entries", dest="sam2_cache_entries", type=int, default=None,
+                       help="SAM2 image encodings kept for refining results by clicking (default 32)")
+    serve.add_argument("--sam2-cache-mb", dest="sam2_cache_mb", type=float, default=None,
+                       help="memory the kept SAM2 encodings may take, in MB (default 512)")
     serve.add_argument("--max-tiles", dest="max_tiles", type=int, default=None)
     serve.add_argument("--endpoint-concurrency", dest="endpoint_concurrency", type=int, default=None)
     serve.add_argument("--max-batch", dest="max_batch", type=int, default=None,
@@ -144,10 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"command", "config", "quiet", "geojson", "regions", "area", "previous", "host", "port", "token", "token_file",
             "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb", "max_upload_mpx",
-            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures"}
+            "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file", "failures",
+            "sam2_cache_entries", "sam2_cache_mb"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
+    if isinstance(values.get("stac_assets"), str):
+        values["stac_assets"] = [a.strip() for a in values["stac_assets"].split(",") if a.strip()]
     if isinstance(values.get("classes"), str):
         values["classes"] = [c.strip() for c in values["classes"].split(",") if c.strip()]
     return values
@@ -199,10 +213,11 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
         raise ConfigError("--instruction is required")
     engine = build_engine(config)
     context = read_context_layers(config.context_layers) if config.context_layers else {}
-    regions = read_features(args.regions, config.raster) if getattr(args, "regions", None) else None
-    area = read_area(args.area, config.raster) if getattr(args, "area", None) else None
-    previous = read_previous_layer(args.previous, raster_crs(config.raster)) if getattr(args, "previous", None) \
-        else None
+    assets = config.stac_assets
+    regions = read_features(args.regions, config.raster, assets) if getattr(args, "regions", None) else None
+    area = read_area(args.area, config.raster, assets) if getattr(args, "area", None) else None
+    previous = read_previous_layer(args.previous, raster_crs(config.raster, assets)) \
+        if getattr(args, "previous", None) else None
     if plan_only:
         parser_engine = build_parser_engine(config, engine) if config.parser_model else None
         if parser_engine is not None:

@@ -24,8 +24,12 @@ from .gui.backend_tools import BackendTools
 from .gui.dock import GeoRSMLLMDock
 from .gui.layer_actions import LayerActions
 from .gui.options import SettingsPageFactory
+from .gui.raster_url import RasterFromUrl
+from .gui.refine_tool import RefineMapTool
 from .logic.prepare import RunRequest
+from .logic.refine import refine_link
 from .logic.service import BackendConfig, BackendService, backend_config
+from .logic.tasks import RefineTask, start_task
 from .processing.provider import GeoRSMLLMProvider
 from .runs import RunController
 from .toolbelt import vocabulary
@@ -33,6 +37,7 @@ from .toolbelt.i18n import install_translator, remove_translator, tr
 from .toolbelt.settings import load_history, load_settings, save_history
 
 MENU = "&GeoRSMLLM"
+REFINE_ICON = about.PLUGIN_DIR / "resources" / "icons" / "refine.svg"
 
 
 def current_backend_config() -> BackendConfig:
@@ -55,6 +60,9 @@ class GeoRSMLLMPlugin:
         self.options_factory: SettingsPageFactory | None = None
         self.toolbar_action: QAction | None = None
         self.backend_tools: BackendTools | None = None
+        self.refine_action: QAction | None = None
+        self.refine_tool: RefineMapTool | None = None
+        self.raster_url: RasterFromUrl | None = None
         self._quit_connected = False
 
     # -- registration -------------------------------------------------------------------------------
@@ -86,11 +94,14 @@ class GeoRSMLLMPlugin:
         about_action.triggered.connect(self.show_about)
         self.backend_tools = BackendTools(self.iface.mainWindow(),
                                           lambda _settings: self.controller.refresh_status(start=False))
-        for action in (panel, settings_action, *self.backend_tools.actions(), about_action):
+        self.raster_url = RasterFromUrl(self.iface.mainWindow(), self._url_layer_added,
+                                        lambda text: self._message(text, True))
+        for action in (panel, self.raster_url.action, settings_action, *self.backend_tools.actions(), about_action):
             self.iface.addPluginToRasterMenu(MENU, action)
             self.actions.append(action)
         self.iface.addToolBarIcon(panel)
         self.toolbar_action = panel
+        self._init_refine_tool()
 
         self.layer_actions = LayerActions(self.iface, self.on_raster_action, self.on_vector_action)
         self.layer_actions.register()
@@ -98,6 +109,80 @@ class GeoRSMLLMPlugin:
                                                    self.backend_tools.open_setup, self.backend_tools.open_models)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
         self._after_startup(self._first_run_check)
+
+    def _init_refine_tool(self) -> None:
+        """The "Refine by clicking" map tool and its checkable action (toolbar and menu), enabled while the
+        current layer is a refinable result (segmentation or SAM2-refined polygons)."""
+        action = QAction(QIcon(str(REFINE_ICON)), tr("Refine by clicking"), self.iface.mainWindow())
+        action.setCheckable(True)
+        action.setToolTip(tr("Refine an object of the current GeoRSMLLM result layer with SAM2: click inside it, "
+                             "Shift+click outside it or drag a box; Enter keeps the result, Esc cancels"))
+        action.toggled.connect(self._refine_toggled)
+        self.refine_action = action
+        self.refine_tool = RefineMapTool(self.iface.mapCanvas(), self._start_refine)
+        self.refine_tool.setAction(action)
+        self.refine_tool.message.connect(self._tool_message)
+        self.iface.addPluginToRasterMenu(MENU, action)
+        self.iface.addToolBarIcon(action)
+        self.actions.append(action)
+        self.iface.currentLayerChanged.connect(self._current_layer_changed)
+        self.controller.job_finished.connect(lambda *_args: self._current_layer_changed())
+        self._current_layer_changed()
+
+    def _current_layer_changed(self, *_args) -> None:
+        """Enable the refine action for refinable layers; an active tool follows the current layer."""
+        if self.refine_action is None or self.refine_tool is None:
+            return
+        layer = self.iface.activeLayer()
+        ok = refine_link(layer) is not None
+        self.refine_action.setEnabled(ok)
+        canvas = self.iface.mapCanvas()
+        if canvas.mapTool() is self.refine_tool:
+            if ok:
+                if layer is not self.refine_tool.layer:
+                    self.refine_tool.set_layer(layer)
+            else:
+                canvas.unsetMapTool(self.refine_tool)
+
+    def _refine_toggled(self, checked: bool) -> None:
+        canvas = self.iface.mapCanvas()
+        if not checked:
+            if canvas.mapTool() is self.refine_tool:
+                canvas.unsetMapTool(self.refine_tool)
+            return
+        if self.refine_tool.set_layer(self.iface.activeLayer()):
+            canvas.setMapTool(self.refine_tool)
+        else:
+            self.refine_action.setChecked(False)
+            self._tool_message(tr("Select a segmentation result layer (or a SAM2-refined one) to refine."), True)
+
+    def _start_refine(self, body: dict, needed_dirs: tuple[str, ...], on_answer) -> None:
+        """Run one refinement request in a ``QgsTask``; ``on_answer(answer, error)`` runs in the main thread."""
+        task = RefineTask(self.service, body, needed_dirs)
+        task.done.connect(on_answer)
+        start_task(task)
+
+    def _tool_message(self, text: str, error: bool) -> None:
+        if self.iface is not None:
+            self.iface.messageBar().pushMessage(about.TITLE, text, Qgis.Critical if error else Qgis.Info,
+                                                10 if error else 6)
+
+    def _unload_refine_tool(self) -> None:
+        if self.refine_tool is None:
+            return
+        try:
+            self.iface.currentLayerChanged.disconnect(self._current_layer_changed)
+        except TypeError:  # never connected
+            pass
+        canvas = self.iface.mapCanvas()
+        if canvas.mapTool() is self.refine_tool:
+            canvas.unsetMapTool(self.refine_tool)
+        self.refine_tool.release()
+        self.refine_tool.deleteLater()
+        self.refine_tool = None
+        if self.refine_action is not None:
+            self.iface.removeToolBarIcon(self.refine_action)
+            self.refine_action = None
 
     def _after_startup(self, callback) -> None:
         """Call ``callback`` once QGIS has finished starting (its window shown, the project given on the
@@ -139,6 +224,8 @@ class GeoRSMLLMPlugin:
         controller.last_result_changed.connect(dock.show_last_result)
 
     def unload(self) -> None:
+        if self.iface is not None:
+            self._unload_refine_tool()
         if self.controller is not None:
             self.controller.shutdown()
         if self.backend_tools is not None:
@@ -147,6 +234,7 @@ class GeoRSMLLMPlugin:
         if self.layer_actions is not None:
             self.layer_actions.unregister()
             self.layer_actions = None
+        self.raster_url = None  # its action goes with the others below
         if self.iface is not None:
             for action in self.actions:
                 self.iface.removePluginRasterMenu(MENU, action)
@@ -193,6 +281,11 @@ class GeoRSMLLMPlugin:
         self.dock.show()
         self.dock.raise_()
         return self.dock
+
+    def _url_layer_added(self, layer: QgsRasterLayer) -> None:
+        """A raster added by URL becomes the panel's image: runs on it send the URL to the backend."""
+        if self.dock is not None:
+            self.dock.layer_combo.setLayer(layer)
 
     def on_raster_action(self, layer: QgsMapLayer, kind: str) -> None:
         dock = self.show_dock()

@@ -16,6 +16,7 @@ from .logic.follow import JobEvent
 from .logic.followup import LastResult, last_result, previous_body
 from .logic.live_layer import LiveLayers
 from .logic.prepare import PrepareError, RunRequest, prepare_run
+from .logic.refine import mark_refinable
 from .logic.results import demo_title, load_run_layers
 from .logic.runner import RunOutcome
 from .logic.service import BackendService
@@ -170,6 +171,7 @@ class RunController(QObject):
         if outcome.gpkg:
             layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project,
                                      demo=demo, group=group)
+            mark_refinable(layers, outcome.job_id, result)  # the map tool can refine SAM2 outlines by clicks
         if layers:
             self._remember(run, result, outcome.gpkg, layers, group)
         answers = [str(a.get("text") or "") for a in result.get("answers") or []]

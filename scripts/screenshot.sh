@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Save docs/screenshot.png and docs/screenshot-running.png: a real (Xvfb) window with the map canvas, the layer
-# tree and the GeoRSMLLM panel during and after two runs against a local backend the plugin starts (scripted
-# demo engine: no model download; the pictures label the results as demo answers).
+# Save docs/screenshot.png, docs/screenshot-running.png and docs/screenshot-refine.png: a real (Xvfb) window with
+# the map canvas, the layer tree and the GeoRSMLLM panel during and after runs against a local backend the plugin
+# starts, and while a segmented pond is refined by clicking (scripted demo engine and a colour flood fill standing
+# in for SAM2: no model download; the pictures label the results as demo answers).
 # Usage: scripts/screenshot.sh [OUT.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."

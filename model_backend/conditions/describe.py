@@ -101,7 +101,8 @@ def plan_sentences(plan: Plan) -> list[Sentence]:
     out: list[Sentence] = []
     for r in plan.model_references:
         out.append(Sentence("model", f"Model ({_TASK_WORDS[r.task]}): find the {r.phrase} first, the reference "
-                                     f"{r.id} of the conditions below; what it finds is written as its own layer."))
+                                     f"{r.id} of the conditions below (one more model call per tile); what it "
+                                     "finds is written as its own layer."))
     for step in plan.model_steps:
         if step.role == "find":
             task = _TASK_WORDS.get(plan.targets[0].task, plan.targets[0].task)

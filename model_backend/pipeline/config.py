@@ -29,8 +29,9 @@ class RunConfig:
     """Everything one run needs, frozen once validated (``dataclasses.replace`` makes a changed copy). Sizes are
     pixels of the image sent to the model unless a name says otherwise."""
 
-    raster: str | None = None
+    raster: str | None = None  # a file, an http(s) URL of a GeoTIFF, or a STAC item (file or URL)
     raster_b: str | None = None
+    stac_assets: list[str] | None = None  # STAC items: the asset(s) to read (1, or 3 for R, G, B); None: the RGB one
     instruction: str = ""
     output: str = "georsmllm.gpkg"
     task: str | None = None
@@ -47,6 +48,7 @@ class RunConfig:
     refine: str = "none"  # "sam2": boxes of detection and change prompt the segmenter (outlines, rotated boxes)
     sam2_checkpoint: str | None = None
     sam2_size: str = "tiny"
+    sam2_image_size: int = 1024  # SAM2's square input in pixels (1024 for the official checkpoints)
     parser_model: str | None = None  # None: rule-based condition parser (reported as a fallback)
     tile_size: int = 768
     overlap: int = 96
@@ -82,6 +84,8 @@ class RunConfig:
             raise ConfigError(f"overlap must be between 0 and half the tile size ({self.tile_size // 2}), got {self.overlap}")
         if self.gsd is not None and self.gsd <= 0:
             raise ConfigError(f"gsd must be positive, got {self.gsd}")
+        if self.sam2_image_size < 16 or self.sam2_image_size % 16:
+            raise ConfigError(f"sam2_image_size must be a positive multiple of 16, got {self.sam2_image_size}")
         if self.gdal_cache_mb < 8:
             raise ConfigError(f"gdal_cache_mb must be at least 8, got {self.gdal_cache_mb}")
         if self.max_tiles < 1:
@@ -96,15 +100,26 @@ class RunConfig:
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
         if self.follow_up not in FOLLOW_UP_MODES:
             raise ConfigError(f"follow_up must be one of {', '.join(FOLLOW_UP_MODES)}, got {self.follow_up!r}")
+        if self.stac_assets is not None and len(self.stac_assets) not in (1, 3):
+            raise ConfigError(f"stac_assets names 1 asset (a picture) or 3 (red, green, blue), got {self.stac_assets}")
+        if self.stac_assets is not None and len(self.stac_assets) == 3 and self.bands is not None:
+            raise ConfigError("bands picks bands inside one file: with three STAC band assets, leave bands unset")
         if self.refine not in REFINE_MODES:
             raise ConfigError(f"refine must be one of {', '.join(REFINE_MODES)}, got {self.refine!r}")
         if self.refine != "none" and self.segmenter in ("none", "", None):
             raise ConfigError(f"refine {self.refine} needs a segmenter: set segmenter to sam2 or sam2-onnx")
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain values, secrets masked: the API key, and URLs' credentials and query strings
+        (a signed URL's signature) in ``raster`` / ``raster_b``. This is what layer metadata records."""
+        from ..raster.remote import is_url, redact
+
         data = dataclasses.asdict(self)
         if data.get("api_key"):
             data["api_key"] = "***"
+        for key in ("raster", "raster_b"):
+            if data.get(key) and is_url(data[key]):
+                data[key] = redact(data[key])
         return data
 
     @classmethod

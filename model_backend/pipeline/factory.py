@@ -96,9 +96,13 @@ def _is_vision_checkpoint(ref: str) -> bool:
 
 
 def needs_segmenter(config: RunConfig, task: Task) -> bool:
-    """Whether a run of ``task`` uses the segmenter: segmentation, and with SAM2 refinement detection, change
-    and questions (a "how many" question counts detections). Building it is cheap; it loads on first use."""
-    return task is Task.SEGMENTATION or (config.refine != "none" and task in (Task.DETECTION, Task.CHANGE, Task.VQA))
+    """Whether a run of ``task`` may use the segmenter: segmentation; detection, change and questions (a "how
+    many" question counts detections) for SAM2 refinement and for references the plan has the model segment
+    ("not within 50 m of any road" with no road layer), when a segmenter is configured. Building it is cheap:
+    it loads only when a run segments something."""
+    if task is Task.SEGMENTATION:
+        return True
+    return task in (Task.DETECTION, Task.CHANGE, Task.VQA) and config.segmenter not in (NO_SEGMENTER, "", None)
 
 
 def build_segmenter(config: RunConfig):
@@ -111,7 +115,7 @@ def build_segmenter(config: RunConfig):
     if config.segmenter == "sam2":
         size = config.sam2_size.replace("-", "_")
         checkpoint = config.sam2_checkpoint or f"facebook/sam2.1-hiera-{size.replace('_', '-')}"
-        return create_segmenter("sam2", checkpoint=checkpoint, size=size,
+        return create_segmenter("sam2", checkpoint=checkpoint, size=size, image_size=config.sam2_image_size,
                                 device=None if config.device == "auto" else config.device)
     if config.segmenter == "sam2-onnx":
         if not config.sam2_checkpoint:

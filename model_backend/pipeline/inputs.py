@@ -3,28 +3,26 @@ interest (``--area``), read with pyogrio and reprojected into the raster's CRS (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
-from ..errors import ConfigError, RasterError
+from ..errors import ConfigError
 
 
-def raster_crs(raster: str):
-    """The raster's CRS as a pyproj CRS, or ``None`` when it has none."""
+def raster_crs(raster: str, assets: Sequence[str] | None = None):
+    """The raster's CRS as a pyproj CRS, or ``None`` when it has none. ``raster``: anything ``open_raster``
+    takes (a file, a URL, a STAC item with ``assets``)."""
     import pyproj
-    import rasterio
 
-    try:
-        with rasterio.open(raster) as src:
-            crs = src.crs
-    except rasterio.errors.RasterioError as exc:
-        raise RasterError(f"{raster} cannot be opened as a raster: {exc}") from None
+    from ..raster.source import peek_crs
+
+    crs = peek_crs(raster, assets)
     return None if crs is None else pyproj.CRS.from_user_input(crs.to_wkt())
 
 
-def read_features(path: str, raster: str) -> list[tuple[Any, dict[str, str | None]]]:
+def read_features(path: str, raster: str, assets: Sequence[str] | None = None) -> list[tuple[Any, dict[str, str | None]]]:
     """``(shapely geometry in the raster's CRS, text properties)`` for each feature of the vector file at
     ``path`` (``FILE`` or ``FILE|LAYER``). Features in another CRS are reprojected; a file without a CRS is
-    taken to be in the raster's."""
+    taken to be in the raster's (``raster`` and ``assets`` as ``open_raster`` takes them)."""
     import pyogrio
     import pyproj
     import shapely
@@ -35,7 +33,7 @@ def read_features(path: str, raster: str) -> list[tuple[Any, dict[str, str | Non
     except Exception as exc:  # pyogrio raises several DataSource/Layer error types
         raise ConfigError(f"{path} cannot be read as a vector layer: {exc}") from None
     geoms = shapely.from_wkb(wkb)
-    source_crs, target_crs = meta.get("crs"), raster_crs(raster)
+    source_crs, target_crs = meta.get("crs"), raster_crs(raster, assets)
     if source_crs and target_crs is not None and not pyproj.CRS.from_user_input(source_crs).equals(target_crs):
         transformer = pyproj.Transformer.from_crs(source_crs, target_crs, always_xy=True)
         geoms = shapely.transform(geoms, lambda xy: _transformed(transformer, xy))
@@ -57,11 +55,11 @@ def _transformed(transformer, xy):
     return np.column_stack([x, y])
 
 
-def read_area(path: str, raster: str):
+def read_area(path: str, raster: str, assets: Sequence[str] | None = None):
     """The union of a vector file's features in the raster's CRS (the area of interest)."""
     import shapely
 
-    geoms = [geom for geom, _props in read_features(path, raster)]
+    geoms = [geom for geom, _props in read_features(path, raster, assets)]
     area = shapely.union_all(geoms) if geoms else None
     if area is None or area.is_empty:
         raise ConfigError(f"area file {path} has no geometry")

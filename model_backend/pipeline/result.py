@@ -31,8 +31,9 @@ class Answer:
 class RunResult:
     """What a run did. ``outputs``: ``{"gpkg": path, "layers": {kind: name}, "geojson": path}``;
     ``answers``: text answers (caption, VQA, counts, classes, region captions, geolocation); ``dialect``:
-    the answer format the run really used (the loaded model's unless the user chose one); ``followup``: for a
-    follow-up on a previous result, which one, what was kept and the chain of steps (``tasks.followup``)."""
+    the answer format the run really used (the loaded model's unless the user chose one); ``references``: for
+    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layers}``; ``followup``: for
+    a follow-up on a previous result, which one, what was kept and the chain of steps (``tasks.followup``)."""
 
     run_id: str
     task: str
@@ -45,6 +46,7 @@ class RunResult:
     partial: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0

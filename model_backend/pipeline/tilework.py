@@ -25,10 +25,12 @@ from .refine import refine_objects, refines
 class TileOutcome:
     """A finished tile: ``candidates`` in RASTER pixels (with the tile's window), ``outlines`` parallel to them
     (a refined detection's outline in raster pixels, else ``None``), the objects in image pixels for display,
-    the raw model texts and warnings."""
+    the raw model texts and warnings; ``references``: the candidates (raster pixels) of each model-found
+    reference of the plan, by reference id (``pipeline.references``)."""
 
     tile: Tile
     candidates: list[Candidate] = field(default_factory=list)
+    references: dict[str, list[Candidate]] = field(default_factory=dict)
     outlines: list[PolygonRegion | None] = field(default_factory=list)
     objects_px: list[GeoObject] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)

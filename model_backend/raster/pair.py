@@ -20,15 +20,14 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from ..errors import ConfigError, RasterError
+from .bandstack import per_member
 from .georef import RasterGrid, pixel_size
 from .source import (
     STRETCH_MODES,
     RasterImage,
     RasterSource,
-    _band_stretch,
     _open_dataset,
-    _probe_read,
-    choose_bands,
+    _validate,
     gdal_reason,
     open_raster,
 )
@@ -83,15 +82,18 @@ def open_pair(
     percentiles: tuple[float, float] = (2.0, 98.0),
     allow_pixel_coords: bool = False,
     resampling: Resampling = Resampling.bilinear,
+    assets: Sequence[str] | None = None,
 ) -> RasterPair:
     """Open two rasters (before, after) with the second on the first's grid; both are closed with the
-    pair. ``second_bands`` defaults to ``bands``. See ``open_raster`` and ``align_to``."""
+    pair. ``second_bands`` defaults to ``bands``; ``assets`` (STAC asset names) apply to both. See
+    ``open_raster`` and ``align_to``."""
     first = open_raster(
         first_path,
         bands=bands,
         stretch=stretch,
         percentiles=percentiles,
         allow_pixel_coords=allow_pixel_coords,
+        assets=assets,
     )
     try:
         pair = align_to(
@@ -102,6 +104,7 @@ def open_pair(
             percentiles=percentiles,
             allow_pixel_coords=allow_pixel_coords,
             resampling=resampling,
+            assets=assets,
         )
     except BaseException:
         first.close()
@@ -119,6 +122,7 @@ def align_to(
     percentiles: tuple[float, float] = (2.0, 98.0),
     allow_pixel_coords: bool = False,
     resampling: Resampling = Resampling.bilinear,
+    assets: Sequence[str] | None = None,
 ) -> RasterPair:
     """Open ``second_path`` (validated like ``open_raster``, its stretch from its own sample) and make
     it readable on ``first``'s grid. ``resampling`` is used where the grids differ; an exact shift by
@@ -126,12 +130,10 @@ def align_to(
     of them is georeferenced, or when two rasters without CRS do not share the same grid."""
     if stretch not in STRETCH_MODES:
         raise ConfigError(f"stretch must be one of {', '.join(STRETCH_MODES)}; got {stretch!r}")
-    opened = _open_dataset(second_path, allow_pixel_coords=allow_pixel_coords)
+    opened = _open_dataset(second_path, allow_pixel_coords=allow_pixel_coords, assets=assets)
     path = opened.path
     try:
-        choice = choose_bands(opened.dataset, bands, path)
-        _probe_read(opened.dataset, path)
-        band_stretch, sample = _band_stretch(opened.raw, path, choice, stretch, percentiles, True, 1024)
+        choice, band_stretch, sample = _validate(opened, bands, stretch, percentiles, True, 1024)
         src = opened.dataset
         ref = first.grid
         src_grid = RasterGrid(src.width, src.height, opened.georef)
@@ -180,6 +182,7 @@ def align_to(
         notes=notes,
         closers=opened.closers,
         sample_how=sample.how if sample is not None else "",
+        urls=opened.urls,
     )
     return RasterPair(first=first, second=second, overlap=overlap, resampled=resampled)
 
@@ -219,7 +222,12 @@ def _overlap_window(ref: RasterGrid, src: RasterGrid) -> WindowTuple | None:
     return ref.window_from_bounds(bounds, outward=False)
 
 
-def _warp_onto(src, ref: RasterGrid, resampling: Resampling, path: str) -> WarpedVRT:
+def _warp_onto(src, ref: RasterGrid, resampling: Resampling, path: str):
+    """``src`` (a dataset, or each member of a ``BandStack``) as a ``WarpedVRT`` on ``ref``'s grid."""
+    return per_member(src, lambda ds: _warp_one(ds, ref, resampling, path))
+
+
+def _warp_one(src, ref: RasterGrid, resampling: Resampling, path: str) -> WarpedVRT:
     has_alpha = any(ci == ColorInterp.alpha for ci in src.colorinterp)
     try:
         return WarpedVRT(

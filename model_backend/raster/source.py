@@ -7,6 +7,11 @@ warped footprint) are ``valid == False`` and set to 0 in every channel.
 Validation happens at open, so a bad file fails before any model runs: missing path, not a raster,
 unreadable pixel data (a few blocks are probe-read), no georeferencing, every pixel nodata (checked
 on a bounded sample, see ``stretch.sample_bands``).
+
+Besides files, a raster may be an http(s) URL of a (cloud-optimised) GeoTIFF or a STAC item (see
+``locate``): it is read over HTTP range requests with ``remote.GDAL_HTTP_DEFAULTS`` in force, opened with
+the GeoTIFF driver only, and validated more cheaply (no block probe, a smaller sample from overviews:
+``REMOTE_SAMPLE_SIDE``, ``REMOTE_DECODE_BUDGET_PX``), so that opening fetches little more than the header.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -26,7 +32,10 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from ..errors import ConfigError, RasterError
+from . import remote
+from .bandstack import BandStack, per_member
 from .georef import Georef, RasterGrid, crs_to_string, pixel_size
+from .locate import Located, locate
 from .stretch import (
     BandSample,
     BandStretch,
@@ -43,6 +52,11 @@ log = logging.getLogger(__name__)
 MAX_READ_PIXELS = 8192 * 8192
 
 STRETCH_MODES = ("auto", "percentile", "none")
+
+#: Longest side of the statistics sample of a remote raster: a COG serves it from a small overview.
+REMOTE_SAMPLE_SIDE = 256
+#: Most pixels per band the sample of a remote raster without overviews decodes (a few 256 px blocks).
+REMOTE_DECODE_BUDGET_PX = 2**18
 
 WindowLike = Window | tuple[int, int, int, int]
 
@@ -85,6 +99,7 @@ class _Opened:
     georef: Georef
     notes: list[str] = field(default_factory=list)
     closers: list = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # what is read over HTTP (empty for local files)
 
     def close(self) -> None:
         for ds in reversed(self.closers):
@@ -110,6 +125,7 @@ class RasterSource:
         notes: Sequence[str] = (),
         closers: Sequence = (),
         sample_how: str = "",
+        urls: Sequence[str] = (),
     ):
         self.path = path
         self.dataset = dataset
@@ -119,6 +135,7 @@ class RasterSource:
         self.stretch = stretch
         self.notes = list(notes)
         self.sample_how = sample_how
+        self.urls = list(urls)  # read over HTTP (``path`` is then the redacted label)
         self._closers = list(closers)
         self._unique_bands = list(dict.fromkeys(self.bands))
         self._alpha = shadowed_alpha(dataset)
@@ -200,14 +217,16 @@ class RasterSource:
         if self.band_choice.lut is not None:
             resampling = Resampling.nearest  # palette indexes must not be blended
         try:
-            values, valid_b = read_valid(
-                self.dataset, self._unique_bands, win, (h, w), resampling=resampling, alpha=self._alpha
-            )
+            with remote.http_env() if self.urls else nullcontext():
+                values, valid_b = read_valid(
+                    self.dataset, self._unique_bands, win, (h, w), resampling=resampling, alpha=self._alpha
+                )
         except (RasterioError, OSError) as exc:
-            raise RasterError(
-                f"{self.path}: cannot read pixels in window col {win.col_off}, row {win.row_off}, "
-                f"{win.width} x {win.height}: {gdal_reason(exc)}"
-            ) from exc
+            where = (f"{self.path}: cannot read pixels in window col {win.col_off}, row {win.row_off}, "
+                     f"{win.width} x {win.height}")
+            if self.urls:  # GDAL only says a block came back short: ask the server what is wrong
+                raise RasterError(f"{where} over HTTP: {remote.diagnose(self.urls[0])}") from exc
+            raise RasterError(f"{where}: {gdal_reason(exc)}") from exc
         return self._to_image(values, valid_b)
 
     def _to_image(self, values: np.ndarray, valid_b: np.ndarray) -> RasterImage:
@@ -272,8 +291,12 @@ def open_raster(
     allow_pixel_coords: bool = False,
     check_empty: bool = True,
     max_sample_side: int = 1024,
+    assets: Sequence[str] | None = None,
 ) -> RasterSource:
     """Open and validate a raster for reading as RGB uint8.
+
+    ``path``: a file GDAL reads, an http(s) URL of a GeoTIFF, or a STAC item (file or URL; ``assets`` names
+    the assets to read, see ``stac``), each location passing the source guard in force (``remote``).
 
     ``bands``: 1-based indexes, three for R, G, B or one shown as grey; default: the bands whose colour
     interpretation is red/green/blue, else the first three non-alpha bands, else the first band
@@ -288,13 +311,9 @@ def open_raster(
     """
     if stretch not in STRETCH_MODES:
         raise ConfigError(f"stretch must be one of {', '.join(STRETCH_MODES)}; got {stretch!r}")
-    opened = _open_dataset(path, allow_pixel_coords=allow_pixel_coords)
+    opened = _open_dataset(path, allow_pixel_coords=allow_pixel_coords, assets=assets)
     try:
-        choice = choose_bands(opened.dataset, bands, opened.path)
-        _probe_read(opened.dataset, opened.path)
-        band_stretch, sample = _band_stretch(
-            opened.raw, opened.path, choice, stretch, percentiles, check_empty, max_sample_side
-        )
+        choice, band_stretch, sample = _validate(opened, bands, stretch, percentiles, check_empty, max_sample_side)
     except BaseException:
         opened.close()
         raise
@@ -310,7 +329,34 @@ def open_raster(
         notes=opened.notes,
         closers=opened.closers,
         sample_how=sample.how if sample is not None else "",
+        urls=opened.urls,
     )
+
+
+def _validate(opened: _Opened, bands, stretch: str, percentiles, check_empty: bool, max_sample_side: int):
+    """Band choice, probe read and stretch of an opened raster -> ``(choice, stretch, sample)``. Remote
+    rasters skip the block probe (three blocks fetched for nothing: a bad block fails the tile that reads
+    it) and take a smaller sample, from overviews where the file has them."""
+    with remote.http_env() if opened.urls else nullcontext():
+        choice = choose_bands(opened.dataset, bands, opened.path)
+        budget = None
+        if opened.urls:
+            max_sample_side, budget = min(max_sample_side, REMOTE_SAMPLE_SIDE), REMOTE_DECODE_BUDGET_PX
+        else:
+            _probe_read(opened.dataset, opened.path)
+        band_stretch, sample = _band_stretch(opened.raw, opened.path, choice, stretch, percentiles, check_empty,
+                                             max_sample_side, budget)
+    return choice, band_stretch, sample
+
+
+def peek_crs(path: str | os.PathLike, assets: Sequence[str] | None = None):
+    """The CRS of a raster (as ``open_raster`` reads it: a GCP-only raster's is its GCPs'), or ``None``;
+    nothing but the header is read."""
+    opened = _open_dataset(path, allow_pixel_coords=True, assets=assets)
+    try:
+        return opened.georef.crs
+    finally:
+        opened.close()
 
 
 def gdal_reason(exc: BaseException) -> str:
@@ -325,7 +371,7 @@ def gdal_reason(exc: BaseException) -> str:
         if text and "see previous exception" not in text.lower():
             messages.append(text)
         cur = cur.__cause__ or cur.__context__
-    return messages[-1] if messages else str(exc)
+    return remote.scrub(messages[-1] if messages else str(exc))
 
 
 def _is_virtual_path(path: str) -> bool:
@@ -334,25 +380,27 @@ def _is_virtual_path(path: str) -> bool:
     )
 
 
-def _open_dataset(path: str | os.PathLike, *, allow_pixel_coords: bool) -> _Opened:
-    """Open ``path`` and settle its georeferencing (GCP warp, or pixel coordinates when allowed)."""
-    path = os.fspath(path)
-    if not _is_virtual_path(path) and not os.path.exists(path):
-        raise RasterError(f"{path}: file does not exist")
-    try:
-        with warnings.catch_warnings():
-            # Georeferencing is checked below with a clearer message.
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            raw = rasterio.open(path)
-    except (RasterioError, OSError) as exc:
-        text = str(exc)
-        if "not recognized as" in text or "not a supported file format" in text:
-            raise RasterError(f"{path}: not a raster GDAL can read ({text})") from exc
-        raise RasterError(f"{path}: cannot be opened as a raster ({text})") from exc
-    opened = _Opened(path=path, raw=raw, dataset=raw, georef=Georef(raw.transform, raw.crs), closers=[raw])
+def _open_dataset(path: str | os.PathLike, *, allow_pixel_coords: bool,
+                  assets: Sequence[str] | None = None) -> _Opened:
+    """Open ``path`` (see ``locate``) and settle its georeferencing (GCP warp, or pixel coordinates when
+    allowed)."""
+    located = locate(os.fspath(path), assets)
+    with remote.http_env() if located.remote else nullcontext():
+        datasets = []
+        try:
+            for part in located.parts:
+                datasets.append(_open_part(part, located))
+        except BaseException:
+            for ds in datasets:
+                ds.close()
+            raise
+    raw = datasets[0] if len(datasets) == 1 else BandStack(datasets, [p.name for p in located.parts], located.label)
+    label = located.label
+    opened = _Opened(path=label, raw=raw, dataset=raw, georef=Georef(raw.transform, raw.crs), closers=[raw],
+                     urls=located.urls)
     try:
         if raw.count == 0 or raw.width == 0 or raw.height == 0:
-            raise RasterError(f"{path}: the file has no raster bands or no pixels")
+            raise RasterError(f"{label}: the file has no raster bands or no pixels")
         _settle_georef(opened, allow_pixel_coords)
     except BaseException:
         opened.close()
@@ -360,12 +408,32 @@ def _open_dataset(path: str | os.PathLike, *, allow_pixel_coords: bool) -> _Open
     return opened
 
 
+def _open_part(part, located: Located):
+    """One file of a located raster as a rasterio dataset (a URL with the GeoTIFF driver only)."""
+    path = part.path
+    label = located.label if len(located.parts) == 1 else f"{located.label}, asset {part.name}"
+    if part.url is None and not _is_virtual_path(path) and not os.path.exists(path):
+        raise RasterError(f"{label}: file does not exist")
+    try:
+        with warnings.catch_warnings():
+            # Georeferencing is checked below with a clearer message.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path, driver=part.driver) if part.driver else rasterio.open(path)
+    except (RasterioError, OSError) as exc:
+        text = remote.scrub(str(exc))
+        if part.url:
+            raise RasterError(f"{label}: cannot be read as a GeoTIFF over HTTP ({text})") from exc
+        if "not recognized as" in text or "not a supported file format" in text:
+            raise RasterError(f"{label}: not a raster GDAL can read ({text})") from exc
+        raise RasterError(f"{label}: cannot be opened as a raster ({text})") from exc
+
+
 def _settle_georef(opened: _Opened, allow_pixel_coords: bool) -> None:
     raw, path = opened.raw, opened.path
     gcps, gcp_crs = raw.gcps
     has_transform = not raw.transform.is_identity
     if not has_transform and gcps and gcp_crs is not None:
-        opened.dataset = _warp_gcps(raw, gcp_crs, path)
+        opened.dataset = per_member(raw, lambda ds: _warp_gcps(ds, gcp_crs, path))
         opened.closers.append(opened.dataset)
         opened.georef = Georef(opened.dataset.transform, gcp_crs)
         opened.notes.append(
@@ -501,6 +569,7 @@ def _band_stretch(
     percentiles: tuple[float, float],
     check_empty: bool,
     max_side: int,
+    budget_px: int | None = None,
 ) -> tuple[BandStretch | None, BandSample | None]:
     """Sample the chosen bands, refuse an all-nodata raster, and work out the stretch."""
     unique = list(dict.fromkeys(choice.bands))
@@ -511,7 +580,7 @@ def _band_stretch(
     if not (needs_stretch or check_empty):
         return None, None
     try:
-        sample = sample_bands(raw, unique, max_side=max_side)
+        sample = sample_bands(raw, unique, max_side=max_side, budget_px=budget_px)
     except (RasterioError, OSError) as exc:
         raise RasterError(
             f"{path}: pixel data cannot be read (corrupt or truncated file?): {gdal_reason(exc)}"

@@ -169,12 +169,13 @@ def shadowed_alpha(ds) -> int | None:
     return interp.index(ColorInterp.alpha) + 1
 
 
-def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024) -> BandSample:
+def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024, budget_px: int | None = None) -> BandSample:
     """A bounded sample of bands ``indexes`` of the rasterio dataset ``ds`` for statistics and the
     all-nodata check (see the module docstring for the strategy). At most about ``max_side**2``
-    pixels per band are returned; at most about ``_DECODE_BUDGET_PX`` per band are decoded, unless the
-    cells saw only nodata and the fallback pass looks at the whole extent (cheap where blocks are
-    absent, as in a sparse file, or overviews exist)."""
+    pixels per band are returned; at most about ``budget_px`` (default ``_DECODE_BUDGET_PX``) per band
+    are decoded, unless the cells saw only nodata and the fallback pass looks at the whole extent (cheap
+    where blocks are absent, as in a sparse file, or overviews exist)."""
+    budget_px = _DECODE_BUDGET_PX if budget_px is None else budget_px
     width, height = ds.width, ds.height
     full = Window(0, 0, width, height)
     alpha = shadowed_alpha(ds)
@@ -186,12 +187,12 @@ def sample_bands(ds, indexes: Sequence[int], max_side: int = 1024) -> BandSample
     out_hw = (max(1, round(height * scale)), max(1, round(width * scale)))
     level = _level_gdal_reads(ds, indexes[0], out_hw)
     level_pixels = math.ceil(width / level) * math.ceil(height / level)
-    if level_pixels <= _DECODE_BUDGET_PX:
+    if level_pixels <= budget_px:
         values, valid = read_valid(ds, indexes, full, out_hw, alpha=alpha)
         how = f"decimated read {out_hw[1]}x{out_hw[0]}" + (f" from overview 1/{level}" if level > 1 else "")
         return BandSample(values, valid, exhaustive=True, how=how)
 
-    cells = sample_cells(ds)
+    cells = sample_cells(ds, budget_px)
     cell_w, cell_h = cells[0][2], cells[0][3]
     sample = _read_cells(
         ds, indexes, cells, max_side * max_side, alpha,

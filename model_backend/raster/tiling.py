@@ -231,19 +231,65 @@ class TilePlan:
         return (self.img_w, self.img_h)
 
     def __iter__(self) -> Iterator[Tile]:
-        index = 0
-        for i, row in enumerate(self.row_starts):
-            for j, col in enumerate(self.col_starts):
-                to_raster = Affine.translation(col, row) @ self._image_to_raster_scale
-                yield Tile(
-                    index=index,
-                    grid_rc=(i, j),
-                    window=(col, row, self.win_w, self.win_h),
-                    image_size=(self.img_w, self.img_h),
-                    image_to_raster=to_raster,
-                    georef=self.grid.georef.compose(to_raster),
-                )
-                index += 1
+        for i in range(len(self.row_starts)):
+            for j in range(len(self.col_starts)):
+                yield self.tile_at(i, j)
+
+    def tile_at(self, i: int, j: int) -> Tile:
+        """The tile of row ``i`` and column ``j`` of the plan (the one iteration yields at ``index``
+        ``i * columns + j``)."""
+        col, row = self.col_starts[j], self.row_starts[i]
+        to_raster = Affine.translation(col, row) @ self._image_to_raster_scale
+        return Tile(
+            index=i * len(self.col_starts) + j,
+            grid_rc=(i, j),
+            window=(col, row, self.win_w, self.win_h),
+            image_size=(self.img_w, self.img_h),
+            image_to_raster=to_raster,
+            georef=self.grid.georef.compose(to_raster),
+        )
+
+    def tiles_containing(self, bounds_px: tuple[float, float, float, float]) -> list[Tile]:
+        """The tiles whose window holds all of ``bounds_px`` = ``(x0, y0, x1, y1)`` in raster pixels (corner
+        convention), found from the start offsets without walking the whole plan."""
+        x0, y0, x1, y1 = bounds_px
+        cols = [j for j, c in enumerate(self.col_starts) if c <= x0 and x1 <= c + self.win_w]
+        rows = [i for i, r in enumerate(self.row_starts) if r <= y0 and y1 <= r + self.win_h]
+        return [self.tile_at(i, j) for i in rows for j in cols]
+
+    def window_tile(self, bounds_px: tuple[float, float, float, float], margin: float = 0.1,
+                    max_image_side: int | None = None) -> Tile:
+        """A window at this plan's scale (raster pixels per image pixel) centred on ``bounds_px`` = ``(x0, y0,
+        x1, y1)`` (raster pixels, corner convention): a tile's size, or larger when the bounds grown by
+        ``margin`` (a share of their size on each side) need more, clamped to the raster. Its image is
+        ``max_image_side`` px at most along each axis (then it is read downsampled). Not a tile of the plan:
+        ``index`` and ``grid_rc`` are -1."""
+        x0, y0, x1, y1 = bounds_px
+        fx, fy = self.win_w / self.img_w, self.win_h / self.img_h
+        cols = _centred_span(x0, x1, self.win_w, margin, self.grid.width)
+        rows = _centred_span(y0, y1, self.win_h, margin, self.grid.height)
+        img_w, img_h = max(1, round(cols[1] / fx)), max(1, round(rows[1] / fy))
+        if max_image_side is not None and max(img_w, img_h) > max_image_side:
+            shrink = max_image_side / max(img_w, img_h)
+            img_w, img_h = max(1, round(img_w * shrink)), max(1, round(img_h * shrink))
+        to_raster = Affine.translation(cols[0], rows[0]) @ Affine.scale(cols[1] / img_w, rows[1] / img_h)
+        return Tile(
+            index=-1,
+            grid_rc=(-1, -1),
+            window=(cols[0], rows[0], cols[1], rows[1]),
+            image_size=(img_w, img_h),
+            image_to_raster=to_raster,
+            georef=self.grid.georef.compose(to_raster),
+        )
+
+
+def _centred_span(lo: float, hi: float, size: int, margin: float, length: int) -> tuple[int, int]:
+    """``(start, size)`` in whole pixels along one axis: at least ``size`` long, holding ``[lo, hi]`` grown by
+    ``margin`` of its length on each side, centred on it and clamped to ``[0, length]``."""
+    grow = (hi - lo) * margin
+    size = min(length, max(size, math.ceil(hi - lo + 2 * grow)))
+    start = round((lo + hi) / 2 - size / 2)
+    return min(max(start, 0), length - size), size
 
 
 def _axis_sizes(tile_size: int, overlap: int, f: float, length: int) -> tuple[int, int, int]:

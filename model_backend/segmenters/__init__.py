@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Segmenter, TargetSegmentation
+from .base import PromptSegmentation, Segmenter, TargetSegmentation
+from .encodings import EncodingCache
 from .sam2_onnx import Sam2OnnxSegmenter
 from .sam2_torch import Sam2Segmenter
 
@@ -34,6 +35,8 @@ def create_segmenter(name: str, **options: Any) -> Segmenter:
 
 __all__ = [
     "SEGMENTERS",
+    "EncodingCache",
+    "PromptSegmentation",
     "Sam2OnnxSegmenter",
     "Sam2Segmenter",
     "Segmenter",

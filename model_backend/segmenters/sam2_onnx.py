@@ -159,6 +159,13 @@ class Sam2OnnxSegmenter(Segmenter):
         self._features = dict(zip(ENCODER_OUTPUTS, outputs))
         self._image_hw = image_rgb.shape[:2]
 
+    def _snapshot(self) -> tuple[Any, int]:
+        # _encode replaces the dict on every call, so keeping a reference is enough
+        return (self._features, self._image_hw), int(sum(a.nbytes for a in self._features.values()))
+
+    def _restore(self, features: Any) -> None:
+        self._features, self._image_hw = features
+
     def _decode(self, prompts: SamPrompts) -> tuple[np.ndarray, np.ndarray]:
         coords_model, labels = prompts.decoder_inputs()
         low_res_logits, iou = self._decoder.run(

@@ -86,15 +86,31 @@ class Sam2Segmenter(Segmenter):
     def _encode(self, image_rgb: np.ndarray) -> None:
         self._predictor.set_image(image_rgb)
 
+    def _snapshot(self) -> tuple[Any, int]:
+        # set_image replaces these objects on every call (never changes them in place), so keeping
+        # references is enough; the tensors stay on the model's device
+        predictor = self._predictor
+        features = predictor._features
+        tensors = [features["image_embed"], *features["high_res_feats"]]
+        nbytes = sum(t.numel() * t.element_size() for t in tensors)
+        return (features, list(predictor._orig_hw)), int(nbytes)
+
+    def _restore(self, features: Any) -> None:
+        predictor = self._predictor
+        predictor._features, orig_hw = features
+        predictor._orig_hw = list(orig_hw)
+        predictor._is_image_set, predictor._is_batch = True, False
+
     def _decode(self, prompts: SamPrompts) -> tuple[np.ndarray, np.ndarray]:
         s = float(prompts.model_size)
         # normalize_coords=False: the predictor multiplies by its input size, so hand it
         # fractions of the model input (our prompts are already in its pixel-index frame)
         points = None if prompts.points_xy_model is None else prompts.points_xy_model / s
+        boxes = None if prompts.boxes_xyxy_model is None else prompts.boxes_xyxy_model / s
         masks, iou, _ = self._predictor.predict(
             point_coords=points,
             point_labels=prompts.point_labels,
-            box=prompts.boxes_xyxy_model / s,
+            box=boxes,
             multimask_output=False,
             normalize_coords=False,
         )

@@ -2,7 +2,8 @@
 
 Endpoints (all under ``/v1``): ``GET /health`` · ``POST /plan`` · ``POST /uploads`` · ``POST /jobs`` ·
 ``GET /jobs`` · ``GET /jobs/{id}`` · ``GET /jobs/{id}/events`` (server-sent events, replayable with
-``?start=N``) · ``POST /jobs/{id}/cancel`` · ``GET /jobs/{id}/result?format=geojson|gpkg``.
+``?start=N``) · ``POST /jobs/{id}/cancel`` · ``GET /jobs/{id}/result?format=geojson|gpkg`` ·
+``POST /refine`` (one feature of a finished run re-segmented by SAM2 from clicks).
 
 Every request first passes ``guard.RequestGuard`` (Host, Origin, token, JSON content type, body size); every
 file a job will open passes ``sources.SourcePolicy``; uploads go through ``uploads.UploadStore``. No
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import os
@@ -34,13 +36,16 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from .. import __version__
 from ..errors import GeoRSMLLMError
 from ..pipeline.context import split_context_spec
+from ..raster.remote import source_guard
+from .backend import FRAME_FILE
 from .guard import RequestGuard
 from .jobs import JobFn, JobManager
 from .results import own_layers_gpkg
-from .schemas import JobCreated, JobRequest, PlanRequest, UploadRequest
+from ..pipeline.reprompt import RunFrame
+from .schemas import JobCreated, JobRequest, PlanRequest, RefineRequest, UploadRequest
 from .security import HostPolicy
 from .sources import SourcePolicy, SourceRefused
-from .uploads import UploadRefused, UploadStore, folder_bytes
+from .uploads import UploadRefused, UploadStore, folder_bytes, parse_crs
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,19 @@ class ServerBackend(Protocol):
     def plan(self, request: PlanRequest) -> dict[str, Any]: ...
 
     def job(self, request: JobRequest, job_dir: Path) -> JobFn: ...
+
+    def refine(self, request: RefineRequest, frame: RunFrame) -> dict[str, Any]: ...
+
+
+def guarded(fn: JobFn, sources: SourcePolicy) -> JobFn:
+    """``fn`` with the source rules applied to every location its rasters' opening touches while it runs (a
+    STAC item's assets, redirects): checked at submission, and again when read."""
+
+    def run(emit, cancel):
+        with source_guard(sources.guard):
+            return fn(emit, cancel)
+
+    return run
 
 
 def _rss_mb() -> float:
@@ -148,7 +166,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); "
                                                                 "the server log has the details"})
 
-    def raster_path(value: str, what: str, used: set[str]) -> str:
+    def raster_path(value: str, what: str, used: set[str], assets: list[str] | None = None) -> str:
         if value.startswith(UPLOAD_PREFIX):
             upload_id = value[len(UPLOAD_PREFIX):]
             path = uploads.path(upload_id)
@@ -156,7 +174,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
                 raise HTTPException(status_code=404, detail=f"{what}: no upload {upload_id[:40]!r} (expired?)")
             used.add(upload_id)
             return str(path)
-        return sources.raster(value, what)
+        return sources.raster(value, what, assets)
 
     def context_layer(spec: str) -> str:
         name, location = split_context_spec(spec)
@@ -211,8 +229,8 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
     def submit(body: JobRequest) -> JobCreated:
         used: set[str] = set()
         body = body.model_copy(update={
-            "raster": raster_path(body.raster, "raster", used),
-            "raster_b": raster_path(body.raster_b, "raster_b", used) if body.raster_b else None,
+            "raster": raster_path(body.raster, "raster", used, body.stac_assets),
+            "raster_b": raster_path(body.raster_b, "raster_b", used, body.stac_assets) if body.raster_b else None,
             "context_layers": [context_layer(spec) for spec in body.context_layers],
             "output": sources.output(body.output) if body.output else None,
             "previous": previous_result(body.previous),
@@ -232,7 +250,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             raise
         with uploads_lock:
             uploads_of[job_id] = used
-        job = jobs.submit(body.summary(), fn, job_id=job_id)
+        job = jobs.submit(body.summary(), guarded(fn, sources), job_id=job_id)
         return JobCreated(id=job.id, state=job.state, events=f"/v1/jobs/{job.id}/events",
                           result=f"/v1/jobs/{job.id}/result")
 
@@ -293,5 +311,36 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         if not path or not os.path.isfile(path) or Path(path).resolve().parent != (work / "jobs" / job.id).resolve():
             raise HTTPException(status_code=404, detail=f"job {job_id} wrote no geojson output")
         return FileResponse(path, media_type="application/geo+json", filename=os.path.basename(path))
+
+    @app.post("/v1/refine")
+    def refine(body: RefineRequest) -> dict[str, Any]:
+        """One feature of a finished run, re-segmented by SAM2 from clicks (``pipeline.reprompt``). The run's
+        frame is the server's own record when it knows the job, else the one the request carries; its
+        rasters must still pass the folder and format rules, as for a new job."""
+        frame_data = None
+        if body.job_id:
+            job = jobs.get(body.job_id)
+            if job is not None and job.state not in ("done", "cancelled"):
+                raise HTTPException(status_code=409, detail=f"job {body.job_id} is {job.state}: refine its "
+                                                            "results once it has finished")
+            frame_file = work / "jobs" / body.job_id / FRAME_FILE  # job ids are hex (schema): a plain name
+            if frame_file.is_file():
+                frame_data = json.loads(frame_file.read_text(encoding="utf-8"))
+        if frame_data is None and body.run is not None:
+            frame_data = body.run.model_dump()
+        if frame_data is None:
+            raise HTTPException(status_code=404, detail=f"this server does not know job {str(body.job_id)[:40]!r} "
+                                                        "(restarted since the run?) and the request has no run frame")
+        if body.crs and parse_crs(body.crs) is None:
+            raise HTTPException(status_code=400, detail=f"the CRS {body.crs[:80]!r} is not recognised: give an "
+                                                        "authority code (EPSG:32633) or WKT")
+        frame = RunFrame.from_dict(frame_data)
+        used: set[str] = set()
+        assets = list(frame.stac_assets) if frame.stac_assets else None
+        frame = dataclasses.replace(
+            frame, raster=raster_path(frame.raster, "raster", used, assets),
+            raster_b=raster_path(frame.raster_b, "raster_b", used, assets) if frame.raster_b else None)
+        with source_guard(sources.guard):  # what opening the rasters touches passes the rules too, as in a job
+            return backend.refine(body, frame)
 
     return app

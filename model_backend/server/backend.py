@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,18 +12,28 @@ from ..engines.base import Engine
 from ..pipeline.config import RunConfig
 from ..pipeline.context import read_context_layers
 from ..pipeline.factory import build_parser_engine, build_segmenter, needs_segmenter
+from ..pipeline.reprompt import Clicks, RunFrame, reprompt
 from ..pipeline.runner import Pipeline
+from ..segmenters.encodings import EncodingCache
 from .jobs import JobFn
-from .schemas import JobRequest, PlanRequest
+from .schemas import JobRequest, PlanRequest, RefineRequest
+
+
+#: The run's frame (``pipeline.reprompt.RunFrame``) in its job's folder.
+FRAME_FILE = "frame.json"
 
 
 class PipelineBackend:
-    """Builds a ``Pipeline`` per job from the server's base settings plus the job's request."""
+    """Builds a ``Pipeline`` per job from the server's base settings plus the job's request, and refines
+    results by clicks with the same segmenter. ``encoding_cache``: where the segmenter keeps image encodings
+    (the tiles of runs), so refining an object of a run needs no new encoding while its tile is kept."""
 
-    def __init__(self, base: RunConfig, engine: Engine, *, lazy: bool = False):
+    def __init__(self, base: RunConfig, engine: Engine, *, lazy: bool = False,
+                 encoding_cache: EncodingCache | None = None):
         self.base = base
         self.engine = engine
         self.parser_engine = None
+        self.encoding_cache = encoding_cache if encoding_cache is not None else EncodingCache()
         self._segmenter = None
         self._lock = threading.Lock()
         self._loaded = False
@@ -67,6 +78,8 @@ class PipelineBackend:
         with self._lock:
             if self._segmenter is None:
                 self._segmenter = build_segmenter(self.base)
+                if self._segmenter is not None:
+                    self._segmenter.encodings = self.encoding_cache
             return self._segmenter
 
     def describe(self) -> dict[str, Any]:
@@ -99,8 +112,8 @@ class PipelineBackend:
 
     def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
         values = dataclasses.asdict(self.base)
-        for key in ("raster", "raster_b", "instruction", "task", "tile_size", "overlap", "gsd", "bands", "classes",
-                    "context_layers", "run_name", "concurrency", "refine", "follow_up"):
+        for key in ("raster", "raster_b", "stac_assets", "instruction", "task", "tile_size", "overlap", "gsd", "bands",
+                    "classes", "context_layers", "run_name", "concurrency", "refine", "follow_up"):
             value = getattr(request, key)
             if value is not None and value != []:
                 values[key] = value
@@ -123,7 +136,7 @@ class PipelineBackend:
             context[name] = ([geom for geom, _props in _regions(collection)], None)  # None: the raster's CRS
         regions = _regions(request.regions) if request.regions else None
         area = _area(request.area) if request.area else None
-        previous = _previous(request.previous, config.raster)
+        previous = _previous(request.previous, config.raster, config.stac_assets)
         # Built now to refuse a bad request before it is queued; built again once the model is loaded, since
         # the dialect (answer format) is the loaded model's own unless the request's settings name one.
         checked = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
@@ -138,12 +151,32 @@ class PipelineBackend:
             out = result.to_dict()
             out["gpkg"] = result.outputs.get("gpkg")
             out["geojson"] = result.outputs.get("geojson")
+            # what a refinement re-reads: the whole frame stays in the job's folder (never served); clients see it
+            # without URL credentials, to send back should the server have forgotten the job
+            frame = RunFrame.of_pipeline(pipeline)
+            (job_dir / FRAME_FILE).write_text(json.dumps(frame.to_dict()), encoding="utf-8")
+            out["frame"] = frame.shown().to_dict()
             return out
 
         return run
 
+    def refine(self, request: RefineRequest, frame: RunFrame) -> dict[str, Any]:
+        """Refine one feature of the run read as ``frame`` (paths already checked) by the request's clicks; see
+        ``pipeline.reprompt``. Runs in the caller's thread; only the segmenter is used."""
+        from ..errors import ConfigError
 
-def _previous(request, raster: str | None):
+        segmenter = self.segmenter()
+        if segmenter is None:
+            raise ConfigError("this server has no segmenter (it was started with --segmenter none): refining by "
+                              "clicking needs SAM2")
+        clicks = Clicks(points=tuple((p.x, p.y) for p in request.points),
+                        labels=tuple(p.label for p in request.points),
+                        box=None if request.box is None else tuple(request.box))
+        feature = _shape(request.feature, "feature")
+        return reprompt(segmenter, frame, feature, clicks, crs=request.crs, label=request.label).to_dict()
+
+
+def _previous(request, raster: str | None, assets=None):
     """The previous result of a follow-up (``schemas.PreviousRequest``, its path already checked), in the
     raster's CRS; ``None`` when there is none."""
     if request is None:
@@ -152,7 +185,7 @@ def _previous(request, raster: str | None):
     from ..pipeline.previous import previous_from_geojson, read_previous_layer
 
     if request.layer is not None:
-        return read_previous_layer(request.layer, raster_crs(raster) if raster else None)
+        return read_previous_layer(request.layer, raster_crs(raster, assets) if raster else None)
     return previous_from_geojson(request.geojson, request.name, request.recipe, request.siblings)
 
 

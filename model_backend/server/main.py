@@ -12,6 +12,7 @@ from typing import Any
 
 from ..pipeline.config import RunConfig
 from ..pipeline.factory import build_engine
+from ..segmenters.encodings import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_MB, EncodingCache
 from .app import ServerSettings, create_app
 from .backend import PipelineBackend
 from ..errors import ConfigError
@@ -44,6 +45,10 @@ def serve(args, overrides: dict[str, Any]) -> int:
             if value <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
             setattr(settings, name, value)
+    for name in ("sam2_cache_entries", "sam2_cache_mb"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")
     if args.max_upload_mpx is not None:
         if args.max_upload_mpx <= 0:
             raise ConfigError(f"--max-upload-mpx must be positive, got {args.max_upload_mpx}")
@@ -61,7 +66,10 @@ def serve(args, overrides: dict[str, Any]) -> int:
     engine = build_engine(config)
     # The model loads in the background once the server listens: clients see "model_loaded": false (and
     # any load_error) in /v1/health instead of a silent port; jobs wait for the load.
-    backend = PipelineBackend(config, engine, lazy=True)
+    cache = EncodingCache(
+        max_entries=args.sam2_cache_entries if args.sam2_cache_entries is not None else DEFAULT_MAX_ENTRIES,
+        max_mb=args.sam2_cache_mb if args.sam2_cache_mb is not None else DEFAULT_MAX_MB)
+    backend = PipelineBackend(config, engine, lazy=True, encoding_cache=cache)
     app = create_app(backend, settings)
 
     @app.on_event("startup")

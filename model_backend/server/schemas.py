@@ -13,12 +13,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..pipeline.reprompt import MAX_POINTS as MAX_REFINE_POINTS
+
 #: Caps on what one request may carry.
 MAX_CONTEXT_LAYERS = 32
 MAX_CLASSES = 256
 MAX_FEATURES = 10_000  # per GeoJSON input (regions, area, each inline context layer)
 MAX_VERTICES = 1_000_000  # all GeoJSON inputs of one request together
 MAX_PATH_CHARS = 4096
+MAX_REFINE_VERTICES = 100_000  # the geometry of the feature to refine
 
 Path_ = Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -33,7 +36,7 @@ class _Budget:
     """Vertices left for the request's GeoJSON inputs together."""
 
     def __init__(self, vertices: int = MAX_VERTICES):
-        self.vertices = vertices
+        self.limit = self.vertices = vertices
 
 
 def _positions(value: Any, depth: int, what: str, budget: _Budget) -> None:
@@ -47,7 +50,7 @@ def _positions(value: Any, depth: int, what: str, budget: _Budget) -> None:
             raise ValueError(f"{what}: coordinates must be finite numbers (no NaN or infinity)")
         budget.vertices -= 1
         if budget.vertices < 0:
-            raise ValueError(f"the request's GeoJSON has more than {MAX_VERTICES:,} vertices")
+            raise ValueError(f"the request's GeoJSON has more than {budget.limit:,} vertices")
         return
     for item in value:
         _positions(item, depth - 1, what, budget)
@@ -134,6 +137,11 @@ class JobRequest(BaseModel):
 
     raster: Path_
     raster_b: Path_ | None = None
+    stac_assets: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=3,
+        description="STAC items: the asset to read, or three single-band assets read as R, G, B; default: the "
+        "visual asset, else red/green/blue"
+    )
     instruction: str = Field(min_length=1, max_length=4000)
     task: str | None = Field(default=None, max_length=40)
     tile_size: int | None = Field(default=None, ge=32, le=8192)
@@ -201,8 +209,13 @@ class JobRequest(BaseModel):
                 return None
             return len(value.get("features", [])) if value.get("type") == "FeatureCollection" else 1
 
+        from ..raster.remote import is_url, redact
+
+        def shown(location: str | None) -> str | None:  # a signed URL's query string is a credential
+            return redact(location) if location and is_url(location) else location
+
         return {
-            "raster": self.raster, "raster_b": self.raster_b,
+            "raster": shown(self.raster), "raster_b": shown(self.raster_b), "stac_assets": self.stac_assets,
             "instruction": self.instruction if len(self.instruction) <= 200 else self.instruction[:200] + "…",
             "task": self.task, "run_name": self.run_name, "output": self.output,
             "tile_size": self.tile_size, "overlap": self.overlap, "gsd": self.gsd, "bands": self.bands,
@@ -259,3 +272,67 @@ class JobCreated(BaseModel):
     state: Literal["queued", "running", "done", "cancelled", "error"]
     events: str
     result: str
+
+
+class RefinePoint(BaseModel):
+    """A clicked point in map coordinates of the request's CRS: ``label`` 1 (part of the object) or 0 (not)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    x: Finite
+    y: Finite
+    label: Literal[0, 1] = 1
+
+
+class RunFrameBody(BaseModel):
+    """How a run read its images (``pipeline.reprompt.RunFrame``), for a job the server no longer knows: the
+    ``frame`` member of that job's result, sent back as it came."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    raster: Path_
+    raster_b: Path_ | None = None
+    bands: list[Annotated[int, Field(ge=1, le=65535)]] | None = Field(default=None, min_length=1, max_length=3)
+    stac_assets: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=3)
+    allow_pixel_coords: bool = False
+    tile_size: int = Field(ge=32, le=8192)
+    overlap: int = Field(ge=0, le=4096)
+    gsd: Finite | None = Field(default=None, gt=0)
+    aoi_bounds: list[Finite] | None = Field(default=None, min_length=4, max_length=4)
+    task: str = Field(max_length=40)
+    instruction: str = Field(default="", max_length=4000)
+    refine: str = Field(default="none", max_length=40)
+
+
+class RefineRequest(BaseModel):
+    """Refine one feature of a finished run by clicks (``POST /v1/refine``; see ``pipeline.reprompt``).
+
+    ``job_id``: the run's job; ``run``: its frame, used when the server no longer knows the job (one of the two
+    is needed). ``feature``: the feature's current GeoJSON geometry (Polygon or MultiPolygon) and ``points``
+    and ``box`` (``[xmin, ymin, xmax, ymax]``) in map coordinates of ``crs`` (the layer's CRS: an authority code
+    or WKT; default the raster's). ``label``: the feature's label (picks the before or after image of a change
+    run)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    job_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{1,64}$")
+    run: RunFrameBody | None = None
+    feature: dict[str, Any]
+    crs: str | None = Field(default=None, min_length=1, max_length=20_000)
+    label: str | None = Field(default=None, max_length=200)
+    points: list[RefinePoint] = Field(default_factory=list, max_length=MAX_REFINE_POINTS)
+    box: list[Finite] | None = Field(default=None, min_length=4, max_length=4)
+
+    @model_validator(mode="after")
+    def _complete(self) -> RefineRequest:
+        if self.job_id is None and self.run is None:
+            raise ValueError("say which run the feature comes from: job_id, or run (the job result's frame)")
+        if self.feature.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("feature must be a GeoJSON Polygon or MultiPolygon geometry")
+        check_geometry(self.feature, "feature", _Budget(MAX_REFINE_VERTICES))
+        if not self.points and self.box is None:
+            raise ValueError("give points (clicks) or a box to refine the feature with")
+        if self.box is not None and not (self.box[0] < self.box[2] and self.box[1] < self.box[3]):
+            raise ValueError("box must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax")
+        return self

@@ -8,7 +8,10 @@ queued, ``SourcePolicy`` checks every file GDAL would open for it:
 
 * the text is a plain path (no URL, ``/vsi…``, ``NAME:`` prefix, XML or control character) inside an allowed
   folder once ``~`` is expanded and symlinks are followed; URLs pass only under a prefix the server's owner
-  allowed (``--allow-url``);
+  allowed (``--allow-url``), and are opened with the GeoTIFF driver only (``raster.remote``);
+* a STAC item (``*.json`` file or URL) is read by the backend itself, never by GDAL, and every asset it
+  would read must pass the same rules (``raster``); while a job runs, ``guard`` applies these rules again
+  to every location its raster open touches, redirects included (``raster.remote.source_guard``);
 * the file's first bytes and its extension agree on one format of a short list (GeoTIFF, PNG, JPEG,
   JPEG 2000, WebP, BMP and GeoPackage rasters; GeoPackage, Shapefile, GeoJSON and FlatGeobuf layers), so GDAL
   picks that format's driver and no other;
@@ -209,11 +212,42 @@ class SourcePolicy:
             raise SourceRefused(f"{what}: {exc}") from None
 
     # -- rasters ------------------------------------------------------------------------------------
-    def raster(self, text: object, what: str = "raster") -> str:
+    def raster(self, text: object, what: str = "raster", assets: Sequence[str] | None = None) -> str:
+        """A raster a job names: a file GDAL opens (format rules), an allowed URL, or a STAC item (an allowed
+        ``*.json`` file or URL) whose assets to read (``assets``, else the default choice) pass these rules.
+        An item URL is fetched here (a few KB, redirects checked) so that a refused asset is refused now."""
         location = self.location(text, what)
-        if not _is_url(location):
+        from ..raster import stac
+
+        if stac.names_item(location):
+            self._stac_item(location, what, assets)
+        elif not _is_url(location):
             self._raster_file(Path(location), what, given=str(text), depth=0, seen=frozenset())
         return location
+
+    def guard(self, location: str, kind: str, what: str) -> str:
+        """These rules as ``raster.remote.source_guard`` takes them: ``kind`` ``"item"`` (a STAC item,
+        parsed by the backend: folder or URL rules) or ``"raster"`` (opened by GDAL: format rules too)."""
+        checked = self.location(location, what)
+        if kind == "item":
+            if not _is_url(checked) and not Path(checked).is_file():
+                raise SourceRefused(f"{what}: {location} does not exist or is not a file")
+        elif not _is_url(checked):
+            self._raster_file(Path(checked), what, given=location, depth=0, seen=frozenset())
+        return checked
+
+    def _stac_item(self, location: str, what: str, assets: Sequence[str] | None) -> None:
+        from ..raster import remote, stac
+
+        try:
+            with remote.source_guard(self.guard):
+                if not _is_url(location) and not Path(location).is_file():
+                    raise SourceRefused(f"{what}: {location} does not exist or is not a file")
+                picked = stac.item_assets(stac.read_item(location), location, assets)
+        except remote.Refused as exc:
+            raise SourceRefused(str(exc)) from None
+        for asset in picked:
+            self.guard(asset.href, "raster", f"{what}: STAC asset {asset.key!r}")
 
     def _raster_file(self, path: Path, what: str, *, given: str, depth: int, seen: frozenset[Path]) -> None:
         _check_nesting(path, what, given, depth, seen)

@@ -131,7 +131,7 @@ class UploadStore:
         if header.pixels > self.max_pixels:
             raise UploadRefused(413, f"upload PNG of {header.width} x {header.height} pixels is over the server's "
                                      f"limit of {self.max_pixels:,} pixels: send smaller chunks")
-        crs_obj = _parse_crs(crs)
+        crs_obj = parse_crs(crs)
         if crs_obj is None:
             raise ConfigError(f"upload CRS {crs[:80]!r} is not recognised: give an authority code (EPSG:4326), "
                               "WKT, a PROJ string or PROJJSON")
@@ -193,7 +193,7 @@ def _unlink(path: Path) -> None:
 _CRS_FORMS = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.]+\s*$|[A-Za-z][A-Za-z0-9_]*\s*\[|\+proj=|\{)")
 
 
-def _parse_crs(crs: str):
+def parse_crs(crs: str):
     """A rasterio CRS, or ``None`` when ``crs`` is not an accepted form or not a CRS GDAL knows."""
     from rasterio.crs import CRS
 

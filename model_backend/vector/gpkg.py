@@ -228,6 +228,25 @@ def write_layer(
     return layer.name
 
 
+def run_layers(
+    run_name: str,
+    features: Iterable[FeatureLike],
+    *,
+    crs: str | pyproj.CRS | None,
+    run: RunInfo,
+    partial: bool | None = None,
+    empty_kind: str | None = None,
+) -> dict[str, LayerData]:
+    """The layers of a run's features, one per geometry kind (``<run_name>_<kind>``), not yet written:
+    ``{kind: layer}``. Kinds without features get no layer, except that a run with no features at all
+    gets an empty layer of ``empty_kind`` (when given) so that its output exists."""
+    groups = group_by_kind(features)
+    if not groups and empty_kind is not None:
+        groups = {empty_kind: []}
+    return {kind: build_layer(layer_name(run_name, kind), kind, feats, crs=crs, run=run, partial=partial)
+            for kind, feats in groups.items()}
+
+
 def write_run(
     path: str | os.PathLike,
     run_name: str,
@@ -238,19 +257,12 @@ def write_run(
     partial: bool | None = None,
     empty_kind: str | None = None,
 ) -> dict[str, str]:
-    """Write all features of a run, one layer per geometry kind, in one atomic step.
-    Returns ``{kind: layer name}``; kinds without features get no layer, except that a run with no
-    features at all writes an empty layer of ``empty_kind`` (when given) so that its output exists."""
-    groups = group_by_kind(features)
-    if not groups and empty_kind is not None:
-        groups = {empty_kind: []}
-    layers = [
-        build_layer(layer_name(run_name, kind), kind, feats, crs=crs, run=run, partial=partial)
-        for kind, feats in groups.items()
-    ]
+    """Write all features of a run, one layer per geometry kind (see ``run_layers``), in one atomic step.
+    Returns ``{kind: layer name}``."""
+    layers = run_layers(run_name, features, crs=crs, run=run, partial=partial, empty_kind=empty_kind)
     if layers:
-        commit_layers(path, layers)
-    return {kind: layer.name for kind, layer in zip(groups, layers)}
+        commit_layers(path, layers.values())
+    return {kind: layer.name for kind, layer in layers.items()}
 
 
 class GpkgRunWriter:

@@ -27,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
 from ..logic.backend_state import BackendStatus
 from ..logic.follow import JobEvent
 from ..logic.followup import FOLLOW_UP_MODES
+from ..logic.plan_view import plan_html
 from ..logic.prepare import RunRequest
 from ..logic.runner import RunOutcome
 from ..logic.wording import run_state
@@ -176,8 +177,7 @@ class GeoRSMLLMDock(QgsDockWidget):
 
         self.plan_view = QTextBrowser()
         self.plan_view.setVisible(False)
-        self.plan_view.setMaximumHeight(110)
-        root.addWidget(self.plan_view)
+        root.addWidget(self.plan_view, 1)  # shares the height with the answers: a plan is a few long sentences
         self.answers = QTextBrowser()
         self.answers.setPlaceholderText(tr("Captions, answers and messages appear here."))
         self.answers.setMinimumHeight(90)
@@ -315,17 +315,7 @@ class GeoRSMLLMDock(QgsDockWidget):
         if plan is None:
             self.plan_view.setPlainText(tr("No plan: {reason}").format(reason=error or ""))
             return
-        lines = [tr("Task: {task} ({reason})").format(task=plan.get("task", ""), reason=plan.get("task_reason", "")),
-                 tr("Dialect: {dialect}; parser: {parser}").format(dialect=plan.get("dialect", ""),
-                                                                  parser=plan.get("parser", ""))]
-        for number, step in enumerate(plan.get("steps") or [], start=1):
-            kind = tr("model step") if step.get("kind") == "model" else tr("GIS filter")
-            text = step.get("text", "")
-            if step.get("filter"):
-                text += f"  [{step['filter']}]"
-            lines.append(f"{number}. {kind}: {text}")
-        lines += [tr("Warning: {text}").format(text=w) for w in plan.get("warnings") or []]
-        self.plan_view.setPlainText("\n".join(lines))
+        self.plan_view.setHtml(plan_html(plan))
 
     def job_started(self, key: str, title: str) -> None:
         self.runs.add(key, title)

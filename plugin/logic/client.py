@@ -227,6 +227,12 @@ class BackendClient:
                                     accept="text/event-stream")
         return EventStream(conn, response)
 
+    def refine(self, body: dict[str, Any], *, timeout: float = 120.0) -> dict[str, Any]:
+        """``POST /v1/refine``: one feature of a finished run re-segmented by SAM2 from clicks (body and answer:
+        ``logic.refine``). Usually well under a second; encoding a tile the backend no longer keeps takes
+        longer on a CPU."""
+        return self._json("POST", "/v1/refine", body, timeout=timeout)
+
     def download_result(self, job_id: str, dest: str, fmt: str = "gpkg") -> str:
         """Save the job's result file (``gpkg`` or ``geojson``) to ``dest`` (written beside, then renamed)."""
         conn, response = self._open("GET", f"/v1/jobs/{job_id}/result?{urlencode({'format': fmt})}")

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Sequence
 
@@ -33,7 +33,8 @@ class BackendStartError(BackendError):
 @dataclass(frozen=True)
 class LaunchSpec:
     """What to run: ``interpreter -m model_backend serve <serve_args>`` in ``cwd`` (the plugin folder, so
-    ``model_backend`` is importable), allowing ``allow_dirs``. ``serve_args`` carry the model options."""
+    ``model_backend`` is importable), allowing ``allow_dirs`` and the URL prefixes ``allow_urls`` (the hosts
+    of rasters added by URL). ``serve_args`` carry the model options."""
 
     interpreter: str
     cwd: str
@@ -41,6 +42,7 @@ class LaunchSpec:
     allow_dirs: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     log_dir: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "georsmllm"))
+    allow_urls: tuple[str, ...] = ()
 
     def covers(self, folder: str) -> bool:
         """True when ``folder`` lies in one of the allowed folders (both resolved)."""
@@ -54,8 +56,16 @@ class LaunchSpec:
     def with_dirs(self, folders: Sequence[str]) -> LaunchSpec:
         """A copy that also allows ``folders`` (those already covered are not repeated)."""
         extra = tuple(str(Path(f).expanduser().resolve()) for f in folders if f and not self.covers(f))
-        return LaunchSpec(self.interpreter, self.cwd, self.serve_args, self.allow_dirs + tuple(dict.fromkeys(extra)),
-                          self.env, self.log_dir)
+        return replace(self, allow_dirs=self.allow_dirs + tuple(dict.fromkeys(extra)))
+
+    def covers_url(self, prefix: str) -> bool:
+        """True when the URL prefix ``prefix`` (``scheme://host[:port]/``) is allowed."""
+        return prefix in self.allow_urls
+
+    def with_urls(self, prefixes: Sequence[str]) -> LaunchSpec:
+        """A copy that also allows the URL prefixes ``prefixes``."""
+        extra = tuple(p for p in dict.fromkeys(prefixes) if p and not self.covers_url(p))
+        return replace(self, allow_urls=self.allow_urls + extra)
 
 
 def tail(path: str | Path, lines: int = 20) -> str:
@@ -148,6 +158,8 @@ class LocalServer:
                 "--port-file", self._port_file, "--parent-pid", str(os.getpid())]
         for folder in self.spec.allow_dirs:
             args += ["--allow-dir", folder]
+        for prefix in self.spec.allow_urls:
+            args += ["--allow-url", prefix]
         return args + list(self.spec.serve_args)
 
     # -- lifecycle -----------------------------------------------------------------------------

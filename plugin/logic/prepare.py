@@ -37,7 +37,7 @@ from qgis.core import (
 from ..toolbelt.i18n import tr
 from ..toolbelt.settings import PluginSettings
 from .followup import LastResult, previous_body
-from .raster_source import FileRaster, RasterSourceError, RenderedRaster, raster_source
+from .raster_source import FileRaster, RasterSourceError, RenderedRaster, UrlRaster, raster_source
 
 AREAS = ("layer", "extent", "selection")
 
@@ -77,15 +77,17 @@ class RunRequest:
 @dataclass
 class PreparedJob:
     """A job ready for a worker thread. ``body``: the ``POST /v1/jobs`` fields except ``raster``/``raster_b``
-    (filled after any upload). ``recipe``: what the run was, for layer metadata."""
+    (filled after any upload). ``recipe``: what the run was, for layer metadata. ``needed_dirs`` and
+    ``needed_urls``: folders and URL prefixes a local backend must allow."""
 
     body: dict[str, Any]
-    raster: FileRaster | RenderedRaster
-    raster_b: FileRaster | RenderedRaster | None
+    raster: FileRaster | UrlRaster | RenderedRaster
+    raster_b: FileRaster | UrlRaster | RenderedRaster | None
     needed_dirs: tuple[str, ...]
     title: str
     output_path: str
     recipe: dict[str, Any] = field(default_factory=dict)
+    needed_urls: tuple[str, ...] = ()
     followup_gpkg: str | None = None  # a follow-up's layers join this GeoPackage (the previous run's)
 
 
@@ -330,12 +332,13 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
     upp = inputs.units_per_px
     try:
         shown = _showing_bands(layer, bands) if bands else layer
+        fallback = bool(settings.server_url)  # a server the plugin did not start may not read URLs
         source = raster_source(shown, inputs.bounds if inputs.bounds is not None else inputs.render_extent, upp,
-                               force_render=remote)
+                               force_render=remote, url_fallback=fallback)
         source_b = None
         if layer_b is not None:
             shown_b = _showing_bands(layer_b, check_bands(layer_b, bands)) if bands else layer_b
-            source_b = raster_source(shown_b, inputs.bounds, upp, force_render=remote)
+            source_b = raster_source(shown_b, inputs.bounds, upp, force_render=remote, url_fallback=fallback)
             if isinstance(source, RenderedRaster) and isinstance(source_b, RenderedRaster):
                 # Render both on one grid so the backend pairs identical pixels.
                 source_b = RenderedRaster(shown_b, source.extent_map, source.width, source.height)
@@ -344,7 +347,7 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
 
     options = {**settings.job_defaults(), **inputs.options}
     body: dict[str, Any] = {"instruction": instruction, "task": inputs.task, **options}
-    if isinstance(source, FileRaster):
+    if isinstance(source, (FileRaster, UrlRaster)):  # the backend reads the raster itself
         file_bands = bands or layer_bands(layer)
         # the bands apply to both rasters of a pair: the layer's own choice only when the other has them too
         if file_bands and (bands or layer_b is None or max(file_bands) <= layer_b.bandCount()):
@@ -391,8 +394,10 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
               "gsd": options.get("gsd") or "native"}
     if "bands" in body:
         recipe["bands"] = body["bands"]
+    urls = tuple(dict.fromkeys(s.prefix for s in (source, source_b) if isinstance(s, UrlRaster)))
     return PreparedJob(body=body, raster=source, raster_b=source_b, needed_dirs=tuple(dict.fromkeys(needed)),
-                       title=title, output_path=output, recipe=recipe, followup_gpkg=followup_gpkg)
+                       title=title, output_path=output, recipe=recipe, needed_urls=urls,
+                       followup_gpkg=followup_gpkg)
 
 
 def _previous(inputs: JobInputs, body: dict[str, Any], needed: list[str], inline: bool,

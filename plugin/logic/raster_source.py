@@ -1,6 +1,7 @@
-"""What the backend reads for a raster layer: the file itself when the layer is a GDAL file on disk, or an
-image rendered through the layer's own pipe (WMS, XYZ, WCS, virtual or in-memory rasters) and uploaded with
-its geotransform and CRS.
+"""What the backend reads for a raster layer: the file itself when the layer is a GDAL file on disk, the URL
+when it is a GDAL layer read over http(s) (``/vsicurl/``: a cloud-optimised GeoTIFF, which the backend reads
+by range requests), or an image rendered through the layer's own pipe (WMS, XYZ, WCS, virtual or in-memory
+rasters) and uploaded with its geotransform and CRS.
 
 ``raster_source`` runs in the main thread (it touches the layer: it clones the provider and renderer);
 ``RenderedRaster.render_png`` then runs in a worker thread on those clones only.
@@ -16,6 +17,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsRasterDataProvider, QgsRa
 from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice
 
 from ..toolbelt.i18n import tr
+from .remote_raster import layer_url, origin
 
 #: Longest side in pixels of a rendered upload (the backend caps uploads at 256 MB; this stays far below).
 MAX_RENDER_PX = 4096
@@ -34,6 +36,20 @@ class FileRaster:
     @property
     def folder(self) -> str:
         return os.path.dirname(os.path.abspath(self.path))
+
+
+@dataclass(frozen=True)
+class UrlRaster:
+    """A raster the backend reads by URL. ``fallback``: the layer rendered, to upload instead when the
+    backend is another machine that does not allow the URL (its ``--allow-url``)."""
+
+    url: str
+    fallback: "RenderedRaster | None" = None
+
+    @property
+    def prefix(self) -> str:
+        """What a local backend must allow (``--allow-url``): the URL's host."""
+        return origin(self.url)
 
 
 class RenderedRaster:
@@ -79,15 +95,25 @@ def file_path(layer: QgsRasterLayer) -> str | None:
 
 
 def raster_source(layer: QgsRasterLayer, extent_map: QgsRectangle | None = None,
-                  units_per_px: float | None = None, *, force_render: bool = False) -> FileRaster | RenderedRaster:
+                  units_per_px: float | None = None, *, force_render: bool = False,
+                  url_fallback: bool = False) -> FileRaster | UrlRaster | RenderedRaster:
     """How to hand ``layer`` to the backend. ``extent_map`` (layer CRS) and ``units_per_px`` (layer CRS
     units) only matter for rendered layers: the area and resolution to render (defaults: the layer's
-    extent at its native resolution, or 1024 pixels across when the provider has no size)."""
+    extent at its native resolution, or 1024 pixels across when the provider has no size).
+    ``force_render``: files are rendered (the backend is another machine). URL layers are sent as URLs;
+    ``url_fallback`` (a server the plugin did not start, which may not allow them) adds a rendering."""
     if layer is None or not layer.isValid():
         raise RasterSourceError(tr("The raster layer is missing or invalid."))
+    url = layer_url(layer.source()) if layer.providerType() == "gdal" else None
+    if url is not None:
+        return UrlRaster(url, _rendered(layer, extent_map, units_per_px) if url_fallback else None)
     path = None if force_render else file_path(layer)
     if path is not None:
         return FileRaster(path)
+    return _rendered(layer, extent_map, units_per_px)
+
+
+def _rendered(layer: QgsRasterLayer, extent_map: QgsRectangle | None, units_per_px: float | None) -> RenderedRaster:
     extent = QgsRectangle(extent_map) if extent_map is not None and not extent_map.isEmpty() else layer.extent()
     extent = extent.intersect(layer.extent()) if extent_map is not None and _has_size(layer) else extent
     if extent.isEmpty() or not all(map(math.isfinite, (extent.xMinimum(), extent.yMaximum(), extent.width()))):

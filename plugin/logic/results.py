@@ -10,13 +10,19 @@ from typing import Any
 from qgis.core import QgsLayerMetadata, QgsLayerTreeGroup, QgsProject, QgsVectorLayer
 
 from ..toolbelt.i18n import tr
+from .plan_view import plan_lines
+from .refine import KIND_PROPERTY
 
 STYLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "styles"
 TEXT_TASKS = ("caption", "vqa", "classify", "identify")
 
 
 def style_for(task: str, kind: str) -> Path:
-    """The QML for a layer of ``kind`` (boxes, polygons, points) written by a ``task`` run."""
+    """The QML for a layer of ``kind`` (boxes, polygons, points) written by a ``task`` run; a reference the
+    model found for the run's conditions (``ref_<phrase>_<kind>``) as what it was found by."""
+    if kind.startswith("ref_"):
+        kind = kind.rsplit("_", 1)[-1]
+        task = "detection" if kind == "boxes" else "seg"
     if kind == "points":
         name = "points"
     elif kind == "boxes":
@@ -51,6 +57,9 @@ def recipe_text(recipe: dict[str, Any], result: dict[str, Any]) -> str:
     ]
     if result.get("partial"):
         lines.append(tr("Partial result: the run was cancelled."))
+    sentences = plan_lines(result.get("plan") or {})
+    if sentences:
+        lines += [tr("Plan:"), *sentences]
     followup = result.get("followup") or {}
     if followup:
         of = followup.get("of") or {}
@@ -100,6 +109,7 @@ def load_run_layers(gpkg: str, result: dict[str, Any], recipe: dict[str, Any], t
         if qml.is_file():
             layer.loadNamedStyle(str(qml))
         layer.setMetadata(layer_metadata(recipe, result, title))
+        layer.setCustomProperty(KIND_PROPERTY, kind)
         loaded.append(layer)
     if not loaded:
         return []

@@ -22,7 +22,7 @@ from .follow import (
 )
 from .followup import merge_into
 from .prepare import PreparedJob
-from .raster_source import FileRaster, RasterSourceError, RenderedRaster
+from .raster_source import FileRaster, RasterSourceError, RenderedRaster, UrlRaster
 from .service import BackendService
 
 
@@ -35,6 +35,7 @@ class RunOutcome:
     outcome: JobOutcome
     gpkg: str | None = None
     engine: dict[str, Any] | None = None
+    job_id: str | None = None  # the backend's job (refining its results by clicking names it)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -53,11 +54,34 @@ class RunOutcome:
         return self.outcome.message if isinstance(self.outcome, JobFailed) else None
 
 
-def _raster_ref(client: BackendClient, source: FileRaster | RenderedRaster, feedback=None) -> str:
+def _raster_ref(client: BackendClient, source: FileRaster | UrlRaster | RenderedRaster, feedback=None) -> str:
     if isinstance(source, FileRaster):
         return source.path
+    if isinstance(source, UrlRaster):
+        return source.url
     png = source.render_png(feedback)
     return client.upload(png, source.geotransform, source.crs, source.name)
+
+
+def _submit(client: BackendClient, job: PreparedJob, feedback=None) -> dict[str, Any]:
+    """Send the rasters (paths, URLs or uploads) and the job. A server that refuses a URL (403: not under its
+    ``--allow-url``) gets the layer rendered and uploaded instead, when the job has that fallback."""
+    body = dict(job.body)
+    body["raster"] = _raster_ref(client, job.raster, feedback)
+    if job.raster_b is not None:
+        body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
+    try:
+        return client.submit(body)
+    except BackendHTTPError as exc:
+        sources = [s for s in (job.raster, job.raster_b) if isinstance(s, UrlRaster)]
+        if exc.status != 403 or not sources or not all(s.fallback is not None for s in sources):
+            raise
+    for key, source in (("raster", job.raster), ("raster_b", job.raster_b)):
+        if isinstance(source, UrlRaster):
+            body[key] = _raster_ref(client, source.fallback, feedback)
+    for key in ("bands", "window"):  # the upload is the rendered picture of the area already
+        body.pop(key, None)
+    return client.submit(body)
 
 
 def execute_job(
@@ -74,16 +98,12 @@ def execute_job(
     back as a ``JobFailed`` outcome with a message for the user."""
     try:
         on_status("starting")
-        connection = service.ensure(job.needed_dirs)
+        connection = service.ensure(job.needed_dirs, job.needed_urls)
         client = BackendClient(connection)
         if is_cancelled():
             return RunOutcome(job, JobCancelled("", {}))
-        on_status("uploading" if not isinstance(job.raster, FileRaster) else "submitting")
-        body = dict(job.body)
-        body["raster"] = _raster_ref(client, job.raster, feedback)
-        if job.raster_b is not None:
-            body["raster_b"] = _raster_ref(client, job.raster_b, feedback)
-        created = client.submit(body)
+        on_status("uploading" if isinstance(job.raster, RenderedRaster) else "submitting")
+        created = _submit(client, job, feedback)
     except BackendHTTPError as exc:
         return RunOutcome(job, JobFailed(exc.detail))
     except (BackendError, RasterSourceError) as exc:
@@ -104,7 +124,7 @@ def execute_job(
             return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id))
         if job.followup_gpkg and result.get("followup"):
             gpkg = _join_previous(gpkg, job.followup_gpkg, result)
-    return RunOutcome(job, outcome, gpkg, result.get("engine"))
+    return RunOutcome(job, outcome, gpkg, result.get("engine"), job_id)
 
 
 def _join_previous(downloaded: str, previous_gpkg: str, result: dict[str, Any]) -> str:

@@ -55,8 +55,8 @@ def backend_config(settings: PluginSettings, allow_dirs: Sequence[str] = ()) -> 
 
 
 def _same_launch(a: LaunchSpec, b: LaunchSpec) -> bool:
-    """Equal apart from the allowed folders (a server allowing more folders still serves)."""
-    return replace(a, allow_dirs=()) == replace(b, allow_dirs=())
+    """Equal apart from the allowed folders and URLs (a server allowing more still serves)."""
+    return replace(a, allow_dirs=(), allow_urls=()) == replace(b, allow_dirs=(), allow_urls=())
 
 
 class BackendService:
@@ -75,9 +75,11 @@ class BackendService:
     def config(self) -> BackendConfig:
         return self._config_factory()
 
-    def ensure(self, needed_dirs: Sequence[str] = (), *, timeout_s: float | None = None) -> Connection:
+    def ensure(self, needed_dirs: Sequence[str] = (), needed_urls: Sequence[str] = (), *,
+               timeout_s: float | None = None) -> Connection:
         """A connection to a healthy backend, starting the local one if needed (blocks up to the start-up
-        timeout). ``needed_dirs``: folders of files the next job names, which a local server must allow."""
+        timeout). ``needed_dirs`` / ``needed_urls``: folders and URL prefixes the next job reads, which a local
+        server must allow."""
         config = self._config_factory()
         if config.url:
             self.stop()
@@ -89,12 +91,14 @@ class BackendService:
         with self._lock:
             server = self._server
             reusable = (server is not None and server.running() and _same_launch(server.spec, config.launch)
-                        and all(server.spec.covers(d) for d in needed_dirs))
+                        and all(server.spec.covers(d) for d in needed_dirs)
+                        and all(server.spec.covers_url(u) for u in needed_urls))
             if not reusable:
                 spec = config.launch
                 if server is not None and _same_launch(server.spec, config.launch):
-                    spec = spec.with_dirs(server.spec.allow_dirs)  # keep what the old one allowed
-                spec = spec.with_dirs(needed_dirs)
+                    # keep what the old one allowed
+                    spec = spec.with_dirs(server.spec.allow_dirs).with_urls(server.spec.allow_urls)
+                spec = spec.with_dirs(needed_dirs).with_urls(needed_urls)
                 if server is not None:
                     server.stop()
                 server = self._server = LocalServer(spec)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from qgis.core import QgsTask
+from qgis.core import QgsApplication, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
 from .backend_state import BackendStatus, check_status
-from .client import BackendClient, BackendError
+from .client import BackendClient, BackendError, BackendHTTPError
 from .follow import JobEvent
 from .prepare import PreparedJob
 from .runner import RunOutcome, execute_job
@@ -144,3 +144,50 @@ class RunJobTask(QgsTask):
 
     def finished(self, result: bool) -> None:
         self.completed.emit(self.outcome)
+
+
+#: Refinement tasks started and not yet ended. QGIS runs a task's Python ``run()`` from its own thread: if the
+#: task's Python object were collected meanwhile (say, with a plugin being unloaded), QGIS would crash. So the
+#: module, which outlives any one plugin object, holds them until they end.
+_RUNNING: set[QgsTask] = set()
+
+
+def start_task(task: QgsTask) -> None:
+    """Queue ``task`` in QGIS's task manager, keeping it referenced until it ends."""
+    _RUNNING.add(task)
+    task.taskCompleted.connect(lambda t=task: _RUNNING.discard(t))
+    task.taskTerminated.connect(lambda t=task: _RUNNING.discard(t))
+    QgsApplication.taskManager().addTask(task)
+
+
+def running_tasks() -> int:
+    """Tasks started with ``start_task`` that have not ended yet."""
+    return len(_RUNNING)
+
+
+class RefineTask(QgsTask):
+    """``POST /v1/refine`` for one set of clicks; ``done`` carries ``(answer dict or None, error or None)``.
+    ``needed_dirs``: folders a local backend must allow (the run's rasters)."""
+
+    done = pyqtSignal(object, object)
+
+    def __init__(self, service: BackendService, body: dict[str, Any], needed_dirs: tuple[str, ...] = ()):
+        super().__init__(tr("GeoRSMLLM: refining an object"), QgsTask.CanCancel)
+        self.service = service
+        self.body = body
+        self.needed_dirs = needed_dirs
+        self.answer: dict[str, Any] | None = None
+        self.error: str | None = None
+
+    def run(self) -> bool:
+        try:
+            client = BackendClient(self.service.ensure(self.needed_dirs))
+            self.answer = client.refine(self.body)
+        except BackendHTTPError as exc:
+            self.error = exc.detail
+        except BackendError as exc:
+            self.error = str(exc)
+        return True
+
+    def finished(self, result: bool) -> None:
+        self.done.emit(self.answer, self.error)

@@ -10,12 +10,12 @@ full); ``kill()`` stops it the way a crashed server stops: open connections are 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
+
+from .loopback import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -54,7 +54,7 @@ def completion(text: str, logprobs: list[tuple[str, float]] | None = None, with_
     }
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """Threaded loopback server; use as a context manager. ``url`` is the ``/v1`` base URL."""
 
     def __init__(
@@ -64,36 +64,15 @@ class FakeOpenAIServer:
         slots: int | None = None,
     ):
         self.models = list(models)
-        self.killed = False
         self._gate = threading.BoundedSemaphore(slots) if slots else None
-        self._connections: set[socket.socket] = set()
         self.default = default or (lambda body: Reply(body=completion("ok")))
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def setup(self):
-                super().setup()
-                with server._lock:
-                    server._connections.add(self.connection)
-
-            def finish(self):
-                with server._lock:
-                    server._connections.discard(self.connection)
-                try:
-                    super().finish()
-                except OSError:  # the connection was cut by kill()
-                    pass
-
+        class Handler(QuietHandler):
             def _answer(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -163,39 +142,13 @@ class FakeOpenAIServer:
                     body = raw
                 self._handle(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.base}/v1"
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """The recorded ``POST /v1/chat/completions`` requests."""
         with self._lock:
             return [r for r in self.requests if r["method"] == "POST"]
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        self._thread.start()
-        return self
-
-    def kill(self) -> None:
-        """Stop like a crashed server: refuse new connections and cut the open ones, requests in
-        service included (their clients see the connection reset or closed without an answer)."""
-        self.killed = True
-        self.__exit__(None, None, None)
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def __exit__(self, *exc) -> None:
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(timeout=5)

@@ -59,7 +59,8 @@ def write_script(path: Path, latency: float) -> Path:
 class ServerProcess:
     """A backend server child process with a port and a token."""
 
-    def __init__(self, workdir: Path, latency: float, extra_dirs: tuple[str, ...] = ()):
+    def __init__(self, workdir: Path, latency: float, extra_dirs: tuple[str, ...] = (),
+                 extra_args: tuple[str, ...] = ()):
         self.workdir = workdir
         self.token = secrets.token_urlsafe(16)
         self.port_file = workdir / "port"
@@ -70,6 +71,7 @@ class ServerProcess:
                 "--engine", "scripted", "--script", str(script), "--segmenter", "none"]
         for folder in extra_dirs:
             args += ["--allow-dir", folder]
+        args += list(extra_args)  # later options win (e.g. --segmenter sam2)
         env = {**os.environ, "GEORSMLLM_TOKEN": self.token}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -163,14 +165,20 @@ def project(qgis_new_project):
     del raster, after
 
 
-@pytest.fixture
-def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
+def start_plugin(qgis_iface, monkeypatch):
+    """The plugin loaded into the stub iface (its missing methods patched, no instruction history)."""
     for name in IFACE_STUBS:
         monkeypatch.setattr(qgis_iface, name, lambda *args: None, raising=False)
     monkeypatch.setattr("georsmllm.plugin.main.save_history", lambda history: None)
     monkeypatch.setattr("georsmllm.plugin.main.load_history", lambda: [])
     plugin = load_plugin_package().classFactory(qgis_iface)
     plugin.initGui()
+    return plugin
+
+
+@pytest.fixture
+def plugin(qgis_iface, project, monkeypatch, plugin_env, plugin_pkg):
+    plugin = start_plugin(qgis_iface, monkeypatch)
     yield plugin
     plugin.unload()
 

@@ -36,6 +36,7 @@ def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, q
     assert isinstance(layer, QgsVectorLayer) and layer.featureCount() == 4
     assert layer.crs().authid() == "EPSG:26914"
     assert "detect the ponds" in layer.metadata().abstract()
+    assert "Plan:\n1. \u25c6 Model (detection): find the ponds in every tile." in layer.metadata().abstract()
     assert "detection" in layer.metadata().keywords().get("georsmllm", [])
     assert layer.renderer().symbol().symbolLayer(0).brushStyle() == 0  # boxes: outline only (Qt.NoBrush)
     assert layer.labelsEnabled()
@@ -47,6 +48,25 @@ def test_run_from_the_dock_adds_styled_layers_with_the_recipe(plugin, project, q
     assert layer.name().endswith(f"{stamp}_boxes (demo)")
     assert group.name().startswith(f"detect the ponds ({stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]})")
     assert {f["area_m2"] for f in layer.getFeatures()} and all(f["area_m2"] > 0 for f in layer.getFeatures())
+
+
+def test_a_reference_the_model_finds_is_loaded_as_its_own_layer(plugin, project, qtbot):
+    """"near a bridge" with no bridge layer: the backend finds the bridges too (the demo engine answers its
+    canned box), and the run's group holds the bridges it measured against beside the ponds kept."""
+    dock = plugin.show_dock()
+    dock.instruction.setEditText("detect the ponds near a bridge")
+    dock.set_task("detection")
+    dock.layer_combo.setLayer(project.mapLayersByName("naip 2009")[0])
+    with qtbot.waitSignal(plugin.controller.job_finished, timeout=30000) as finished:
+        qtbot.mouseClick(dock.run_button, 1)
+    outcome = finished.args[2]
+    assert outcome.error is None, outcome.error
+    assert outcome.result["references"]["r1"]["phrase"] == "bridge"
+    layers = {node.layer().name(): node.layer() for node in result_groups(project)[0].findLayers()}
+    bridges = next(layer for name, layer in layers.items() if "_ref_bridge_boxes" in name)
+    assert bridges.featureCount() == outcome.result["references"]["r1"]["found"] > 0
+    assert bridges.renderer().symbol().symbolLayer(0).brushStyle() == 0  # styled as boxes
+    assert "1. \u25c6 Model (detection): find the bridge first" in bridges.metadata().abstract()
 
 
 def test_caption_answer_shows_in_the_panel(plugin, project, qtbot):
@@ -89,13 +109,24 @@ def test_describe_these_features_from_the_vector_menu(plugin, project, qtbot):
     assert "A small pond surrounded by fields." in plugin.dock.answers.toPlainText()
 
 
-def test_show_plan_lists_model_steps(plugin, qtbot):
+def test_show_plan_shows_the_numbered_sentences_marked_by_kind(plugin, qtbot):
+    """The backend's sentences, numbered, each after the mark of its kind (model step, GIS measure,
+    assumption), with a legend; a reference the model finds first is a model step. Never the raw plan."""
     dock = plugin.show_dock()
-    dock.instruction.setEditText("detect ponds")
+    dock.instruction.setEditText("detect ponds near a bridge")
     with qtbot.waitSignal(plugin.controller.plan_ready, timeout=20000):
         qtbot.mouseClick(dock.plan_button, 1)
-    text = dock.plan_view.toPlainText()
-    assert "detection" in text and "model step" in text
+    lines = dock.plan_view.toPlainText().splitlines()
+    assert lines[0].startswith("Task: detection") and "parser: grammar" in lines[1]
+    assert [line[:len("1. \u25c6 Model (detection): find ")] for line in lines[2:4]] == [
+        "1. \u25c6 Model (detection): find ", "2. \u25c6 Model (detection): find "]
+    assert "the bridge first" in lines[2] and "its own layer" in lines[2] and "ponds in every tile" in lines[3]
+    assert lines[4] == "3. \u25a0 GIS measure: keep the objects that lie at most 100 m from the bridge the model finds (edge to edge)."
+    assert lines[5].startswith("4. \u25b2 Assumption: \u201cnear\u201d means within 100 m")
+    assert "model step" in lines[6] and "GIS measure" in lines[6] and "assumption" in lines[6]  # the legend
+    assert not any(c in dock.plan_view.toPlainText() for c in "{}")  # no raw dict
+    html = dock.plan_view.toHtml()
+    assert "#1f5fbf" in html and "#2e7d32" in html and "#b26a00" in html  # the marks' colours
 
 
 def test_backend_status_line(plugin, qtbot, backend_server):
@@ -165,6 +196,6 @@ def test_show_plan_knows_the_checked_context_layers(plugin, project, qtbot):
     with qtbot.waitSignal(plugin.controller.plan_ready, timeout=20000):
         qtbot.mouseClick(dock.plan_button, 1)
     text = dock.plan_view.toPlainText()
-    assert "GIS filter" in text and "roads" in text, text
+    assert "GIS measure: keep the objects that lie at most 200 m from the layer 'roads'" in text, text
 
 

@@ -133,4 +133,6 @@ def test_cli_server_and_jobs_pass_the_refine_setting(tmp_path):
     assert needs_segmenter(config, Task.DETECTION) and needs_segmenter(config, Task.CHANGE)
     assert needs_segmenter(config, Task.VQA)  # "how many ...?" counts refined detections
     assert not needs_segmenter(config, Task.CAPTION)
-    assert not needs_segmenter(RunConfig(), Task.DETECTION) and needs_segmenter(RunConfig(), Task.SEGMENTATION)
+    # a detection may need it for a reference the plan segments ("not within 50 m of any road"): built, not loaded
+    assert needs_segmenter(RunConfig(), Task.DETECTION) and needs_segmenter(RunConfig(), Task.SEGMENTATION)
+    assert not needs_segmenter(RunConfig(segmenter="none"), Task.DETECTION)

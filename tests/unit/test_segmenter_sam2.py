@@ -86,8 +86,8 @@ def test_no_targets_means_no_encoding(segmenter, image):
     assert (segmenter.n_image_encodings, segmenter.n_decoder_calls) == (enc0, dec0)
 
 
-def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypatch):
-    """Spy on SAM2's prompt encoder: one call, all targets, coordinates in model pixel indices."""
+def spy_prompt_encoder(segmenter, monkeypatch) -> list:
+    """``(coords, labels)`` tensors of every call of SAM2's prompt encoder from now on."""
     prompt_encoder = segmenter._predictor.model.sam_prompt_encoder
     calls = []
     original = prompt_encoder.forward
@@ -97,6 +97,12 @@ def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypa
         return original(points, boxes, masks)
 
     monkeypatch.setattr(prompt_encoder, "forward", spy)
+    return calls
+
+
+def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypatch):
+    """Spy on SAM2's prompt encoder: one call, all targets, coordinates in model pixel indices."""
+    calls = spy_prompt_encoder(segmenter, monkeypatch)
     segmenter.segment(image, make_targets())
     assert len(calls) == 1
     coords, labels = calls[0]
@@ -113,6 +119,19 @@ def test_decoder_gets_all_targets_in_one_batched_call(segmenter, image, monkeypa
         ],
         rtol=1e-5,
     )
+
+
+def test_click_prompts_reach_sam2_with_their_labels_and_no_box(segmenter, image, monkeypatch):
+    """Refining by clicks: negative points carry label 0; without a box SAM2 gets the points alone (its encoder
+    pads them)."""
+    calls = spy_prompt_encoder(segmenter, monkeypatch)
+    segmenter.segment_prompt(image, [(60, 50), (100, 70)], [1, 0])
+    segmenter.segment_prompt(image, [(60, 50)], [0], box_xyxy=(30, 20, 130, 100))
+    (coords, labels), (_coords2, labels2) = calls
+    assert labels.tolist() == [[1, 0]] and labels2.tolist() == [[2, 3, 0]]
+    sx, sy = SIZE / W, SIZE / H
+    np.testing.assert_allclose(coords[0].numpy(), [[60 * sx - 0.5, 50 * sy - 0.5], [100 * sx - 0.5, 70 * sy - 0.5]],
+                               rtol=1e-5)
 
 
 def test_polygons_are_in_the_image_pixel_frame_and_carry_label_and_score(segmenter, image, monkeypatch):
@@ -396,6 +415,31 @@ def test_onnx_handles_one_target_many_points_and_no_points(onnx_segmenter, segme
     box_only = [SegTarget((0, 0, 150, 100)), SegTarget((100, 50, 300, 200))]  # no keypoints at all
     for e, g in zip(segmenter.segment_masks(image, box_only), onnx_segmenter.segment_masks(image, box_only)):
         assert _iou(e.mask, g.mask) >= 0.98
+
+
+@pytest.mark.slow
+def test_onnx_click_prompts_match_torch_and_reuse_kept_encodings(onnx_segmenter, segmenter, image):
+    """Negative points (label 0) and prompts without a box, as refining by clicks sends them; a kept ONNX
+    encoding decodes as a fresh one."""
+    from model_backend.segmenters import EncodingCache
+
+    prompts = [dict(points_xy=[(100, 80), (150, 60)], point_labels=[1, 0]),
+               dict(points_xy=[(60, 50)], point_labels=[0], box_xyxy=(30, 20, 200, 150))]
+    for prompt in prompts:
+        e, g = segmenter.segment_prompt(image, **prompt), onnx_segmenter.segment_prompt(image, **prompt)
+        assert _iou(e.mask, g.mask) >= 0.98
+        assert g.predicted_iou == pytest.approx(e.predicted_iou, abs=1e-4)
+    onnx_segmenter.encodings = EncodingCache(max_entries=2)
+    try:
+        enc0 = onnx_segmenter.n_image_encodings
+        first = onnx_segmenter.segment_prompt(image, **prompts[0])
+        onnx_segmenter.segment_prompt(image[::-1].copy(), **prompts[1])
+        again = onnx_segmenter.segment_prompt(image, **prompts[0])
+        assert (first.reused_encoding, again.reused_encoding) == (False, True)
+        assert onnx_segmenter.n_image_encodings - enc0 == 2
+        np.testing.assert_array_equal(again.mask, first.mask)
+    finally:
+        onnx_segmenter.encodings = None
 
 
 def test_onnx_errors(tmp_path, image):

@@ -195,3 +195,33 @@ def test_url_prefixes_match_whole_segments_of_the_same_origin():
         SourcePolicy([]).raster("https://data.example.org/tiles/a.tif")
     with pytest.raises(ValueError):
         UrlPrefixes(["ftp://x/"])
+
+
+def test_stac_items_pass_only_when_every_asset_they_would_read_does(folders):
+    allowed, outside, _policy = folders
+    policy = SourcePolicy([allowed], ["https://data.example.org/scenes/"])
+
+    def item(**hrefs):
+        return json.dumps({"type": "Feature", "assets": {k: {"href": v, "roles": [k]} for k, v in hrefs.items()}})
+
+    (allowed / "local.json").write_text(item(visual="scene.tif"))  # relative to the item
+    assert policy.raster(str(allowed / "local.json")).endswith("local.json")
+    (allowed / "remote.json").write_text(item(visual="https://data.example.org/scenes/a.tif"))
+    assert policy.raster(str(allowed / "remote.json")).endswith("remote.json")
+    for name, href, reason in (("out.json", str(outside / "secret.tif"), "allowed folders"),
+                               ("url.json", "https://elsewhere.example.org/a.tif", "--allow-url"),
+                               ("vrt.json", "scene.vrt", "refers to .*allowed folders")):
+        (allowed / "scene.vrt").write_text(vrt(str(outside / "secret.tif")))
+        (allowed / name).write_text(item(visual=href))
+        with pytest.raises(SourceRefused, match=f"STAC asset 'visual'.*{reason}"):
+            policy.raster(str(allowed / name))
+    shutil.copy(allowed / "local.json", outside / "item.json")
+    with pytest.raises(SourceRefused, match="allowed folders"):
+        policy.raster(str(outside / "item.json"))
+    # while a job runs: an item is only parsed by the backend; what GDAL opens obeys the format rules
+    assert policy.guard(str(allowed / "local.json"), "item", "raster").endswith("local.json")
+    with pytest.raises(SourceRefused, match="formats the server reads"):
+        policy.guard(str(allowed / "local.json"), "raster", "raster")
+    assert policy.guard("https://data.example.org/scenes/b.tif", "raster", "x") == "https://data.example.org/scenes/b.tif"
+    with pytest.raises(SourceRefused, match="--allow-url"):
+        policy.guard("https://data.example.org/other/b.tif", "raster", "x (redirected)")

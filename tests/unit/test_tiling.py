@@ -289,3 +289,36 @@ def test_plan_for_another_grid_is_refused(data_dir):
         plan = plan_tiles(a, TileLayout(128, 0))
         with pytest.raises(ValueError, match="another raster grid"):
             next(iter_tiles(b, plan))
+
+
+# -- finding a tile again, and windows centred on an object (refining by clicks) ----------------------------
+def test_tile_at_is_the_tile_iteration_yields():
+    plan = TilePlan(_grid(1000, 700, res=2.0), TileLayout(tile_size=256, overlap=32, gsd=3.0))
+    rows, cols = plan.shape
+    tiles = list(plan)
+    for tile in tiles:
+        i, j = tile.grid_rc
+        assert plan.tile_at(i, j) == tile and tile.index == i * cols + j
+
+
+def test_tiles_containing_an_extent():
+    plan = TilePlan(_grid(460, 300), TileLayout(tile_size=256, overlap=32))  # columns 0-256 and 204-460
+    assert [t.grid_rc for t in plan.tiles_containing((10, 10, 100, 100))] == [(0, 0)]
+    assert [t.grid_rc for t in plan.tiles_containing((210, 10, 250, 100))] == [(0, 0), (0, 1)]
+    assert plan.tiles_containing((190, 10, 270, 100)) == []  # cut by the edge of every tile
+
+
+def test_window_tile_is_centred_at_the_plan_scale_and_clamped():
+    grid = _grid(1000, 800, res=2.0)
+    plan = TilePlan(grid, TileLayout(tile_size=128, overlap=16, gsd=4.0))  # 2 raster px per image px
+    tile = plan.window_tile((400, 300, 440, 340))
+    assert tile.window == (292, 192, 256, 256) and tile.image_size == (128, 128) and tile.index == -1
+    assert tile.to_raster_px((64, 64)) == pytest.approx((420, 320))  # the centre of the object
+    assert tile.to_map((0, 0)) == pytest.approx(grid.georef.to_map((292, 192)))
+    edge = plan.window_tile((0, 0, 20, 20))
+    assert edge.window[:2] == (0, 0)
+    big = plan.window_tile((100, 100, 500, 300), margin=0.25)  # 400 x 200 px grown by a quarter per side
+    assert big.window == (0, 50, 600, 300) and big.image_size == (300, 150)
+    capped = plan.window_tile((100, 100, 500, 300), margin=0.25, max_image_side=150)
+    assert capped.window == big.window and capped.image_size == (150, 75)
+    assert capped.to_raster_px((150, 75)) == pytest.approx((600, 350))

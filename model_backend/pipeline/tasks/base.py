@@ -23,6 +23,7 @@ from ..result import RunResult
 from ...vector.features import Feature
 
 if TYPE_CHECKING:
+    from ..references import ReferenceLayer
     from ..runner import Pipeline
 
 
@@ -57,7 +58,8 @@ class RunContext:
 
     def open(self) -> RasterSource:
         cfg = self.config
-        return open_raster(cfg.raster, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        return open_raster(cfg.raster, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                           assets=cfg.stac_assets)
 
     def ask(self, task: Task, instruction: str, image: np.ndarray, regions: Sequence[GeoObject] = ()) -> ParseResult:
         """One request about one image (pixels as sent, ``(H, W, 3)`` uint8), parsed by the run's dialect;
@@ -83,10 +85,12 @@ class RunContext:
         image_to_raster = Affine.translation(col, row) @ Affine.scale(w / out_w, h / out_h)
         return image.rgb, source.georef.compose(image_to_raster)
 
-    def write(self, features: Sequence[Feature], source: RasterSource, *, partial: bool) -> None:
-        """Write the run's features (map coordinates of ``source``'s CRS) to its output."""
+    def write(self, features: Sequence[Feature], source: RasterSource, *, partial: bool,
+              references: Sequence["ReferenceLayer"] = ()) -> None:
+        """Write the run's features (map coordinates of ``source``'s CRS) to its output, and the layers of
+        what the model found for the plan's references (``RunOutput.write``)."""
         crs = source.crs_string if source.georeferenced else None
-        self.output.write(features, self.result, self.config, crs=crs, partial=partial)
+        self.output.write(features, self.result, self.config, crs=crs, partial=partial, references=references)
 
     def touches_area(self, obj: GeoObject) -> bool:
         """Whether an object in map coordinates (raster CRS) touches the area of interest (always, without one)."""

@@ -1,5 +1,8 @@
 """Object tasks (detection, segmentation, change) and counting: tiles -> model chain per tile -> candidates in
 raster pixels -> merge across tiles -> map coordinates -> GIS conditions and area of interest -> features.
+References the model must find first ("within 100 m of a bridge" with no bridge layer) are found in the same
+tiles by the same worker, one more model call each (``pipeline.references``), merged across all tiles and
+written as their own layers; the conditions measure against them.
 
 Tiles are read lazily on the calling thread and sent to the engine with at most ``concurrency`` in flight
 (``scheduler.pipelined``); results are checkpointed to the output as they arrive, and a cancelled run stops
@@ -20,7 +23,7 @@ from ...conditions.executor import execute_plan
 from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import ModelStep, Plan, Target
-from ...errors import ConfigError, GeoRSMLLMError
+from ...errors import ConfigError, EngineError, GeoRSMLLMError, OutputError, RasterError
 from ...geometry import GeoObject, PolygonRegion, RotatedBox
 from ...geometry.shapes import to_shapely
 from ...merge import Candidate, Merged, merge_candidates
@@ -30,6 +33,7 @@ from ...raster.georef import Georef, crs_to_string
 from ...tasks import Task
 from ...vector.features import Feature, RunInfo
 from ..events import Cancelled, RunEvent
+from ..references import ReferenceCollector, find_references, reference_passes
 from ..refine import min_rotated_rectangle, refines
 from ..result import Answer
 from ..scheduler import pipelined
@@ -65,20 +69,21 @@ class ObjectCollector:
         outlines = outcome.outlines or [None] * len(outcome.candidates)
         self.outlines.extend(outlines)
 
-    def features(self, plan: Plan, context_layers: ContextLayers, keep=None,
-                 default_label: str | None = None) -> tuple[list[Feature], list[Feature]]:
+    def features(self, plan: Plan, context_layers: ContextLayers, keep=None, default_label: str | None = None,
+                 found=None) -> tuple[list[Feature], list[Feature]]:
         """The merged objects as features in map coordinates, after the plan's GIS conditions and ``keep`` (a
         predicate on a map-coordinate object, e.g. "touches the area of interest"), and their companions
         (outlines or rotated boxes of refined objects; see the class doc). ``tile`` says which tiles saw each
         object; objects the model left unlabelled are labelled ``default_label`` (the class the instruction
-        names, "new building")."""
+        names, "new building"); ``found``: what the model found for the plan's model-found references, as
+        ``execute_plan`` takes it."""
         merged = merge_candidates(self.candidates, self.raster_size)
         objects_map = self.georef.objects_to_map([m.obj for m in merged])
         tiles = [",".join(str(self.candidate_tiles[i]) for i in m.sources) for m in merged]
         companions = [self._companions(m, obj) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
         if plan.needs_gis and objects_map:
-            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers).objects}
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers, found).objects}
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
@@ -127,12 +132,14 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     task = task or ctx.task
     cfg = ctx.config
     pipeline = ctx.pipeline
-    plan = check_plan(plan, pipeline.context_layers, model_can_find=False)  # refused before any tile is sent
+    plan = check_plan(plan, pipeline.context_layers)  # a missing layer is refused before any tile is sent
     steps = plan.model_steps
     if not steps:
         raise ConfigError("the instruction names nothing for the model to find: " + plan.describe())
+    passes = reference_passes(plan, pipeline.dialect)
     if task is Task.CHANGE:
-        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords)
+        pair = open_pair(cfg.raster, cfg.raster_b, bands=cfg.bands, allow_pixel_coords=cfg.allow_pixel_coords,
+                         assets=cfg.stac_assets)
         source, closer = pair.first, pair
         try:
             tile_plan = plan_pair_tiles(pair, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
@@ -152,49 +159,79 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
     try:
         if refines(cfg.refine, task) and pipeline.segmenter is None:
             raise ConfigError(f"refine {cfg.refine} needs a segmenter, and this pipeline has none")
-        if pipeline.segmenter is not None and (task is Task.SEGMENTATION or refines(cfg.refine, task)):
+        segments = task is Task.SEGMENTATION or any(p.task is Task.SEGMENTATION for p in passes)
+        if pipeline.segmenter is not None and (segments or refines(cfg.refine, task)):
             pipeline.segmenter.load()
-        collector = ObjectCollector((source.grid.width, source.grid.height), source.georef, source.crs_string,
+        size = (source.grid.width, source.grid.height)
+        collector = ObjectCollector(size, source.georef, source.crs_string,
                                     box_regions=task is Task.CHANGE and refines(cfg.refine, task))
-        return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, source)
+        references = ReferenceCollector(passes, size, source.georef, source.crs_string)
+        return _objects_loop(ctx, tiles, len(tile_plan), steps, task, plan, collector, references, source)
     finally:
         closer.close()
 
 
 def _objects_loop(ctx: RunContext, tiles: Iterator, total: int, steps: list[ModelStep], task: Task, plan: Plan,
-                  collector: ObjectCollector, source) -> list[Feature]:
+                  collector: ObjectCollector, references: ReferenceCollector, source) -> list[Feature]:
     pipeline, result = ctx.pipeline, ctx.result
-    result.tiles_total = total
+    result.tiles_total = total  # a tile is done when the targets and every reference were asked for on it
     last_checkpoint = time.monotonic()
 
     def work(item) -> TileOutcome:
         tile, images, valid = item
-        return process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
-                            engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
-                            max_new_tokens=ctx.config.max_new_tokens)
+        outcome = process_tile(tile, images, valid, task=task, steps=steps, dialect=pipeline.dialect,
+                               engine=pipeline.engine, segmenter=pipeline.segmenter, refine=ctx.config.refine,
+                               max_new_tokens=ctx.config.max_new_tokens)
+        if references.passes:  # the same image objects: one tile read for every pass
+            outcome.references, warnings = find_references(
+                tile, images, valid, references.passes, dialect=pipeline.dialect, engine=pipeline.engine,
+                segmenter=pipeline.segmenter, max_new_tokens=ctx.config.max_new_tokens)
+            outcome.warnings += warnings
+        return outcome
 
     default_label = class_label(steps[0].text) if steps else None
 
     def finish(partial: bool) -> list[Feature]:
+        found = references.found()
         features, companions = collector.features(plan, pipeline.context_layers, keep=ctx.touches_area,
-                                                  default_label=default_label)
+                                                  default_label=default_label, found=references.for_plan(found))
         result.counts = counts_of(features)
-        ctx.write(features + companions, source, partial=partial)
+        ctx.write(features + companions, source, partial=partial, references=references.layers(found))
+        if references.passes:
+            result.references = references.summary(found, result.outputs.get("layers") or {})
+            if not partial:
+                result.warnings += references.nothing_found(found)
         return features
 
     try:
         for outcome in pipelined(tiles, work, ctx.config.concurrency, ctx.cancel):
             result.tiles_done += 1
             collector.add(outcome)
+            references.add(outcome.tile.index, outcome.references)
             result.warnings += outcome.warnings
+            data = {"tile": outcome.tile.index, "objects": len(outcome.candidates)}
+            if outcome.references:
+                data["references"] = {ref_id: len(c) for ref_id, c in outcome.references.items()}
             ctx.emit(RunEvent("tile", result.tiles_done, total,
-                              features=display_features(ctx, outcome, default_label),
-                              data={"tile": outcome.tile.index, "objects": len(outcome.candidates)}))
+                              features=display_features(ctx, outcome, default_label), data=data))
             if time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
                 finish(partial=True)
                 last_checkpoint = time.monotonic()
     except Cancelled:
         result.partial = True  # the result says so (partial, tiles_done of tiles_total): no warning repeats it
+    except GeoRSMLLMError as exc:
+        # e.g. a raster read over HTTP whose server went away: keep the finished tiles, marked partial, and
+        # say so in the error that ends the run
+        result.partial = True
+        if not result.tiles_done:
+            raise
+        try:
+            finish(partial=True)
+        except Exception:  # the error that stopped the run is the one to report
+            raise exc from None
+        kind = type(exc) if type(exc) in (RasterError, EngineError, OutputError) else GeoRSMLLMError
+        raise kind(f"{exc}; the {result.tiles_done} of {total} tiles finished before were written to "
+                   f"{ctx.output.gpkg} (layers marked partial)") from exc
     return finish(partial=result.partial)
 
 
