@@ -4,62 +4,62 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="47"/>
+        <location filename="../plugin/gui/dock.py" line="48"/>
         <source>Automatic (from the instruction)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="298"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Detect objects</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="319"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Detect changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Describe the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="368"/>
+        <location filename="../plugin/processing/algorithms.py" line="370"/>
         <source>Describe regions</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Answer a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Classify the scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Geolocate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Whole layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Selected features of</source>
         <translation type="unfinished"></translation>
     </message>
@@ -74,77 +74,77 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>{done}/{total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="70"/>
+        <location filename="../plugin/gui/dock.py" line="76"/>
         <source>GeoRSMLLM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="79"/>
+        <location filename="../plugin/gui/dock.py" line="85"/>
         <source>Start / restart backend</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="92"/>
+        <location filename="../plugin/gui/dock.py" line="98"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="103"/>
+        <location filename="../plugin/gui/dock.py" line="109"/>
         <source>Task</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="256"/>
+        <location filename="../plugin/gui/dock.py" line="291"/>
         <source>Image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="113"/>
+        <location filename="../plugin/gui/dock.py" line="119"/>
         <source>After image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="125"/>
+        <location filename="../plugin/gui/dock.py" line="131"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="373"/>
         <source>Features to describe</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="132"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>farmland, forest, city (optional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="133"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="138"/>
+        <location filename="../plugin/gui/dock.py" line="144"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="139"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Context layers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="143"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Show plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="145"/>
+        <location filename="../plugin/gui/dock.py" line="166"/>
         <source>Run</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,37 +159,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="164"/>
+        <location filename="../plugin/gui/dock.py" line="185"/>
         <source>Captions, answers and messages appear here.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="316"/>
+        <location filename="../plugin/logic/prepare.py" line="326"/>
         <source>Write an instruction first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="199"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="211"/>
+        <location filename="../plugin/gui/dock.py" line="245"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="236"/>
+        <location filename="../plugin/gui/dock.py" line="271"/>
         <source>Asking the backend for a plan…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="256"/>
+        <location filename="../plugin/gui/dock.py" line="291"/>
         <source>Before image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="284"/>
+        <location filename="../plugin/gui/dock.py" line="319"/>
         <source>No plan: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -209,22 +209,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>starting the backend…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>uploading…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>submitting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>running…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -379,67 +379,67 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/live_layer.py" line="39"/>
+        <location filename="../plugin/logic/live_layer.py" line="46"/>
         <source>{title} (running)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="120"/>
+        <location filename="../plugin/logic/prepare.py" line="124"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="148"/>
+        <location filename="../plugin/logic/prepare.py" line="152"/>
         <source>The layer {name} has no features to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>No map extent was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="181"/>
+        <location filename="../plugin/logic/prepare.py" line="185"/>
         <source>Select features in {name} first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="184"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>Unknown area {area}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="188"/>
+        <location filename="../plugin/logic/prepare.py" line="192"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="195"/>
+        <location filename="../plugin/logic/prepare.py" line="199"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="280"/>
+        <location filename="../plugin/logic/prepare.py" line="289"/>
         <source>the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="281"/>
+        <location filename="../plugin/logic/prepare.py" line="290"/>
         <source>the &apos;after&apos; image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="319"/>
+        <location filename="../plugin/logic/prepare.py" line="329"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="294"/>
+        <location filename="../plugin/logic/prepare.py" line="303"/>
         <source>The layer of features to describe is missing.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -474,12 +474,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="76"/>
+        <location filename="../plugin/logic/tasks.py" line="77"/>
         <source>GeoRSMLLM: planning</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="109"/>
+        <location filename="../plugin/logic/tasks.py" line="114"/>
         <source>GeoRSMLLM: {title}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -499,204 +499,204 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="309"/>
+        <location filename="../plugin/main.py" line="311"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="341"/>
+        <location filename="../plugin/main.py" line="343"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="122"/>
+        <location filename="../plugin/processing/algorithms.py" line="124"/>
         <source>Vision-language tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="137"/>
         <source>Instruction</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="149"/>
+        <location filename="../plugin/processing/algorithms.py" line="151"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <location filename="../plugin/processing/algorithms.py" line="154"/>
         <source>Context vector layers the instruction may name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="158"/>
+        <location filename="../plugin/processing/algorithms.py" line="160"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="160"/>
+        <location filename="../plugin/processing/algorithms.py" line="162"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="162"/>
+        <location filename="../plugin/processing/algorithms.py" line="164"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="168"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Result layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="170"/>
+        <location filename="../plugin/processing/algorithms.py" line="172"/>
         <source>Text answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="173"/>
         <source>Run id</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="172"/>
+        <location filename="../plugin/processing/algorithms.py" line="174"/>
         <source>GeoPackage with every layer of the run</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="173"/>
+        <location filename="../plugin/processing/algorithms.py" line="175"/>
         <source>Number of features</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="197"/>
+        <location filename="../plugin/processing/algorithms.py" line="199"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="201"/>
+        <location filename="../plugin/processing/algorithms.py" line="203"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="207"/>
+        <location filename="../plugin/processing/algorithms.py" line="209"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="348"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
         <source>The algorithm was not prepared.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <location filename="../plugin/processing/algorithms.py" line="245"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="255"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="309"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="322"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="325"/>
+        <location filename="../plugin/processing/algorithms.py" line="327"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="337"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="342"/>
         <source>&apos;After&apos; raster layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="351"/>
+        <location filename="../plugin/processing/algorithms.py" line="353"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describe image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="363"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="377"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>The features to describe are missing.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="382"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="390"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Ask a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="395"/>
         <source>Question about the image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="398"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="403"/>
+        <location filename="../plugin/processing/algorithms.py" line="405"/>
         <source>Classify scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="416"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="424"/>
+        <location filename="../plugin/processing/algorithms.py" line="426"/>
         <source>Geolocate image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="427"/>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -711,12 +711,12 @@ Issues: {tracker}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="96"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>nothing found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="178"/>
+        <location filename="../plugin/runs.py" line="201"/>
         <source>{title}: {summary}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1093,7 +1093,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="246"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>Checking the backend…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1343,82 +1343,82 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="74"/>
+        <location filename="../plugin/logic/wording.py" line="78"/>
         <source>image described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="76"/>
+        <location filename="../plugin/logic/wording.py" line="80"/>
         <source>question answered</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>location found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>{count} locations found</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>1 region described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>{count} regions described</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="90"/>
+        <location filename="../plugin/logic/wording.py" line="94"/>
         <source>cancelled before it started</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="92"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled before the first tile</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="102"/>
+        <location filename="../plugin/logic/wording.py" line="106"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="104"/>
+        <location filename="../plugin/logic/wording.py" line="108"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="157"/>
+        <location filename="../plugin/runs.py" line="177"/>
         <source>{title} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="81"/>
+        <location filename="../plugin/logic/results.py" line="89"/>
         <source>{title} — demo (scripted answers)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="180"/>
+        <location filename="../plugin/runs.py" line="203"/>
         <source>(saved in {path})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="94"/>
+        <location filename="../plugin/logic/results.py" line="104"/>
         <source>{name} (demo)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1433,32 +1433,32 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="227"/>
+        <location filename="../plugin/logic/prepare.py" line="231"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="230"/>
+        <location filename="../plugin/logic/prepare.py" line="234"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="155"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Uploading the rendered image…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Running…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="406"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1468,12 +1468,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="182"/>
         <source>Refine boxes with SAM2 (outlines and rotated boxes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1603,7 +1603,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="173"/>
+        <location filename="../plugin/logic/tasks.py" line="178"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1623,7 +1623,102 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>Automatic (from the wording)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>Follow up on the last result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>New run on the image</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="150"/>
+        <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="160"/>
+        <source>Follow up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="213"/>
+        <source>Last result: {title}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="213"/>
+        <source>No result to follow up on yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
+        <source>The last result ({name}) has no objects to follow up on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="420"/>
+        <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="66"/>
+        <source>Follows up on: {layer} ({count} objects); no new search</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="70"/>
+        <source>Chain (objects after each step): {steps}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>{found} kept of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="442"/>
+        <source>Filter a result in words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="445"/>
+        <source>Which of its objects to keep (e.g. 'those larger than 500 m²', 'remove the ones inside the parks layer')</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="449"/>
+        <source>Result layer to filter (boxes or polygons of an earlier run)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="456"/>
+        <source>The result layer to filter is missing or invalid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="466"/>
+        <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="156"/>
+        <source>↳ {title} (follow-up of {previous})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>resuming…</source>
         <translation type="unfinished"></translation>
     </message>

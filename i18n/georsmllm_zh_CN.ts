@@ -4,62 +4,62 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/dock.py" line="47"/>
+        <location filename="../plugin/gui/dock.py" line="48"/>
         <source>Automatic (from the instruction)</source>
         <translation>自动（根据指令判断）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="298"/>
+        <location filename="../plugin/processing/algorithms.py" line="300"/>
         <source>Detect objects</source>
         <translation>目标检测</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="319"/>
+        <location filename="../plugin/processing/algorithms.py" line="321"/>
         <source>Segment</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="334"/>
+        <location filename="../plugin/processing/algorithms.py" line="336"/>
         <source>Detect changes</source>
         <translation>变化检测</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Describe the image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="368"/>
+        <location filename="../plugin/processing/algorithms.py" line="370"/>
         <source>Describe regions</source>
         <translation>描述区域</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="45"/>
+        <location filename="../plugin/gui/dock.py" line="46"/>
         <source>Answer a question</source>
         <translation>回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Classify the scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="46"/>
+        <location filename="../plugin/gui/dock.py" line="47"/>
         <source>Geolocate</source>
         <translation>地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Current map extent</source>
         <translation>当前地图范围</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="53"/>
+        <location filename="../plugin/gui/dock.py" line="54"/>
         <source>Selected features of</source>
         <translation>选中要素所在图层</translation>
     </message>
@@ -74,77 +74,77 @@
         <translation>取消此次运行</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="235"/>
+        <location filename="../plugin/processing/algorithms.py" line="237"/>
         <source>{done}/{total} tiles</source>
         <translation>{done}/{total} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="70"/>
+        <location filename="../plugin/gui/dock.py" line="76"/>
         <source>GeoRSMLLM</source>
         <translation>GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="79"/>
+        <location filename="../plugin/gui/dock.py" line="85"/>
         <source>Start / restart backend</source>
         <translation>启动 / 重启后端</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="92"/>
+        <location filename="../plugin/gui/dock.py" line="98"/>
         <source>e.g. segment all buildings north of the river</source>
         <translation>例如：分割河流以北的所有建筑</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="103"/>
+        <location filename="../plugin/gui/dock.py" line="109"/>
         <source>Task</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="256"/>
+        <location filename="../plugin/gui/dock.py" line="291"/>
         <source>Image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="113"/>
+        <location filename="../plugin/gui/dock.py" line="119"/>
         <source>After image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="125"/>
+        <location filename="../plugin/gui/dock.py" line="131"/>
         <source>Area</source>
         <translation>范围</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="371"/>
+        <location filename="../plugin/processing/algorithms.py" line="373"/>
         <source>Features to describe</source>
         <translation>要描述的要素</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="132"/>
+        <location filename="../plugin/gui/dock.py" line="138"/>
         <source>farmland, forest, city (optional)</source>
         <translation>农田, 森林, 城市（可选）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="133"/>
+        <location filename="../plugin/gui/dock.py" line="139"/>
         <source>Classes</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="138"/>
+        <location filename="../plugin/gui/dock.py" line="144"/>
         <source>Vector layers the instruction may name (&quot;within 200 m of roads&quot;)</source>
         <translation>指令中可引用的矢量图层（如“道路 200 米以内”）</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="139"/>
+        <location filename="../plugin/gui/dock.py" line="145"/>
         <source>Context layers</source>
         <translation>上下文图层</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="143"/>
+        <location filename="../plugin/gui/dock.py" line="164"/>
         <source>Show plan</source>
         <translation>显示计划</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="145"/>
+        <location filename="../plugin/gui/dock.py" line="166"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
@@ -159,37 +159,37 @@
         <translation>运行任务</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="164"/>
+        <location filename="../plugin/gui/dock.py" line="185"/>
         <source>Captions, answers and messages appear here.</source>
         <translation>描述、回答和消息将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="316"/>
+        <location filename="../plugin/logic/prepare.py" line="326"/>
         <source>Write an instruction first.</source>
         <translation>请先输入指令。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="199"/>
+        <location filename="../plugin/gui/dock.py" line="233"/>
         <source>Add a raster layer to the project and choose it.</source>
         <translation>请向工程添加栅格图层并选择它。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="211"/>
+        <location filename="../plugin/gui/dock.py" line="245"/>
         <source>There is no map canvas to take the extent from.</source>
         <translation>没有可获取范围的地图画布。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="236"/>
+        <location filename="../plugin/gui/dock.py" line="271"/>
         <source>Asking the backend for a plan…</source>
         <translation>正在向后端请求执行计划…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="256"/>
+        <location filename="../plugin/gui/dock.py" line="291"/>
         <source>Before image</source>
         <translation>前时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="284"/>
+        <location filename="../plugin/gui/dock.py" line="319"/>
         <source>No plan: {reason}</source>
         <translation>无执行计划：{reason}</translation>
     </message>
@@ -209,22 +209,22 @@
         <translation>模型步骤</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>starting the backend…</source>
         <translation>正在启动后端…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>uploading…</source>
         <translation>正在上传…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>submitting…</source>
         <translation>正在提交…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>running…</source>
         <translation>正在运行…</translation>
     </message>
@@ -379,67 +379,67 @@
         <translation>结果文件夹</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/live_layer.py" line="39"/>
+        <location filename="../plugin/logic/live_layer.py" line="46"/>
         <source>{title} (running)</source>
         <translation>{title}（运行中）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="120"/>
+        <location filename="../plugin/logic/prepare.py" line="124"/>
         <source>The layer {name} could not be exported for the backend: {reason}</source>
         <translation>无法为后端导出图层 {name}：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="148"/>
+        <location filename="../plugin/logic/prepare.py" line="152"/>
         <source>The layer {name} has no features to describe.</source>
         <translation>图层 {name} 中没有可描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="173"/>
+        <location filename="../plugin/logic/prepare.py" line="177"/>
         <source>No map extent was given.</source>
         <translation>未提供地图范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="179"/>
+        <location filename="../plugin/logic/prepare.py" line="183"/>
         <source>Choose a polygon layer whose selected features give the area.</source>
         <translation>请选择一个面图层，以其选中要素作为范围。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="181"/>
+        <location filename="../plugin/logic/prepare.py" line="185"/>
         <source>Select features in {name} first.</source>
         <translation>请先在 {name} 中选择要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="184"/>
+        <location filename="../plugin/logic/prepare.py" line="188"/>
         <source>Unknown area {area}.</source>
         <translation>未知范围 {area}。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="188"/>
+        <location filename="../plugin/logic/prepare.py" line="192"/>
         <source>The chosen area does not overlap the raster {name}.</source>
         <translation>所选范围与栅格 {name} 不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="195"/>
+        <location filename="../plugin/logic/prepare.py" line="199"/>
         <source>Choose a valid raster layer for {what}.</source>
         <translation>请为{what}选择有效的栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="280"/>
+        <location filename="../plugin/logic/prepare.py" line="289"/>
         <source>the image</source>
         <translation>影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="281"/>
+        <location filename="../plugin/logic/prepare.py" line="290"/>
         <source>the &apos;after&apos; image</source>
         <translation>后时相影像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="319"/>
+        <location filename="../plugin/logic/prepare.py" line="329"/>
         <source>Change detection needs a second (&apos;after&apos;) raster layer.</source>
         <translation>变化检测需要第二个（后时相）栅格图层。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="294"/>
+        <location filename="../plugin/logic/prepare.py" line="303"/>
         <source>The layer of features to describe is missing.</source>
         <translation>缺少要描述的要素图层。</translation>
     </message>
@@ -474,12 +474,12 @@
         <translation>未检查</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="76"/>
+        <location filename="../plugin/logic/tasks.py" line="77"/>
         <source>GeoRSMLLM: planning</source>
         <translation>GeoRSMLLM：正在规划</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="109"/>
+        <location filename="../plugin/logic/tasks.py" line="114"/>
         <source>GeoRSMLLM: {title}</source>
         <translation>GeoRSMLLM：{title}</translation>
     </message>
@@ -499,12 +499,12 @@
         <translation>关于 GeoRSMLLM</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="309"/>
+        <location filename="../plugin/main.py" line="311"/>
         <source>No visible raster layer lies under {name}: add the image to describe.</source>
         <translation>{name} 下方没有可见的栅格图层：请添加要描述的影像。</translation>
     </message>
     <message>
-        <location filename="../plugin/main.py" line="341"/>
+        <location filename="../plugin/main.py" line="343"/>
         <source>GeoRSMLLM {version}
 Natural-language instructions on raster layers.
 Issues: {tracker}</source>
@@ -513,192 +513,192 @@ Issues: {tracker}</source>
 问题反馈：{tracker}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="122"/>
+        <location filename="../plugin/processing/algorithms.py" line="124"/>
         <source>Vision-language tasks</source>
         <translation>视觉语言任务</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="135"/>
+        <location filename="../plugin/processing/algorithms.py" line="137"/>
         <source>Instruction</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="144"/>
+        <location filename="../plugin/processing/algorithms.py" line="146"/>
         <source>Raster layer</source>
         <translation>栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="149"/>
+        <location filename="../plugin/processing/algorithms.py" line="151"/>
         <source>Area of interest (whole layer when empty)</source>
         <translation>感兴趣区域（留空为整个图层）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="152"/>
+        <location filename="../plugin/processing/algorithms.py" line="154"/>
         <source>Context vector layers the instruction may name</source>
         <translation>指令中可引用的上下文矢量图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="158"/>
+        <location filename="../plugin/processing/algorithms.py" line="160"/>
         <source>Tile size (pixels sent to the model)</source>
         <translation>瓦片大小（发送给模型的像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="160"/>
+        <location filename="../plugin/processing/algorithms.py" line="162"/>
         <source>Tile overlap (pixels)</source>
         <translation>瓦片重叠（像素）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="162"/>
+        <location filename="../plugin/processing/algorithms.py" line="164"/>
         <source>Target ground sample distance (map units per pixel, 0: native)</source>
         <translation>目标地面采样距离（地图单位/像素，0：原始）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="168"/>
+        <location filename="../plugin/processing/algorithms.py" line="170"/>
         <source>Result layer</source>
         <translation>结果图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="170"/>
+        <location filename="../plugin/processing/algorithms.py" line="172"/>
         <source>Text answer</source>
         <translation>文本回答</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="171"/>
+        <location filename="../plugin/processing/algorithms.py" line="173"/>
         <source>Run id</source>
         <translation>运行 ID</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="172"/>
+        <location filename="../plugin/processing/algorithms.py" line="174"/>
         <source>GeoPackage with every layer of the run</source>
         <translation>包含本次运行所有图层的 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="173"/>
+        <location filename="../plugin/processing/algorithms.py" line="175"/>
         <source>Number of features</source>
         <translation>要素数量</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="197"/>
+        <location filename="../plugin/processing/algorithms.py" line="199"/>
         <source>The input raster layer is missing or invalid.</source>
         <translation>输入栅格图层缺失或无效。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="201"/>
+        <location filename="../plugin/processing/algorithms.py" line="203"/>
         <source>The instruction is empty: say what to look for.</source>
         <translation>指令为空：请说明要查找什么。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="207"/>
+        <location filename="../plugin/processing/algorithms.py" line="209"/>
         <source>The area of interest does not overlap the raster.</source>
         <translation>感兴趣区域与栅格不重叠。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="346"/>
+        <location filename="../plugin/processing/algorithms.py" line="348"/>
         <source>Change detection needs a valid second (&apos;after&apos;) raster.</source>
         <translation>变化检测需要有效的第二个（后时相）栅格。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="230"/>
+        <location filename="../plugin/processing/algorithms.py" line="232"/>
         <source>The algorithm was not prepared.</source>
         <translation>算法尚未准备好。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="243"/>
+        <location filename="../plugin/processing/algorithms.py" line="245"/>
         <source>Connecting to the GeoRSMLLM backend (a local one is started if needed)…</source>
         <translation>正在连接 GeoRSMLLM 后端（必要时启动本地后端）…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="250"/>
+        <location filename="../plugin/processing/algorithms.py" line="252"/>
         <source>GeoRSMLLM backend: {reason}</source>
         <translation>GeoRSMLLM 后端：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="255"/>
+        <location filename="../plugin/processing/algorithms.py" line="257"/>
         <source>Cancelled: the output holds what was done before the cancel.</source>
         <translation>已取消：输出包含取消前已完成的结果。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="307"/>
+        <location filename="../plugin/processing/algorithms.py" line="309"/>
         <source>Objects to detect (e.g. &apos;planes&apos;, &apos;storage tanks near the harbour&apos;)</source>
         <translation>要检测的目标（如“飞机”“港口附近的储油罐”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="322"/>
+        <location filename="../plugin/processing/algorithms.py" line="324"/>
         <source>What to segment (e.g. &apos;buildings north of the river&apos;)</source>
         <translation>要分割的内容（如“河流以北的建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="325"/>
+        <location filename="../plugin/processing/algorithms.py" line="327"/>
         <source>Outlines the things the instruction names as polygons (the model points at them, SAM2 draws the masks).</source>
         <translation>将指令所述的对象勾画为多边形（模型给出位置，SAM2 绘制掩膜）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="337"/>
+        <location filename="../plugin/processing/algorithms.py" line="339"/>
         <source>Changes to find (e.g. &apos;new buildings&apos;)</source>
         <translation>要查找的变化（如“新建建筑”）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="340"/>
+        <location filename="../plugin/processing/algorithms.py" line="342"/>
         <source>&apos;After&apos; raster layer</source>
         <translation>后时相栅格图层</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="351"/>
+        <location filename="../plugin/processing/algorithms.py" line="353"/>
         <source>Compares the raster (before) with the &apos;after&apos; raster and writes the changed areas as polygons.</source>
         <translation>比较前时相栅格与后时相栅格，并将变化区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="358"/>
+        <location filename="../plugin/processing/algorithms.py" line="360"/>
         <source>Describe image</source>
         <translation>描述影像</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="361"/>
+        <location filename="../plugin/processing/algorithms.py" line="363"/>
         <source>Writes a description of the image (the ANSWER output), and the described area as a polygon.</source>
         <translation>生成影像描述（ANSWER 输出），并将描述的区域写为多边形。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="377"/>
+        <location filename="../plugin/processing/algorithms.py" line="379"/>
         <source>The features to describe are missing.</source>
         <translation>缺少要描述的要素。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="382"/>
+        <location filename="../plugin/processing/algorithms.py" line="384"/>
         <source>Describes each feature&apos;s area of the raster; the answers are in the result layer&apos;s attributes and the ANSWER output.</source>
         <translation>描述每个要素所覆盖的栅格区域；回答保存在结果图层属性和 ANSWER 输出中。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="390"/>
+        <location filename="../plugin/processing/algorithms.py" line="392"/>
         <source>Ask a question</source>
         <translation>提问</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="393"/>
+        <location filename="../plugin/processing/algorithms.py" line="395"/>
         <source>Question about the image</source>
         <translation>关于影像的问题</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="396"/>
+        <location filename="../plugin/processing/algorithms.py" line="398"/>
         <source>Answers a question about the image (the ANSWER output).</source>
         <translation>回答关于影像的问题（ANSWER 输出）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="403"/>
+        <location filename="../plugin/processing/algorithms.py" line="405"/>
         <source>Classify scene</source>
         <translation>场景分类</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="416"/>
+        <location filename="../plugin/processing/algorithms.py" line="418"/>
         <source>Classifies each tile of the raster; the class is the label of the tile polygons.</source>
         <translation>对栅格的每个瓦片进行分类；类别即瓦片多边形的标签。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="424"/>
+        <location filename="../plugin/processing/algorithms.py" line="426"/>
         <source>Geolocate image</source>
         <translation>影像地理定位</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="427"/>
+        <location filename="../plugin/processing/algorithms.py" line="429"/>
         <source>Asks the model where the image was taken and writes its guess as a point.</source>
         <translation>让模型判断影像的拍摄地点，并将结果写为点。</translation>
     </message>
@@ -713,12 +713,12 @@ Issues: {tracker}</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="96"/>
+        <location filename="../plugin/logic/wording.py" line="100"/>
         <source>nothing found</source>
         <translation>未找到任何结果</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="178"/>
+        <location filename="../plugin/runs.py" line="201"/>
         <source>{title}: {summary}</source>
         <translation>{title}：{summary}</translation>
     </message>
@@ -1097,7 +1097,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>本地后端：正在启动…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="246"/>
+        <location filename="../plugin/gui/dock.py" line="281"/>
         <source>Checking the backend…</source>
         <translation>正在检查后端…</translation>
     </message>
@@ -1347,82 +1347,82 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>{label}：{count} 个瓦片</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="74"/>
+        <location filename="../plugin/logic/wording.py" line="78"/>
         <source>image described</source>
         <translation>已描述图像</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="76"/>
+        <location filename="../plugin/logic/wording.py" line="80"/>
         <source>question answered</source>
         <translation>已回答问题</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>location found</source>
         <translation>已找到位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="79"/>
+        <location filename="../plugin/logic/wording.py" line="83"/>
         <source>{count} locations found</source>
         <translation>找到 {count} 个位置</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>1 region described</source>
         <translation>已描述 1 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="82"/>
+        <location filename="../plugin/logic/wording.py" line="86"/>
         <source>{count} regions described</source>
         <translation>已描述 {count} 个区域</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="90"/>
+        <location filename="../plugin/logic/wording.py" line="94"/>
         <source>cancelled before it started</source>
         <translation>开始前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="92"/>
+        <location filename="../plugin/logic/wording.py" line="96"/>
         <source>failed: {reason}</source>
         <translation>失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled: {reason}</source>
         <translation>已取消：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="100"/>
+        <location filename="../plugin/logic/wording.py" line="104"/>
         <source>cancelled before the first tile</source>
         <translation>在第一个瓦片之前已取消</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="102"/>
+        <location filename="../plugin/logic/wording.py" line="106"/>
         <source>cancelled after {done} of {total} tiles; kept {found}</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；保留了{found}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/wording.py" line="104"/>
+        <location filename="../plugin/logic/wording.py" line="108"/>
         <source>cancelled after {done} of {total} tiles; nothing found before</source>
         <translation>在 {total} 个瓦片中完成 {done} 个后取消；此前未找到任何对象</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="157"/>
+        <location filename="../plugin/runs.py" line="177"/>
         <source>{title} failed: {reason}</source>
         <translation>{title} 失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="81"/>
+        <location filename="../plugin/logic/results.py" line="89"/>
         <source>{title} — demo (scripted answers)</source>
         <translation>{title} — 演示（脚本答案）</translation>
     </message>
     <message>
-        <location filename="../plugin/runs.py" line="180"/>
+        <location filename="../plugin/runs.py" line="203"/>
         <source>(saved in {path})</source>
         <translation>（已保存到 {path}）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/results.py" line="94"/>
+        <location filename="../plugin/logic/results.py" line="104"/>
         <source>{name} (demo)</source>
         <translation>{name}（演示）</translation>
     </message>
@@ -1437,32 +1437,32 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>模型服务器（openai 引擎）</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="227"/>
+        <location filename="../plugin/logic/prepare.py" line="231"/>
         <source>Give one band or three bands (red, green, blue), not {count}.</source>
         <translation>请给出一个波段或三个波段（红、绿、蓝），而不是 {count} 个。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/prepare.py" line="230"/>
+        <location filename="../plugin/logic/prepare.py" line="234"/>
         <source>The layer {name} has no band {band} (it has {count}).</source>
         <translation>图层 {name} 没有波段 {band}（它有 {count} 个波段）。</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="155"/>
+        <location filename="../plugin/processing/algorithms.py" line="157"/>
         <source>Bands sent to the model (one, or red, green, blue; empty: the bands the layer shows)</source>
         <translation>发送给模型的波段（一个，或红、绿、蓝；留空：图层当前显示的波段）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Uploading the rendered image…</source>
         <translation>正在上传渲染的影像…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="244"/>
+        <location filename="../plugin/processing/algorithms.py" line="246"/>
         <source>Running…</source>
         <translation>正在运行…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="406"/>
+        <location filename="../plugin/processing/algorithms.py" line="408"/>
         <source>Candidate classes, comma separated (empty: those named in the instruction, else the 45 NWPU-RESISC45 scene classes)</source>
         <translation>候选类别，以逗号分隔（留空：使用指令中提到的类别，否则使用 NWPU-RESISC45 的 45 个场景类别）</translation>
     </message>
@@ -1472,12 +1472,12 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>用 SAM2 细化框（为检测和变化检测生成轮廓和旋转框）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="180"/>
+        <location filename="../plugin/processing/algorithms.py" line="182"/>
         <source>Refine boxes with SAM2 (outlines and rotated boxes)</source>
         <translation>用 SAM2 细化框（轮廓和旋转框）</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms.py" line="310"/>
+        <location filename="../plugin/processing/algorithms.py" line="312"/>
         <source>Finds the objects the instruction names and writes them as rotated boxes (polygons) in the raster&apos;s CRS, with their label and score. With REFINE, each box prompts SAM2: the result is the outline&apos;s minimum rotated rectangle, and the outlines go to the run&apos;s polygons layer.</source>
         <translation>查找指令所指的目标，并以旋转框（多边形）写入栅格的坐标参考系，附带标签和得分。启用 REFINE 时，每个框都作为 SAM2 的提示：结果为轮廓的最小外接旋转矩形，轮廓写入本次运行的多边形图层。</translation>
     </message>
@@ -1607,7 +1607,7 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>无法修改该要素（是否已被删除？）。</translation>
     </message>
     <message>
-        <location filename="../plugin/logic/tasks.py" line="173"/>
+        <location filename="../plugin/logic/tasks.py" line="178"/>
         <source>GeoRSMLLM: refining an object</source>
         <translation>GeoRSMLLM：正在细化对象</translation>
     </message>
@@ -1627,7 +1627,102 @@ Set it up now? Before anything is installed you will see what will be installed 
         <translation>请选择要细化的分割结果图层（或经 SAM2 细化的图层）。</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="302"/>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>Automatic (from the wording)</source>
+        <translation>自动（根据措辞判断）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>Follow up on the last result</source>
+        <translation>基于上一个结果继续筛选</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="59"/>
+        <source>New run on the image</source>
+        <translation>在影像上重新运行</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="150"/>
+        <source>Whether the instruction filters the last result (&quot;now only those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;) or starts a new run on the image. Automatic: a follow-up when the wording refers to the last result (these, those, the ones…).</source>
+        <translation>指令是筛选上一个结果（“现在只保留面积大于 500 m² 的”、“其中哪些在河的北边？”），还是在影像上重新运行。自动：措辞指向上一个结果（these、those、the ones…）时即为后续筛选。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="160"/>
+        <source>Follow up</source>
+        <translation>后续筛选</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="213"/>
+        <source>Last result: {title}</source>
+        <translation>上一个结果：{title}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="213"/>
+        <source>No result to follow up on yet.</source>
+        <translation>还没有可供后续筛选的结果。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="415"/>
+        <source>The last result ({name}) has no objects to follow up on.</source>
+        <translation>上一个结果（{name}）中没有可供筛选的目标。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/prepare.py" line="420"/>
+        <source>There is no result to follow up on: run an instruction first (its result must still be in the project), or choose a new run.</source>
+        <translation>没有可供后续筛选的结果：请先运行一条指令（其结果须仍在工程中），或选择重新运行。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="66"/>
+        <source>Follows up on: {layer} ({count} objects); no new search</source>
+        <translation>基于：{layer}（{count} 个目标）继续筛选；未重新搜索</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/results.py" line="70"/>
+        <source>Chain (objects after each step): {steps}</source>
+        <translation>步骤链（每步之后的目标数）：{steps}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>{found} kept of {total}</source>
+        <translation>{total} 个中保留 {found}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/logic/wording.py" line="74"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="442"/>
+        <source>Filter a result in words</source>
+        <translation>用文字筛选结果</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="445"/>
+        <source>Which of its objects to keep (e.g. 'those larger than 500 m²', 'remove the ones inside the parks layer')</source>
+        <translation>保留其中哪些目标（例如“those larger than 500 m²”、“remove the ones inside the parks layer”）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="449"/>
+        <source>Result layer to filter (boxes or polygons of an earlier run)</source>
+        <translation>要筛选的结果图层（之前运行的框或多边形）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="456"/>
+        <source>The result layer to filter is missing or invalid.</source>
+        <translation>要筛选的结果图层缺失或无效。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms.py" line="466"/>
+        <source>Filters the objects of a result layer by an instruction about them (&quot;those larger than 500 m²&quot;, &quot;which of these are north of the river?&quot;, &quot;remove the ones inside the parks layer&quot;): GIS conditions are measured without calling the model; visual ones ask the model only about those objects. The raster is the image they were found on.</source>
+        <translation>按针对结果图层中目标的指令筛选这些目标（“those larger than 500 m²”、“which of these are north of the river?”、“remove the ones inside the parks layer”）：GIS 条件直接量测，不调用模型；视觉条件只就这些目标询问模型。栅格是发现这些目标的影像。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/runs.py" line="156"/>
+        <source>↳ {title} (follow-up of {previous})</source>
+        <translation>↳ {title}（{previous} 的后续筛选）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="337"/>
         <source>resuming…</source>
         <translation>正在继续…</translation>
     </message>

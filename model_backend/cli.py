@@ -65,6 +65,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regions", help="vector file of features to describe (region caption)")
     p.add_argument("--area", help="vector file whose features bound the area of interest (results must touch them)")
     p.add_argument("--run-name", dest="run_name", help="name of the output layers' prefix")
+    p.add_argument("--previous", help="a result layer to follow up on (FILE.gpkg|LAYER): \"now only those larger "
+                   "than 500 m2\" filters its objects; the new layer goes into that file unless --output is given")
+    p.add_argument("--follow-up", dest="follow_up", choices=("auto", "yes", "no"),
+                   help="with --previous: follow up on it when the wording refers to it (auto, default), always, never")
     p.add_argument("--script", help="answers file for the scripted engine (demos and tests)")
     p.add_argument("--allow-pixel-coords", dest="allow_pixel_coords", action="store_true", default=None,
                    help="accept a raster without CRS and write pixel coordinates")
@@ -153,10 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "host", "port", "token",
-            "token_file", "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir", "max_upload_mb",
-            "max_upload_mpx", "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid", "json", "file",
-            "failures", "sam2_cache_entries", "sam2_cache_mb"}
+    skip = {"command", "config", "quiet", "geojson", "regions", "area", "resume", "previous", "host", "port",
+            "token", "token_file", "no_token", "allow_dirs", "allow_urls", "allow_hosts", "work_dir",
+            "max_upload_mb", "max_upload_mpx", "max_body_mb", "max_work_mb", "port_file", "lazy", "parent_pid",
+            "json", "file", "failures", "sam2_cache_entries", "sam2_cache_mb"}
     values = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
     if isinstance(values.get("bands"), str):
         values["bands"] = [int(b) for b in values["bands"].split(",") if b.strip()]
@@ -202,7 +206,8 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     from .pipeline.context import read_context_layers
     from .pipeline.events import CancelToken
     from .pipeline.factory import build_engine, build_parser_engine, build_segmenter, needs_segmenter
-    from .pipeline.inputs import read_area, read_features
+    from .pipeline.inputs import raster_crs, read_area, read_features
+    from .pipeline.previous import read_previous_layer
     from .pipeline.resume import check_settings, find_resumable, new_run_id, resumable_settings
     from .pipeline.runner import Pipeline
 
@@ -229,11 +234,13 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     if stored is not None:
         area = area if area is not None else _stored_area(stored.extra.get("area_wkb"))
         geojson = geojson or stored.extra.get("geojson")
+    previous = read_previous_layer(args.previous, raster_crs(config.raster, assets)) \
+        if getattr(args, "previous", None) else None
     if plan_only:
         parser_engine = build_parser_engine(config, engine) if config.parser_model else None
         if parser_engine is not None:
             parser_engine.load()
-        pipeline = Pipeline(config, engine, context_layers=context, parser_engine=parser_engine)
+        pipeline = Pipeline(config, engine, context_layers=context, parser_engine=parser_engine, previous=previous)
         described = pipeline.describe_plan()
         if args.json:
             _print_out(json.dumps(described, indent=2, ensure_ascii=False))
@@ -249,7 +256,10 @@ def cmd_run(args: argparse.Namespace, plan_only: bool = False) -> int:
     if parser_engine is not None and parser_engine is not engine and not resuming:  # a resumed run keeps its plan
         parser_engine.load()
     pipeline = Pipeline(config, engine, context_layers=context, regions=regions, parser_engine=parser_engine,
-                        area=area, geojson_path=geojson)
+                        area=area, geojson_path=geojson, previous=previous)
+    if pipeline.followup is not None and previous.gpkg and getattr(args, "output", None) is None:
+        # a follow-up goes beside the result it follows, unless an output is given
+        pipeline = dataclasses.replace(pipeline, config=dataclasses.replace(config, output=previous.gpkg))
     if needs_segmenter(config, pipeline.choice.task):
         pipeline = dataclasses.replace(pipeline, segmenter=build_segmenter(config))
     segmenter = pipeline.segmenter

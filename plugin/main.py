@@ -206,7 +206,8 @@ class GeoRSMLLMPlugin:
     def _wire_dock(self) -> None:
         dock, controller = self.dock, self.controller
         dock.run_requested.connect(self.run)
-        dock.plan_requested.connect(controller.request_plan)
+        dock.plan_requested.connect(lambda instruction, task, n_rasters, names: controller.request_plan(
+            instruction, task, n_rasters, names, follow_up=dock.follow_up_mode()))
         dock.cancel_requested.connect(controller.cancel)
         dock.resume_requested.connect(controller.resume)
         dock.restart_requested.connect(lambda: controller.refresh_status(restart=True))
@@ -221,6 +222,7 @@ class GeoRSMLLMPlugin:
         controller.message.connect(self._message)
         controller.plan_ready.connect(dock.show_plan)
         controller.status_changed.connect(dock.show_status)
+        controller.last_result_changed.connect(dock.show_last_result)
 
     def unload(self) -> None:
         if self.iface is not None:

@@ -4,6 +4,7 @@ listens to its signals. Main thread only (tasks do the waiting)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from .logic.backend_state import BackendStatus, check_status
 from .logic.follow import JobEvent
+from .logic.followup import LastResult, last_result, previous_body
 from .logic.live_layer import LiveLayers
 from .logic.prepare import PrepareError, RunRequest, prepare_run
 from .logic.refine import mark_refinable
@@ -35,6 +37,9 @@ class _Run:
     cancelling: bool = False
     task_name: str = ""  # the task the live layers are styled for
     outcome: RunOutcome | None = None
+    previous: LastResult | None = None  # the result it may follow up on
+    followup: bool = False  # the backend read it as a follow-up
+    plain_title: str = ""  # its title before the row said it is a follow-up
 
 
 class RunController(QObject):
@@ -42,7 +47,8 @@ class RunController(QObject):
     ``job_status(key, text)``, ``job_cancelling(key)`` (at once when a cancel is asked),
     ``job_retitled(key, title)`` (a run whose answers were scripted says so), ``job_finished(key, summary,
     RunOutcome or None)``, ``answers(title, [text])``, ``message(text, is_error)``, ``plan_ready(plan or None,
-    error or None)``, ``status_changed(BackendStatus)``."""
+    error or None)``, ``status_changed(BackendStatus)``, ``last_result_changed(title, "" for none)`` (the
+    result the next instruction may follow up on)."""
 
     job_started = pyqtSignal(str, str)
     job_progress = pyqtSignal(str, object)
@@ -54,6 +60,7 @@ class RunController(QObject):
     message = pyqtSignal(str, bool)
     plan_ready = pyqtSignal(object, object)
     status_changed = pyqtSignal(object)
+    last_result_changed = pyqtSignal(str)
 
     def __init__(self, service: BackendService, settings_loader=load_settings, project: QgsProject | None = None,
                  parent: QObject | None = None):
@@ -67,8 +74,10 @@ class RunController(QObject):
         self._keys = itertools.count(1)
         self._closed = False
         self._starting = 0  # start/restart tasks in flight: the backend is about to change
+        self.last: LastResult | None = None  # the last result with objects: what a follow-up works on
         self.poller = StatusPoller(self._check_status, busy=lambda: self.busy() or self._starting > 0, parent=self)
         self.poller.changed.connect(self.status_changed)
+        self.project.layersRemoved.connect(self._layers_removed)
 
     @property
     def settings(self) -> PluginSettings:
@@ -78,6 +87,8 @@ class RunController(QObject):
     def start_run(self, request: RunRequest) -> str | None:
         """Prepare ``request`` (reads layers) and queue its task; returns the run key, or ``None`` with an
         error message when the request cannot run."""
+        if request.previous is None and request.follow_up != "no":
+            request = dataclasses.replace(request, previous=self.last)
         try:
             job = prepare_run(request, self.project, self.settings)
         except PrepareError as exc:
@@ -86,7 +97,8 @@ class RunController(QObject):
         key = f"run{next(self._keys)}"
         last = self.poller.last
         title = demo_title(job.title) if last is not None and last.engine == "scripted" else job.title
-        self._launch(key, RunJobTask(self.service, job), title, request.task or "")
+        self._launch(key, RunJobTask(self.service, job), title, request.task or "",
+                     request.previous if job.followup_gpkg else None)
         return key
 
     def resume(self, key: str) -> None:
@@ -97,10 +109,12 @@ class RunController(QObject):
             return
         self.project.removeMapLayers([i for i in stopped.layer_ids if self.project.mapLayer(i) is not None])
         task = RunJobTask(self.service, stopped.outcome.job, resume_job_id=stopped.outcome.job_id)
-        self._launch(key, task, stopped.title, stopped.task_name)
+        self._launch(key, task, stopped.title, stopped.task_name, stopped.previous)
 
-    def _launch(self, key: str, task: RunJobTask, title: str, task_name: str) -> None:
-        run = _Run(task=task, live=LiveLayers(title, task_name, self.project), title=title, task_name=task_name)
+    def _launch(self, key: str, task: RunJobTask, title: str, task_name: str,
+                previous: LastResult | None = None) -> None:
+        run = _Run(task=task, live=LiveLayers(title, task_name, self.project), title=title, task_name=task_name,
+                   previous=previous)
         self.runs[key] = run
         task.progress_event.connect(lambda event, k=key: self._on_event(k, event))
         task.status_changed.connect(lambda status, k=key: self._on_status(k, status))
@@ -136,6 +150,12 @@ class RunController(QObject):
             return
         if event.kind == "plan" and event.data.get("task"):
             run.live.task = str(event.data["task"])  # the task the backend chose: live layers styled for it
+        if event.kind == "plan" and event.data.get("followup") and run.previous is not None and not run.followup:
+            run.followup = True  # the row says so at once
+            run.plain_title = run.title
+            run.title = tr("↳ {title} (follow-up of {previous})").format(title=run.title,
+                                                                            previous=run.previous.title)
+            self.job_retitled.emit(key, run.title)
         if event.features:
             run.live.add(event.features)
         self.job_progress.emit(key, event)
@@ -167,10 +187,13 @@ class RunController(QObject):
             run.title = demo_title(run.title)
             self.job_retitled.emit(key, run.title)
         layers = []
+        group = self._group_of(run.previous) if result.get("followup") else None
         if outcome.gpkg:
             layers = load_run_layers(outcome.gpkg, result, outcome.job.recipe, run.title, self.project,
-                                     demo=demo)
+                                     demo=demo, group=group)
             mark_refinable(layers, outcome.job_id, result)  # the map tool can refine SAM2 outlines by clicks
+        if layers:
+            self._remember(run, result, outcome.gpkg, layers, group)
         answers = [str(a.get("text") or "") for a in result.get("answers") or []]
         self.answers.emit(run.title, [a for a in answers if a])
         for warning in result.get("warnings") or []:
@@ -183,6 +206,32 @@ class RunController(QObject):
         run.layer_ids = [layer.id() for layer in layers]
         self.job_finished.emit(key, summary, outcome)
 
+    # -- follow-ups -------------------------------------------------------------------------------
+    def _group_of(self, previous: LastResult | None):
+        """The layer-tree group of the result a follow-up filtered (``None``: removed meanwhile, a new group
+        is made); the filtered layer is hidden, the follow-up's layer shows in its place."""
+        if previous is None:
+            return None
+        group = self.project.layerTreeRoot().findGroup(previous.group_name)
+        node = self.project.layerTreeRoot().findLayer(previous.layer_id)
+        if node is not None:
+            node.setItemVisibilityChecked(False)
+        return group
+
+    def _layers_removed(self, layer_ids) -> None:
+        if self.last is not None and self.last.layer_id in layer_ids:
+            self.last = None  # its objects are gone from the project: nothing to follow up on
+            self.last_result_changed.emit("")
+
+    def _remember(self, run: _Run, result: dict, gpkg: str, layers: list, group) -> None:
+        """The run's objects become what the next instruction may follow up on."""
+        # named by its own instruction (the row's "↳ … (follow-up of …)" would nest with every step)
+        title = run.plain_title or run.title
+        found = last_result(title, group.name() if group is not None else run.title, gpkg, result, layers)
+        if found is not None:
+            self.last = found
+            self.last_result_changed.emit(found.title)
+
     # -- plan and status --------------------------------------------------------------------------
     def _queue_helper(self, task: QgsTask) -> None:
         # Keep a Python reference until the task ends, or its wrapper (and its finished()) is collected.
@@ -191,8 +240,19 @@ class RunController(QObject):
         task.taskTerminated.connect(lambda t=task: self._helpers.discard(t))
         QgsApplication.taskManager().addTask(task)
 
-    def request_plan(self, instruction: str, task: str | None, n_rasters: int, layer_names=()) -> None:
-        plan_task = PlanTask(self.service, instruction, task, n_rasters, tuple(layer_names or ()))
+    def request_plan(self, instruction: str, task: str | None, n_rasters: int, layer_names=(),
+                     follow_up: str = "auto") -> None:
+        """Ask the backend how ``instruction`` would run; with the last result, as a follow-up when it reads
+        as one (``follow_up``: see ``RunRequest``)."""
+        previous, needed = None, ()
+        layer = self.project.mapLayer(self.last.layer_id) if self.last is not None else None
+        if follow_up != "no" and layer is not None:
+            previous, folder = previous_body(self.last, layer, layer.crs(), bool(self.settings.server_url),
+                                             self.project)
+            needed = (folder,) if folder else ()
+        plan_task = PlanTask(self.service, instruction, task, n_rasters, tuple(layer_names or ()),
+                             previous=previous, follow_up=follow_up if previous is not None else None,
+                             needed_dirs=needed)
         plan_task.done.connect(self.plan_ready)
         self._queue_helper(plan_task)
 
@@ -229,6 +289,10 @@ class RunController(QObject):
         """Cancel running work and remove live layers (plugin unload); later task ends show nothing."""
         self._closed = True
         self.poller.close()
+        try:
+            self.project.layersRemoved.disconnect(self._layers_removed)
+        except TypeError:  # already disconnected
+            pass
         self.cancel("")
         for run in self.runs.values():
             run.live.remove()

@@ -130,3 +130,44 @@ def run_model_chain(
             break
     result.objects = previous
     return result
+
+
+def filter_found_objects(
+    steps: Sequence[str],
+    images: Union[np.ndarray, Sequence[np.ndarray]],
+    task: Task,
+    dialect: Dialect,
+    engine: Engine,
+    image_size: ImageSize,
+    objects: Sequence[GeoObject],
+    *,
+    found_phrase: str,
+    max_new_tokens: int = 512,
+) -> ChainResult:
+    """The later steps of a chain whose objects were found before (a follow-up: "only the damaged ones").
+
+    Each step is shown the objects still kept (pixels of the image as sent), written into the prompt as
+    regions in the family's own format (or, for families that cannot take regions, asked one referring
+    phrase made with ``found_phrase``, "ponds"), and keeps those its answer covers
+    (``chain_steps.kept_by_answer``): the result's ``objects`` are the very objects given, a subset in their
+    order, never the model's redrawn geometry. An empty subset ends the chain early.
+    """
+    imgs = _as_images(images, task)
+    result = ChainResult(objects=[], steps=[])
+    previous = list(objects)
+    for i, text in enumerate(steps, 1):
+        if not previous:
+            result.stopped_early = True
+            break
+        request = chain_step_request(dialect, task, found_phrase, text, image_size, previous)
+        response = engine.generate(EngineRequest(prompt=request.prompt, images=imgs, max_new_tokens=max_new_tokens))
+        parsed = dialect.parse(response.text, task, image_size)
+        kept = kept_by_answer(previous, parsed.objects)
+        warnings = list(parsed.warnings)
+        if request.fallback:
+            warnings.append(fallback_warning(dialect, request.phrase, len(previous), len(kept)))
+        result.steps.append(StepRun(i, text, request.prompt, response.text, kept, warnings, response.tokens))
+        result.warnings += [f"step {i} ({text!r}): {w}" for w in warnings]
+        previous = kept
+    result.objects = previous
+    return result

@@ -292,4 +292,5 @@ class ScriptedEngine(Engine):
             "family": None,
             "dialect": self.dialect,
             "latency": self.latency,
+            "requests": self.calls,  # answered so far: tests of a server process read it from /v1/health
         }

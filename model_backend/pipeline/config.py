@@ -17,6 +17,8 @@ from ..errors import ConfigError
 ENV_PREFIX = "GEORSMLLM_"
 #: how boxes of detection and change are refined (see ``pipeline.refine``)
 REFINE_MODES = ("none", "sam2")
+#: whether a run given a previous result follows up on it (see ``RunConfig.follow_up``)
+FOLLOW_UP_MODES = ("auto", "yes", "no")
 #: The default checkpoint (see README, "Default model"): 2B, Apache-2.0, loaded by stock transformers
 #: classes, follows free instructions and grounds objects (JSON boxes and points, 0-1000).
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
@@ -62,6 +64,9 @@ class RunConfig:
     context_layers: list[str] = field(default_factory=list)
     classes: list[str] | None = None
     run_name: str | None = None
+    # a previous result given (``Pipeline.previous``): "auto" follows up on it when the wording refers to it
+    # ("now only those ..."), "yes" always, "no" never
+    follow_up: str = "auto"
     allow_pixel_coords: bool = False
     script: str | None = None  # answers file for the "scripted" engine
 
@@ -93,6 +98,8 @@ class RunConfig:
             raise ConfigError(f"endpoint_concurrency must be at least 1, got {self.endpoint_concurrency}")
         if self.bands is not None and len(self.bands) not in (1, 3):
             raise ConfigError(f"bands takes 1 or 3 band numbers, got {self.bands}")
+        if self.follow_up not in FOLLOW_UP_MODES:
+            raise ConfigError(f"follow_up must be one of {', '.join(FOLLOW_UP_MODES)}, got {self.follow_up!r}")
         if self.stac_assets is not None and len(self.stac_assets) not in (1, 3):
             raise ConfigError(f"stac_assets names 1 asset (a picture) or 3 (red, green, blue), got {self.stac_assets}")
         if self.stac_assets is not None and len(self.stac_assets) == 3 and self.bands is not None:

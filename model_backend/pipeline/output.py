@@ -75,5 +75,9 @@ class RunOutput:
     @staticmethod
     def recipe(result: RunResult, config: RunConfig) -> dict[str, Any]:
         """What the run was, stored with each layer so that it can be reproduced."""
-        return {**config.to_dict(), "tiles_total": result.tiles_total, "tiles_done": result.tiles_done,
-                "plan": result.plan}
+        recipe = {**config.to_dict(), "tiles_total": result.tiles_total, "tiles_done": result.tiles_done,
+                  "plan": result.plan}
+        if result.followup:  # which result it follows up on, and every step since the first search
+            recipe["followup"] = {k: v for k, v in result.followup.items() if k != "chain"}
+            recipe["chain"] = result.followup.get("chain", [])
+        return recipe

@@ -32,7 +32,8 @@ class RunResult:
     """What a run did. ``outputs``: ``{"gpkg": path, "layers": {kind: name}, "geojson": path}``;
     ``answers``: text answers (caption, VQA, counts, classes, region captions, geolocation); ``dialect``:
     the answer format the run really used (the loaded model's unless the user chose one); ``references``: for
-    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layers}``."""
+    each reference the model found first, by id, ``{id, phrase, task, prompt, found, layers}``; ``followup``: for
+    a follow-up on a previous result, which one, what was kept and the chain of steps (``tasks.followup``)."""
 
     run_id: str
     task: str
@@ -51,6 +52,7 @@ class RunResult:
     elapsed_s: float = 0.0
     engine: dict[str, Any] = field(default_factory=dict)
     dialect: str = ""
+    followup: dict[str, Any] | None = None  # a follow-up on a previous result: of what, kept how many, the chain
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

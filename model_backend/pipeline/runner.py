@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from ..conditions.followup import FollowUp, looks_like_followup, read_followup
 from ..conditions.measure import ContextLayers
 from ..conditions.parse import parse_plan
 from ..conditions.plan import Plan
@@ -22,13 +23,15 @@ from ..dialects import get_dialect
 from ..dialects.base import Dialect
 from ..engines.base import Engine
 from ..errors import ConfigError, GeoRSMLLMError
-from ..tasks import Task
+from ..tasks import Task, split_tag
 from .config import RunConfig
 from .events import CancelToken, EventSink, RunEvent
 from .output import RunOutput
+from .previous import PreviousResult, existing_run_names, followup_run_name, run_name_of
 from .result import RunResult
-from .resume import resume_log, start_log
+from .resume import new_run_id, resume_log, start_log
 from .tasks.base import RunContext
+from .tasks.followup import run_followup
 from .tasks.objects import counting_question, run_count, run_found_objects, run_objects
 from .tasks.text import run_classify, run_identify, run_overview
 from .wording import TaskChoice, infer_task
@@ -63,6 +66,8 @@ class Pipeline:
     ``context_layers``: vector layers instructions may name (see ``pipeline.context``). ``regions``: the
     features to caption for ``[identify]``, as ``(shapely geometry in the raster's CRS, properties)``.
     ``area``: a shapely geometry in the raster's CRS: tiles cover its bounds and results must touch it.
+    ``previous``: an earlier result the instruction may follow up on ("now only those larger than 500 m²":
+    ``followup``, derived, says how; see ``RunConfig.follow_up`` and ``tasks.followup``).
     ``aoi_bounds``: area of interest ``(xmin, ymin, xmax, ymax)`` in the raster's CRS (default: ``area``'s
     bounds). ``choice`` (the task and why) and ``dialect`` (the answer format: the settings' choice, else the
     engine's model family's) are derived; build a new pipeline (``dataclasses.replace``) to change anything.
@@ -77,8 +82,10 @@ class Pipeline:
     area: Any = None
     aoi_bounds: Sequence[float] | None = None
     geojson_path: str | None = None
+    previous: PreviousResult | None = None
     choice: TaskChoice = field(init=False)
     dialect: Dialect = field(init=False)
+    followup: FollowUp | None = field(init=False)
 
     def __post_init__(self):
         config = self.config
@@ -88,9 +95,15 @@ class Pipeline:
         if self.aoi_bounds is None and self.area is not None:
             set_(self, "aoi_bounds", tuple(self.area.bounds))
         n_rasters = 2 if config.raster_b else 1
-        choice = infer_task(config.instruction, config.task, n_rasters)
+        followup = self._read_followup()
+        set_(self, "followup", followup)
+        if followup is not None:
+            choice = TaskChoice(Task(self.previous.task), "followup", config.instruction,
+                                f"follows up on {self.previous.describe()}")
+        else:
+            choice = infer_task(config.instruction, config.task, n_rasters)
         set_(self, "choice", choice)
-        if choice.task is Task.CHANGE and not config.raster_b:
+        if choice.task is Task.CHANGE and not config.raster_b and followup is None:
             raise ConfigError("change detection needs two rasters: give the 'after' raster as raster_b")
         dialect = get_dialect(config.dialect or self.engine.describe().get("dialect") or "georsmllm")
         set_(self, "dialect", dialect)
@@ -102,6 +115,22 @@ class Pipeline:
     def context(self) -> ContextLayers:
         return self.context_layers
 
+    def _read_followup(self) -> FollowUp | None:
+        """The follow-up this run is, on ``previous`` (see ``RunConfig.follow_up``); ``ConfigError`` when the
+        instruction follows up on a result and none was given."""
+        config, previous = self.config, self.previous
+        text = config.instruction
+        if config.follow_up == "no" or (config.follow_up == "auto" and split_tag(text)[0] is not None):
+            return None  # a task tag asks for a run of that task
+        if previous is None:
+            if config.follow_up == "yes" or looks_like_followup(text):
+                raise ConfigError(f"“{text}” follows up on an earlier result, and there is none to follow "
+                                  "up on: run an instruction first (the panel follows up on its last result), or "
+                                  "give the result layer (--previous FILE|LAYER)")
+            return None
+        return read_followup(text, task=previous.task, labels=previous.labels, class_phrase=previous.class_phrase,
+                             layer_names=list(self.context_layers), forced=config.follow_up == "yes")
+
     # -- plan --------------------------------------------------------------------------------------
 
     def make_plan(self) -> Plan:
@@ -110,9 +139,9 @@ class Pipeline:
                           layer_names=list(self.context_layers))
 
     def describe_plan(self) -> dict[str, Any]:
-        plan = self.make_plan()
+        report = self.followup.report(self.previous.describe()) if self.followup else self.make_plan().report()
         return {"task": self.choice.task.value, "task_source": self.choice.source, "task_reason": self.choice.reason,
-                "dialect": self.dialect.name, **plan.report()}
+                "dialect": self.dialect.name, **report}
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -129,8 +158,12 @@ class Pipeline:
 
     def _run(self, emit: EventSink, cancel: CancelToken, run_id: str | None, resume: bool) -> RunResult:
         started = time.monotonic()
-        cfg = self.config
-        choice = self.choice
+        follow, choice, cfg = self.followup, self.choice, self.config
+        if follow is not None:
+            if resume:
+                raise ConfigError("a follow-up has no run journal to resume from (it makes no model call for GIS "
+                                  "conditions): run it again")
+            return self._run_followup(emit, cancel, run_id, started)
         if resume:
             log = resume_log(self, run_id)
             plan = log.plan
@@ -157,6 +190,26 @@ class Pipeline:
             log.end(partial=result.partial)
         except GeoRSMLLMError as exc:  # the output is written; only the journal could not be tidied
             result.warnings.append(f"the run journal could not be updated: {exc}")
+        result.elapsed_s = round(time.monotonic() - started, 3)
+        return result
+
+    def _run_followup(self, emit: EventSink, cancel: CancelToken, run_id: str | None,
+                      started: float) -> RunResult:
+        """Filter the previous result by the follow-up's conditions, written as ``<run>_then_<n>`` beside it."""
+        follow, choice, cfg = self.followup, self.choice, self.config
+        report = follow.report(self.previous.describe())
+        result = RunResult(
+            run_id=run_id or new_run_id(), task=choice.task.value, task_source=choice.source,
+            task_reason=choice.reason, instruction=cfg.instruction, plan=report,
+            engine=self.engine.describe(), dialect=self.dialect.name,
+        )
+        result.warnings += report["warnings"]
+        emit(RunEvent("plan", message=report["text"], data=result.plan | {"task": result.task,
+                                                                            "task_reason": result.task_reason}))
+        taken = existing_run_names(cfg.output) + [run_name_of(n) for n in self.previous.siblings]
+        run_name = followup_run_name(self.previous.run_name, taken)
+        output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)
+        run_followup(RunContext(self, follow.plan, result, output, emit, cancel))
         result.elapsed_s = round(time.monotonic() - started, 3)
         return result
 

@@ -195,6 +195,12 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
         checked = sources.vector(location, "context layer")
         return f"{name}={checked}" if name else checked
 
+    def previous_result(previous):
+        """A follow-up's previous result with its layer path checked like any file a job reads."""
+        if previous is None or previous.layer is None:
+            return previous
+        return previous.model_copy(update={"layer": sources.vector(previous.layer, "previous result")})
+
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
         info = backend.describe()
@@ -216,7 +222,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
 
     @app.post("/v1/plan")
     def plan(body: PlanRequest) -> dict[str, Any]:
-        return backend.plan(body)
+        return backend.plan(body.model_copy(update={"previous": previous_result(body.previous)}))
 
     @app.post("/v1/uploads", status_code=201)
     async def upload(request: Request) -> dict[str, Any]:
@@ -244,6 +250,7 @@ def create_app(backend: ServerBackend, settings: ServerSettings) -> FastAPI:
             "raster_b": raster_path(body.raster_b, "raster_b", used, body.stac_assets) if body.raster_b else None,
             "context_layers": [context_layer(spec) for spec in body.context_layers],
             "output": sources.output(body.output) if body.output else None,
+            "previous": previous_result(body.previous),
         })
 
     @app.post("/v1/jobs", status_code=202, response_model=JobCreated)

@@ -114,7 +114,7 @@ class PipelineBackend:
     def _config(self, request: JobRequest, job_dir: Path) -> RunConfig:
         values = dataclasses.asdict(self.base)
         for key in ("raster", "raster_b", "stac_assets", "instruction", "task", "tile_size", "overlap", "gsd", "bands",
-                    "classes", "context_layers", "run_name", "concurrency", "refine"):
+                    "classes", "context_layers", "run_name", "concurrency", "refine", "follow_up"):
             value = getattr(request, key)
             if value is not None and value != []:
                 values[key] = value
@@ -124,9 +124,11 @@ class PipelineBackend:
     def plan(self, request: PlanRequest) -> dict[str, Any]:
         values = dataclasses.asdict(self.base) | {"instruction": request.instruction, "task": request.task,
                                                    "raster_b": "after" if request.n_rasters == 2 else None}
+        if request.follow_up:
+            values["follow_up"] = request.follow_up
         names = {name: ([], None) for name in request.layer_names}  # names only: nothing is measured here
-        return Pipeline(RunConfig(**values), self.engine, parser_engine=self.parser_engine,
-                        context_layers=names).describe_plan()
+        return Pipeline(RunConfig(**values), self.engine, parser_engine=self.parser_engine, context_layers=names,
+                        previous=_previous(request.previous, None)).describe_plan()
 
     def job(self, request: JobRequest, job_dir: Path) -> JobFn:
         config = self._config(request, job_dir)
@@ -135,10 +137,12 @@ class PipelineBackend:
             context[name] = ([geom for geom, _props in _regions(collection)], None)  # None: the raster's CRS
         regions = _regions(request.regions) if request.regions else None
         area = _area(request.area) if request.area else None
+        previous = _previous(request.previous, config.raster, config.stac_assets)
         # Built now to refuse a bad request before it is queued; built again once the model is loaded, since
         # the dialect (answer format) is the loaded model's own unless the request's settings name one.
         checked = Pipeline(config, self.engine, context_layers=context, regions=regions, area=area,
-                           aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"))
+                           aoi_bounds=request.window, geojson_path=str(job_dir / "result.geojson"),
+                           previous=previous)
 
         run_id = job_dir.name  # the job's run is named after the job, so a resumed job finds it in its journal
 
@@ -175,6 +179,19 @@ class PipelineBackend:
                         box=None if request.box is None else tuple(request.box))
         feature = _shape(request.feature, "feature")
         return reprompt(segmenter, frame, feature, clicks, crs=request.crs, label=request.label).to_dict()
+
+
+def _previous(request, raster: str | None, assets=None):
+    """The previous result of a follow-up (``schemas.PreviousRequest``, its path already checked), in the
+    raster's CRS; ``None`` when there is none."""
+    if request is None:
+        return None
+    from ..pipeline.inputs import raster_crs
+    from ..pipeline.previous import previous_from_geojson, read_previous_layer
+
+    if request.layer is not None:
+        return read_previous_layer(request.layer, raster_crs(raster, assets) if raster else None)
+    return previous_from_geojson(request.geojson, request.name, request.recipe, request.siblings)
 
 
 #: Most vertices an invalid (self-intersecting) area geometry may have to be repaired here: repair time grows

@@ -102,6 +102,33 @@ def check_geojson(value: Any, what: str, budget: _Budget, *, bare_geometry: bool
             raise ValueError(f"{what}: feature {i} properties must be an object")
 
 
+class PreviousRequest(BaseModel):
+    """The result a follow-up works on ("now only those larger than 500 m²"): a result layer the server can
+    read (``layer``: ``PATH|LAYER`` of a GeoPackage in its allowed folders; its recipe is read from its
+    metadata), or its features sent inline (``geojson``, in the raster's CRS, with the layer's ``name``, e.g.
+    ``ponds_20261202_140312_boxes``, and optionally its ``recipe``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    layer: Path_ | None = Field(default=None, description="PATH|LAYER of a result layer the server can read")
+    geojson: dict[str, Any] | None = Field(
+        default=None, description="the result's features: GeoJSON FeatureCollection in the raster's CRS")
+    name: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="the result layer's name (<run>_boxes or <run>_polygons)")
+    recipe: dict[str, Any] | None = Field(default=None, description="the result's run recipe, when sent inline")
+    siblings: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=1000,
+        description="the layer names beside it in the client's file: the follow-up's names will be new there")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreviousRequest:
+        if (self.layer is None) == (self.geojson is None):
+            raise ValueError("give the previous result as 'layer' (PATH|LAYER) or as 'geojson', not both or neither")
+        if self.geojson is not None and not self.name:
+            raise ValueError("a previous result sent as 'geojson' needs its layer 'name'")
+        return self
+
+
 class JobRequest(BaseModel):
     """A run submitted by a client. Paths must lie in the server's allowed folders; ``upload:<id>`` names
     an image uploaded through ``POST /v1/uploads``. Sizes are pixels of the image sent to the model."""
@@ -150,6 +177,10 @@ class JobRequest(BaseModel):
         default=None, description="sam2: boxes of detection and change prompt SAM2, giving outlines (polygons layer) "
         "and rotated boxes (boxes layer); default: the server's setting"
     )
+    previous: PreviousRequest | None = Field(
+        default=None, description="a result the instruction may follow up on (\"now only those larger than 500 m²\")")
+    follow_up: Literal["auto", "yes", "no"] | None = Field(
+        default=None, description="with previous: follow up on it when the wording refers to it (auto), always, never")
 
     @field_validator("window")
     @classmethod
@@ -167,6 +198,8 @@ class JobRequest(BaseModel):
             check_geojson(self.area, "area", budget, bare_geometry=True)
         for name, collection in (self.context_geojson or {}).items():
             check_geojson(collection, f"context layer {name[:40]!r}", budget, bare_geometry=False)
+        if self.previous is not None and self.previous.geojson is not None:
+            check_geojson(self.previous.geojson, "previous result", budget, bare_geometry=False)
         return self
 
     def summary(self) -> dict[str, Any]:
@@ -189,6 +222,9 @@ class JobRequest(BaseModel):
             "context_layers": list(self.context_layers),  # few (capped) short specs: name=path|layer
             "context_geojson": {name: features(value) for name, value in (self.context_geojson or {}).items()},
             "regions": features(self.regions), "area": features(self.area), "window": self.window,
+            "previous": None if self.previous is None else {
+                "layer": self.previous.layer, "name": self.previous.name, "features": features(self.previous.geojson)},
+            "follow_up": self.follow_up,
         }
 
 
@@ -200,6 +236,14 @@ class PlanRequest(BaseModel):
     n_rasters: int = Field(default=1, ge=1, le=2)
     layer_names: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=MAX_CONTEXT_LAYERS, description="context layers the instruction may name")
+    previous: PreviousRequest | None = Field(default=None, description="a result the instruction may follow up on")
+    follow_up: Literal["auto", "yes", "no"] | None = None
+
+    @model_validator(mode="after")
+    def _previous_geojson(self) -> PlanRequest:
+        if self.previous is not None and self.previous.geojson is not None:
+            check_geojson(self.previous.geojson, "previous result", _Budget(), bare_geometry=False)
+        return self
 
 
 class UploadRequest(BaseModel):

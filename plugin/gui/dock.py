@@ -26,13 +26,14 @@ from qgis.PyQt.QtWidgets import (
 
 from ..logic.backend_state import BackendStatus
 from ..logic.follow import JobEvent
+from ..logic.followup import FOLLOW_UP_MODES
 from ..logic.plan_view import plan_html
 from ..logic.prepare import RunRequest
 from ..logic.runner import RunOutcome
 from ..logic.wording import run_state
 from ..toolbelt import vocabulary
 from ..toolbelt.i18n import tr
-from .run_list import RunList
+from .run_list import ElidedLabel, RunList
 from .status_line import StatusLine
 
 AREAS = ("layer", "extent", "selection")
@@ -51,6 +52,11 @@ def task_choices() -> list[tuple[str | None, str]]:
 def _area_labels() -> list[str]:
     """Labels of ``AREAS``, in order."""
     return [tr("Whole layer"), tr("Current map extent"), tr("Selected features of")]
+
+
+def _follow_up_labels() -> list[str]:
+    """Labels of ``FOLLOW_UP_MODES``, in order."""
+    return [tr("Automatic (from the wording)"), tr("Follow up on the last result"), tr("New run on the image")]
 
 
 class GeoRSMLLMDock(QgsDockWidget):
@@ -137,6 +143,21 @@ class GeoRSMLLMDock(QgsDockWidget):
         self.context_list.setMaximumHeight(80)
         self.context_list.setToolTip(tr("Vector layers the instruction may name (\"within 200 m of roads\")"))
         form.addRow(tr("Context layers"), self.context_list)
+
+        self.follow_combo = QComboBox()
+        for value, text in zip(FOLLOW_UP_MODES, _follow_up_labels(), strict=True):
+            self.follow_combo.addItem(text, value)
+        self.follow_combo.setToolTip(tr("Whether the instruction filters the last result (\"now only those larger "
+                                        "than 500 m²\", \"which of these are north of the river?\") or starts a "
+                                        "new run on the image. Automatic: a follow-up when the wording refers to "
+                                        "the last result (these, those, the ones…)."))
+        self.last_result_label = ElidedLabel()
+        self.show_last_result("")
+        follow_box = QVBoxLayout()
+        follow_box.setSpacing(1)
+        follow_box.addWidget(self.follow_combo)
+        follow_box.addWidget(self.last_result_label)
+        form.addRow(tr("Follow up"), follow_box)
         root.addLayout(form)
 
         buttons = QHBoxLayout()
@@ -180,6 +201,19 @@ class GeoRSMLLMDock(QgsDockWidget):
         index = self.task_combo.findData(task)
         self.task_combo.setCurrentIndex(max(index, 0))
 
+    def follow_up_mode(self) -> str:
+        """``auto``, ``yes`` or ``no``: whether the next instruction follows up on the last result."""
+        return self.follow_combo.currentData()
+
+    def set_follow_up_mode(self, mode: str) -> None:
+        self.follow_combo.setCurrentIndex(max(self.follow_combo.findData(mode), 0))
+
+    def show_last_result(self, title: str) -> None:
+        """Name the result a follow-up would filter (``""``: there is none yet)."""
+        self.last_result_label.setFullText(tr("Last result: {title}").format(title=title) if title else
+                                           tr("No result to follow up on yet."))
+        self.last_result_label.setEnabled(bool(title))
+
     def set_history(self, history: list[str]) -> None:
         text = self.instruction.currentText()
         self.instruction.clear()
@@ -219,7 +253,8 @@ class GeoRSMLLMDock(QgsDockWidget):
             layer_b_id=layer_b.id() if layer_b is not None else None, area=area, extent=extent,
             extent_crs=extent_crs, area_layer_id=area_layer.id() if area_layer is not None else None,
             regions_layer_id=regions.id() if regions is not None else None,
-            context_layer_ids=tuple(self.checked_context_layers()), classes=classes, units_per_px=units_per_px)
+            context_layer_ids=tuple(self.checked_context_layers()), classes=classes, units_per_px=units_per_px,
+            follow_up=self.follow_up_mode())
 
     def request_run(self) -> None:
         request = self.build_request()

@@ -189,11 +189,15 @@ class BackendClient:
         return self._json("GET", "/v1/capabilities", timeout=10.0)
 
     def plan(self, instruction: str, task: str | None = None, n_rasters: int = 1,
-             layer_names: Sequence[str] = ()) -> dict[str, Any]:
+             layer_names: Sequence[str] = (), *, previous: dict[str, Any] | None = None,
+             follow_up: str | None = None) -> dict[str, Any]:
         """``POST /v1/plan``: the task chosen and the steps (model steps and GIS filters); ``layer_names``:
-        the context layers the instruction may name, so conditions on them show as GIS filters."""
-        return self._json("POST", "/v1/plan", {"instruction": instruction, "task": task, "n_rasters": n_rasters,
-                                                "layer_names": list(layer_names)})
+        the context layers the instruction may name, so conditions on them show as GIS filters; ``previous``
+        and ``follow_up``: the result it may follow up on, as a job sends them."""
+        body = {"instruction": instruction, "task": task, "n_rasters": n_rasters, "layer_names": list(layer_names)}
+        if previous is not None:
+            body |= {"previous": previous, "follow_up": follow_up}
+        return self._json("POST", "/v1/plan", {k: v for k, v in body.items() if v is not None})
 
     def upload(self, png: bytes, geotransform: tuple[float, ...], crs: str, name: str | None = None) -> str:
         """``POST /v1/uploads`` of a rendered PNG; ``geotransform`` is GDAL's six numbers from the image's

@@ -36,6 +36,7 @@ from qgis.core import (
 
 from ..toolbelt.i18n import tr
 from ..toolbelt.settings import PluginSettings
+from .followup import LastResult, previous_body
 from .raster_source import FileRaster, RasterSourceError, RenderedRaster, UrlRaster, raster_source
 
 AREAS = ("layer", "extent", "selection")
@@ -69,6 +70,8 @@ class RunRequest:
     classes: tuple[str, ...] = ()
     run_name: str | None = None
     units_per_px: float | None = None
+    follow_up: str = "auto"
+    previous: LastResult | None = None
 
 
 @dataclass
@@ -85,6 +88,7 @@ class PreparedJob:
     output_path: str
     recipe: dict[str, Any] = field(default_factory=dict)
     needed_urls: tuple[str, ...] = ()
+    followup_gpkg: str | None = None  # a follow-up's layers join this GeoPackage (the previous run's)
 
 
 def output_folder(settings: PluginSettings, project: QgsProject) -> Path:
@@ -253,7 +257,9 @@ class JobInputs:
     without a size (web services), the area to render when there are no bounds; ``units_per_px``: resolution
     of rendered layers, in the raster's CRS units. ``bands``: 1-based bands to send (empty: those the layer's
     renderer shows). ``options``: tile_size, overlap (pixels sent), gsd, concurrency. ``output_path``: where
-    the GeoPackage goes (``None``: the results folder of the settings)."""
+    the GeoPackage goes (``None``: the results folder of the settings). ``previous`` and ``follow_up``: the
+    result the instruction may follow up on, and whether it does (see ``RunRequest``); ``previous_layer``: that
+    result's layer when it is not in the project."""
 
     instruction: str
     task: str | None
@@ -273,6 +279,9 @@ class JobInputs:
     options: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
     output_path: str | None = None
+    follow_up: str = "auto"
+    previous: LastResult | None = None
+    previous_layer: QgsVectorLayer | None = None  # its layer in hand (else looked up in the project)
 
 
 def resolve_request(request: RunRequest, project: QgsProject, settings: PluginSettings) -> JobInputs:
@@ -297,7 +306,8 @@ def resolve_request(request: RunRequest, project: QgsProject, settings: PluginSe
         instruction=request.instruction, task=request.task, layer=layer, layer_b=layer_b, bounds=bounds, area=area,
         area_kind=request.area, render_extent=_fallback_extent(request, layer, project),
         units_per_px=_units_per_px(request, layer, settings, project), regions_layer=regions,
-        context_layers=context, classes=request.classes, run_name=request.run_name, options=settings.job_defaults())
+        context_layers=context, classes=request.classes, run_name=request.run_name, options=settings.job_defaults(),
+        follow_up=request.follow_up, previous=request.previous)
 
 
 def prepare_run(request: RunRequest, project: QgsProject, settings: PluginSettings) -> PreparedJob:
@@ -370,6 +380,7 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
         body["context_layers"] = context_paths
     if context_inline:
         body["context_geojson"] = context_inline
+    followup_gpkg = _previous(inputs, body, needed, bool(settings.server_url), project)
 
     # One moment names the run everywhere: the group title, the file and the layers inside it.
     now = time.localtime()
@@ -385,7 +396,36 @@ def prepare_job(inputs: JobInputs, project: QgsProject, settings: PluginSettings
         recipe["bands"] = body["bands"]
     urls = tuple(dict.fromkeys(s.prefix for s in (source, source_b) if isinstance(s, UrlRaster)))
     return PreparedJob(body=body, raster=source, raster_b=source_b, needed_dirs=tuple(dict.fromkeys(needed)),
-                       title=title, output_path=output, recipe=recipe, needed_urls=urls)
+                       title=title, output_path=output, recipe=recipe, needed_urls=urls,
+                       followup_gpkg=followup_gpkg)
+
+
+def _previous(inputs: JobInputs, body: dict[str, Any], needed: list[str], inline: bool,
+              project: QgsProject) -> str | None:
+    """Add the result the instruction may follow up on to the job ``body`` (the backend decides from the
+    wording unless told; ``inline``: its features, not its path, see ``followup.previous_body``); returns the
+    GeoPackage a follow-up's layers join. ``PrepareError`` when a follow-up is asked for and there is nothing
+    to follow up on."""
+    last = inputs.previous if inputs.follow_up != "no" else None
+    layer = (inputs.previous_layer or project.mapLayer(last.layer_id)) if last is not None else None
+    if not isinstance(layer, QgsVectorLayer) or not layer.isValid() or (last.gpkg and not os.path.isfile(last.gpkg)):
+        last = None
+    elif layer.featureCount() == 0:
+        if inputs.follow_up == "yes":
+            raise PrepareError(tr("The last result ({name}) has no objects to follow up on.").format(
+                name=layer.name()))
+        last = None  # nothing in it to follow up on: the instruction is a new run
+    if last is None:
+        if inputs.follow_up == "yes":
+            raise PrepareError(tr("There is no result to follow up on: run an instruction first (its result must "
+                                  "still be in the project), or choose a new run."))
+        body["follow_up"] = "no" if inputs.follow_up == "no" else None
+        return None
+    body["previous"], folder = previous_body(last, layer, inputs.layer.crs(), inline, project)
+    body["follow_up"] = inputs.follow_up
+    if folder:
+        needed.append(folder)
+    return last.gpkg or None
 
 
 def _fallback_extent(request: RunRequest, layer: QgsRasterLayer, project: QgsProject) -> QgsRectangle | None:

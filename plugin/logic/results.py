@@ -60,6 +60,14 @@ def recipe_text(recipe: dict[str, Any], result: dict[str, Any]) -> str:
     sentences = plan_lines(result.get("plan") or {})
     if sentences:
         lines += [tr("Plan:"), *sentences]
+    followup = result.get("followup") or {}
+    if followup:
+        of = followup.get("of") or {}
+        lines.append(tr("Follows up on: {layer} ({count} objects); no new search").format(
+            layer=of.get("layer", ""), count=of.get("objects", "")))
+        steps = [f"{i}. {step.get('instruction', '')} → {step.get('objects', '')}"
+                 for i, step in enumerate(followup.get("chain") or [], start=1)]
+        lines.append(tr("Chain (objects after each step): {steps}").format(steps="; ".join(steps)))
     return "\n".join(lines)
 
 
@@ -82,10 +90,12 @@ def demo_title(title: str) -> str:
 
 
 def load_run_layers(gpkg: str, result: dict[str, Any], recipe: dict[str, Any], title: str,
-                    project: QgsProject | None = None, demo: bool = False) -> list[QgsVectorLayer]:
+                    project: QgsProject | None = None, demo: bool = False,
+                    group: QgsLayerTreeGroup | None = None) -> list[QgsVectorLayer]:
     """Add the run's layers (``result["outputs"]["layers"]``: kind → layer name) from ``gpkg`` to
-    ``project`` under a new top group ``title``; returns them (empty when the run wrote none). ``demo``:
-    the answers were scripted, and each layer's name says so too."""
+    ``project`` under a new top group ``title`` (or on top of ``group``: a follow-up joins the group of the
+    run it filtered); returns them (empty when the run wrote none). ``demo``: the answers were scripted, and
+    each layer's name says so too."""
     project = project or QgsProject.instance()
     layers_by_kind = (result.get("outputs") or {}).get("layers") or {}
     task = str(result.get("task") or "")
@@ -103,8 +113,13 @@ def load_run_layers(gpkg: str, result: dict[str, Any], recipe: dict[str, Any], t
         loaded.append(layer)
     if not loaded:
         return []
-    group: QgsLayerTreeGroup = project.layerTreeRoot().insertGroup(0, title)
-    for layer in loaded:
+    if group is None:
+        group = project.layerTreeRoot().insertGroup(0, title)
+        for layer in loaded:
+            project.addMapLayer(layer, False)
+            group.addLayer(layer)
+        return loaded
+    for layer in reversed(loaded):  # on top of the group, drawn over the layer it filtered
         project.addMapLayer(layer, False)
-        group.addLayer(layer)
+        group.insertLayer(0, layer)
     return loaded

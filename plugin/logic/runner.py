@@ -20,6 +20,7 @@ from .follow import (
     JobSucceeded,
     follow_job,
 )
+from .followup import merge_into
 from .prepare import PreparedJob
 from .raster_source import FileRaster, RasterSourceError, RenderedRaster, UrlRaster
 from .service import BackendService
@@ -135,4 +136,20 @@ def execute_job(
         except BackendError as exc:
             return RunOutcome(job, JobFailed(f"the run finished but its result could not be fetched: {exc}", job_id),
                               job_id=job_id)
+        if job.followup_gpkg and result.get("followup"):
+            gpkg = _join_previous(gpkg, job.followup_gpkg, result)
     return RunOutcome(job, outcome, gpkg, result.get("engine"), job_id)
+
+
+def _join_previous(downloaded: str, previous_gpkg: str, result: dict[str, Any]) -> str:
+    """Put a follow-up's layers into the previous run's GeoPackage, beside the layer it filtered (the
+    result's layer names updated); when that file cannot be written, the download stays where it is, with a
+    warning."""
+    outputs = result.setdefault("outputs", {})
+    try:
+        outputs["layers"] = merge_into(downloaded, previous_gpkg, outputs.get("layers") or {})
+    except OSError as exc:
+        result.setdefault("warnings", []).append(
+            f"the follow-up's layers could not be added to {previous_gpkg} ({exc}); they are in {downloaded}")
+        return downloaded
+    return previous_gpkg

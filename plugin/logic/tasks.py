@@ -72,20 +72,25 @@ class PlanTask(QgsTask):
     done = pyqtSignal(object, object)
 
     def __init__(self, service: BackendService, instruction: str, task: str | None, n_rasters: int,
-                 layer_names: tuple[str, ...] = ()):
+                 layer_names: tuple[str, ...] = (), *, previous: dict[str, Any] | None = None,
+                 follow_up: str | None = None, needed_dirs: tuple[str, ...] = ()):
         super().__init__(tr("GeoRSMLLM: planning"), QgsTask.CanCancel)
         self.service = service
         self.instruction = instruction
         self.task_name = task
         self.n_rasters = n_rasters
         self.layer_names = tuple(layer_names)
+        self.previous = previous  # the result it may follow up on (a job's ``previous`` field)
+        self.follow_up = follow_up
+        self.needed_dirs = tuple(needed_dirs)
         self.plan: dict[str, Any] | None = None
         self.error: str | None = None
 
     def run(self) -> bool:
         try:
-            client = BackendClient(self.service.ensure())
-            self.plan = client.plan(self.instruction, self.task_name, self.n_rasters, self.layer_names)
+            client = BackendClient(self.service.ensure(self.needed_dirs))
+            self.plan = client.plan(self.instruction, self.task_name, self.n_rasters, self.layer_names,
+                                    previous=self.previous, follow_up=self.follow_up)
         except BackendError as exc:
             self.error = getattr(exc, "detail", None) or str(exc)
         return True

@@ -68,6 +68,10 @@ def result_summary(result: dict[str, Any]) -> str:
     """What a run produced, in words (empty string: nothing)."""
     task = str(result.get("task") or "")
     counts = {str(k): int(v) for k, v in (result.get("counts") or {}).items()}
+    followup = result.get("followup")
+    if followup:  # "3 ponds kept of 8"
+        total = int((followup.get("of") or {}).get("objects") or 0)
+        return tr("{found} kept of {total}").format(found=objects_summary(counts) or tr("none"), total=total)
     if task == "classify":
         return _tiles_summary(counts)
     if task == "caption":

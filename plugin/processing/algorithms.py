@@ -35,6 +35,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
+    QgsProcessingParameterVectorLayer,
     QgsProcessingUtils,
     QgsProject,
     QgsVectorLayer,
@@ -45,6 +46,7 @@ from qgis.PyQt.QtGui import QIcon
 from .. import about
 from ..logic.fields import result_fields
 from ..logic.follow import JobEvent
+from ..logic.followup import layer_result
 from ..logic.prepare import JobInputs, PreparedJob, PrepareError, prepare_job, slug
 from ..logic.results import layer_metadata, style_for
 from ..logic.runner import execute_job
@@ -427,5 +429,45 @@ class GeolocateAlgorithm(GeoRSMLLMAlgorithm):
         return tr("Asks the model where the image was taken and writes its guess as a point.")
 
 
+class FollowUpAlgorithm(GeoRSMLLMAlgorithm):
+    """A follow-up in words on a result layer ("those larger than 500 m²"): the backend filters that layer's
+    objects (GIS conditions without a model call) and the kept ones go to ``OUTPUT``; the input is not
+    changed."""
+
+    TASK, ALG_NAME = "detection", "followup"
+    RESULT = "RESULT"
+    MAIN_KINDS = ("boxes", "polygons")
+
+    def displayName(self) -> str:
+        return tr("Filter a result in words")
+
+    def instruction_label(self) -> str:
+        return tr("Which of its objects to keep (e.g. 'those larger than 500 m²', 'remove the ones inside the "
+                  "parks layer')")
+
+    def add_task_parameters(self) -> None:
+        self.addParameter(QgsProcessingParameterVectorLayer(
+            self.RESULT, tr("Result layer to filter (boxes or polygons of an earlier run)"),
+            [QgsProcessing.TypeVectorPolygon]))
+
+    def task_inputs(self, parameters, context, inputs: JobInputs) -> None:
+        result = self.parameterAsVectorLayer(parameters, self.RESULT, context)
+        if result is None or not result.isValid():
+            raise QgsProcessingException(tr("The result layer to filter is missing or invalid."))
+        inputs.previous, inputs.previous_layer = layer_result(result), result
+        inputs.follow_up = "yes"
+
+    def prepareAlgorithm(self, parameters, context, feedback):
+        prepared = super().prepareAlgorithm(parameters, context, feedback)
+        self._job.followup_gpkg = None  # the output goes to OUTPUT: the input's GeoPackage stays as it is
+        return prepared
+
+    def shortHelpString(self) -> str:
+        return tr("Filters the objects of a result layer by an instruction about them (\"those larger than 500 m²\", "
+                  "\"which of these are north of the river?\", \"remove the ones inside the parks layer\"): GIS "
+                  "conditions are measured without calling the model; visual ones ask the model only about those "
+                  "objects. The raster is the image they were found on.")
+
+
 ALGORITHMS = (DetectAlgorithm, SegmentAlgorithm, ChangeAlgorithm, CaptionAlgorithm, RegionCaptionAlgorithm,
-              QuestionAlgorithm, ClassifyAlgorithm, GeolocateAlgorithm)
+              QuestionAlgorithm, ClassifyAlgorithm, GeolocateAlgorithm, FollowUpAlgorithm)

@@ -53,7 +53,7 @@ def test_init_gui_then_unload_leaves_nothing_behind(qgis_iface, qgis_processing,
     plugin.initGui()
     registry = QgsApplication.processingRegistry()
     assert registry.providerById("georsmllm") is not None
-    assert len(registry.providerById("georsmllm").algorithms()) == 8
+    assert len(registry.providerById("georsmllm").algorithms()) == 9
     raster_actions = [a for a in recorder.calls["addCustomActionForLayerType"] if a[2] == QgsMapLayerType.RasterLayer]
     vector_actions = [a for a in recorder.calls["addCustomActionForLayerType"] if a[2] == QgsMapLayerType.VectorLayer]
     assert len(raster_actions) == 5 and len(vector_actions) == 1

@@ -29,7 +29,7 @@ def output_layer(result) -> QgsVectorLayer:
 def test_provider_lists_one_algorithm_per_task(provider):
     names = sorted(a.name() for a in provider.algorithms())
     assert names == sorted(["detect", "segment", "change", "caption", "regioncaption", "question", "classify",
-                            "geolocate"])
+                            "geolocate", "followup"])
     for alg in provider.algorithms():
         params = [p.name() for p in alg.parameterDefinitions()]
         assert params[0] == "INPUT" and "OUTPUT" in params and "INSTRUCTION" in params

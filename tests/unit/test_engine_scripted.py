@@ -131,6 +131,7 @@ def test_json_file_forms(tmp_path):
         "family": None,
         "dialect": "qwen2.5-vl",
         "latency": 0.01,
+        "requests": 3,  # answered so far: what tests of a server process can read from its health
     }
     seq = tmp_path / "seq.json"
     seq.write_text(json.dumps(["one", {"text": "two", "tokens": [[0, 3, 0.9]]}]))
