@@ -50,7 +50,8 @@ _DIRECTIONS = {"dir_n": "north", "dir_s": "south", "dir_e": "east", "dir_w": "we
                "dir_nw": "north-west", "dir_se": "south-east", "dir_sw": "south-west"}
 _OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _LESS_WORDS = frozenset({"less", "smaller", "shorter", "narrower", "closer", "nearer", "below", "under"})
-_WIDTH_WORDS = frozenset({"width", "wide", "wider", "narrower", "across"})
+# "diameter" is the width: for a round object the short side of its minimum rotated rectangle
+_WIDTH_WORDS = frozenset({"width", "wide", "wider", "narrower", "across", "diameter"})
 _AREA_NOUNS = frozenset({"area", "size", "surface", "footprint"})
 
 
@@ -71,7 +72,7 @@ def _subtrees(children) -> list:
 def _measure_name(quantity: Quantity, hints: Iterable[str]) -> str:
     words = set(hints)
     if quantity.dimension == "area":
-        if words & {"length", "width", "perimeter", "long", "wide", "across"}:
+        if words & {"length", "width", "perimeter", "long", "wide", "across", "diameter"}:
             raise PlanError(f"{quantity} is an area, but the words say a length")
         return "area"
     if "perimeter" in words:
@@ -214,6 +215,12 @@ class PlanBuilder(Transformer):
         q = self._quantity(children)
         return self._over(self._refs(children), lambda r: Distance(r, op, q))
 
+    def dist_two(self, children):
+        """"more than 100 m but less than 300 m from X": both bounds on the distance to each reference."""
+        (op1, _), (op2, _) = [c for c in children if isinstance(c, tuple) and len(c) == 2 and c[0] in _OPS.values()]
+        q1, q2 = [parse_quantity(c.value) for c in children if isinstance(c, Token) and c.type == "QUANTITY"]
+        return self._over(self._refs(children), lambda r: all_of([Distance(r, op1, q1), Distance(r, op2, q2)]))
+
     def dist_between(self, children):
         low, high = next(c for c in children if isinstance(c, tuple) and isinstance(c[0], Quantity))
         return self._over(self._refs(children), lambda r: Distance(r, "between", low, high))
@@ -294,6 +301,11 @@ class PlanBuilder(Transformer):
 
     either = any_of
 
+    def neither(self, children):
+        """"neither A nor B": not A and not B."""
+        first, second = [c for c in children if not isinstance(c, (Token, str))]
+        return all_of([Not(first), Not(second)])
+
     def conds(self, children):
         (tree,) = _subtrees(children)
         return ("conds", tree)
@@ -307,6 +319,8 @@ class PlanBuilder(Transformer):
         by, desc = self._superlative(children)
         ks = [c for c in children if isinstance(c, int)]
         return ("rank", by, desc, ks[0] if ks else None, None)
+
+    rank_sup = rank_pre  # "(the ships) that are the 3 longest"
 
     def rank_ref(self, children):
         return ("rank_ref", self._refs(children))
@@ -323,7 +337,7 @@ class PlanBuilder(Transformer):
         _by, desc = self._superlative(children)
         noun = next(_words(c) for c in children if isinstance(c, Tree) and c.data == "mnoun")
         by = "area" if set(noun) & _AREA_NOUNS else ("perimeter" if "perimeter" in noun else
-                                                      "width" if "width" in noun else "length")
+                                                      "width" if set(noun) & _WIDTH_WORDS else "length")
         ks = [c for c in children if isinstance(c, int)]
         return ("rank", by, desc, ks[0] if ks else None, None)
 

@@ -53,15 +53,29 @@ def _parser() -> Lark:
 
 _PREDICATES = frozenset({"dist_within", "dist_cmp", "dist_or", "dist_between", "near", "far", "inside", "outside",
                          "intersects", "direction", "m_cmp", "m_or", "m_between"})
-_RANKS = frozenset({"rank_pre", "rank_prox", "rank_measure", "rank_of"})
+_RANKS = frozenset({"rank_pre", "rank_prox", "rank_measure", "rank_of", "rank_sup"})
 _FREE = frozenset({"tw", "tw_first", "rw", "rw_first"})
 _PLAIN = frozenset({"WORD", "NUMBER", "QUOTED"})
+_SHAPE_WORDS = frozenset({"larger", "bigger", "greater", "longer", "wider", "higher", "smaller", "shorter",
+                          "narrower", "lower"})
+
+
+def _words_of(node) -> list[str]:
+    return [t.value.lower() for t in node.scan_values(lambda v: isinstance(v, Token))]
 
 
 def _node_score(node: Tree) -> float:
     data = node.data
+    if data == "far" and _words_of(node)[:1] == ["away"]:
+        # bare "away from X" is "far from X" only when nothing else reads it: in "1 km away from X" the
+        # quantity is the distance
+        return -0.5
     if data in _PREDICATES or data in _RANKS:
         return 10.0
+    if data == "dist_two":  # two bounds on one distance; a shape word first ("larger than") says a measure
+        first = next((c for c in node.children if isinstance(c, Tree) and c.data == "cmp"), None)
+        shape = first is not None and bool(set(_words_of(first)) & _SHAPE_WORDS)
+        return 0.0 if shape else 20.5
     if data in ("visual", "visual_bare"):
         return -3.0 - 0.05 * len(node.children)
     if data in ("ref_any", "ref_all"):

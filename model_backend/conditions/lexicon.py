@@ -15,7 +15,8 @@ AREAS_AND_LINES = frozenset(
     breakwater dam dyke dike levee embankment fence wall border boundary zone area region district
     neighbourhood neighborhood city town village settlement airport airfield base compound yard site
     quarry mine desert dune glacier island peninsula hill mountain ridge valley slope cliff vineyard
-    orchard plantation cemetery campus pipeline powerline""".split()
+    orchard plantation cemetery campus pipeline powerline curb kerb sidewalk pavement verge median
+    roundabout junction intersection""".split()
 )
 
 
@@ -102,7 +103,7 @@ WORD_CLASSES: dict[str, tuple[str, ...]] = {
                   "spanning", "span", "spans", "bridging"),
     "CROSSED": ("crossed", "intersected", "touched", "overlapped", "traversed", "spanned"),
     "SIDE": ("side", "sides", "bank", "banks", "shore", "edge", "coast", "flank"),
-    "MNOUN": ("area", "size", "surface", "footprint", "length", "width", "perimeter"),
+    "MNOUN": ("area", "size", "surface", "footprint", "length", "width", "perimeter", "diameter"),
     "SCENEWORD": ("image", "images", "picture", "scene", "photo", "photograph", "tile", "raster", "view"),
     "DIR_N": ("north", "northern", "northward", "northwards", "northerly"),
     "DIR_S": ("south", "southern", "southward", "southwards", "southerly"),

@@ -8,7 +8,16 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..conditions.lexicon import WORD_CLASSES
 from ..tasks import Task, split_tag
+
+_SUPERLATIVE_WORDS = "|".join(w for name in ("LARGEST", "SMALLEST", "LONGEST", "SHORTEST", "WIDEST", "NARROWEST",
+                                               "NORTHMOST", "SOUTHMOST", "EASTMOST", "WESTMOST", "NEAREST",
+                                               "FARTHEST") for w in WORD_CLASSES[name])
+_COUNT_WORDS = r"\d+|two|three|four|five|six|seven|eight|nine|ten"
+#: "the largest", "the 3 smallest", "the ship closest", "the three ships farthest", "the most distant"
+_SUPERLATIVE_PHRASE = (rf"the\s+(?:(?:{_COUNT_WORDS})\s+)?(?:[\w-]+\s+)?(?:{_SUPERLATIVE_WORDS}|most\s+(?:distant|remote|"
+                       rf"extensive|northerly|southerly|easterly|westerly))\b")
 
 # Ordered: the first rule that matches wins. Patterns are matched on the lower-cased instruction.
 _WORDING_RULES: list[tuple[Task, re.Pattern[str]]] = [
@@ -27,6 +36,8 @@ _WORDING_RULES: list[tuple[Task, re.Pattern[str]]] = [
     # "Where are the ships?", "Which buildings are damaged?": questions about *which objects* are detection
     # (with an answer that says how many were found), not free-text question answering.
     (Task.DETECTION, re.compile(r"^(where (are|is)|which (of the )?(?!(class|category|kind|type)\b)\w+)\b")),
+    (Task.DETECTION, re.compile(r"^(which|what) (is|are) " + _SUPERLATIVE_PHRASE)),
+    (Task.DETECTION, re.compile(r"^what are (the|all the|all) [\w -]+? (that|which) ")),
     (Task.VQA, re.compile(r"\bhow many\b|\bcount\b|\?\s*$|^(is|are|does|do|what|which|why|how)\b")),
     (Task.DETECTION, re.compile(r"\b(detect|find|locate|where are|box(es)?|mark|show me|identify all)\b")),
 ]
@@ -72,6 +83,12 @@ def infer_task(instruction: str, user_task: Task | str | None = None, n_rasters:
 
 
 _WHERE = re.compile(r"^\s*where\s+(?:are|is)\s+(?P<what>.+?)\s*(?:located|situated)?\s*\??\s*$", re.IGNORECASE)
+# "What is the largest building?", "Which are the three ships closest to the pier?": asking for the objects
+_SUPERLATIVE = re.compile(rf"^\s*(?:which|what)\s+(?:is|are)\s+(?P<what>{_SUPERLATIVE_PHRASE}.*?)\s*\??\s*$",
+                          re.IGNORECASE)
+# "What are the ships that are within 500 m of the river?": the objects of the relative clause
+_WHAT_THAT = re.compile(r"^\s*what\s+are\s+(?P<what>(?:the|all the|all)\s+[\w -]+?\s+(?:that|which)\s+.+?)\s*\??\s*$",
+                        re.IGNORECASE)
 _WHICH = re.compile(r"^\s*which\s+(?:(?P<of>of\s+)?(?P<what>(?:the\s+|these\s+|those\s+)?[\w-]+))"
                     r"(?:\s+(?P<verb>are|is|have|has|were|was|lie|lies|stand|stands)\b)?\s*(?P<rest>.*?)\s*\??\s*$",
                     re.IGNORECASE)
@@ -81,7 +98,7 @@ def object_request(question: str) -> str | None:
     """A question about which objects -> the request for those objects, or ``None`` when it is not one:
     "Where are the ships?" -> "the ships"; "Which buildings are damaged?" -> "buildings that are damaged";
     "Which of the ships are moored at the pier?" -> "the ships that are moored at the pier"."""
-    where = _WHERE.match(question)
+    where = _WHERE.match(question) or _SUPERLATIVE.match(question) or _WHAT_THAT.match(question)
     if where:
         return where.group("what").strip()
     which = _WHICH.match(question)

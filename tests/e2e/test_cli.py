@@ -127,7 +127,7 @@ def test_eval_plans_prints_accuracy_per_construct(data_dir):
     assert "grammar" in rows["construct"]
     for construct in ("distance", "between", "negation", "direction", "rank", "count", "model-reference"):
         assert "%" in rows[construct]
-    assert rows["all"].split()[-2].lstrip("(") >= "95"
+    assert float(rows["all"].split()[-2].lstrip("(")) >= 95
 
 
 def test_eval_command_is_wired_into_the_main_cli(tmp_path):

