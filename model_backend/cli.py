@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bearer token clients must send (default: a random one, printed at start or written "
                             "to --token-file)")
     serve.add_argument("--token-file", dest="token_file", default=None,
-                       help="write the token to this file (readable by you only) instead of printing it")
+                       help="keep the token in this file (readable by you only) instead of printing it: a token "
+                            "already there is used again, else a new one is written")
     serve.add_argument("--no-token", dest="no_token", action="store_true",
                        help="accept requests without a token (loopback only; any local program can then use it)")
     serve.add_argument("--allow-dir", dest="allow_dirs", action="append", default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import socket
 import tempfile
 import threading
@@ -27,6 +28,9 @@ def serve(args, overrides: dict[str, Any]) -> int:
     config = RunConfig.load(overrides, config_file=getattr(args, "config", None))
     env = os.environ
     token, generated = resolve_token(args.token, env.get("GEORSMLLM_TOKEN"), no_token=args.no_token)
+    kept = read_token_file(args.token_file) if generated and args.token_file else None
+    if kept:  # the token of an earlier start: remote clients keep working across restarts
+        token, generated = kept, False
     try:
         UrlPrefixes(args.allow_urls or ())
     except ValueError as exc:
@@ -61,7 +65,9 @@ def serve(args, overrides: dict[str, Any]) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
     settings.port = sock.getsockname()[1]  # the Host check needs the real port (--port 0 picks one)
-    if settings.token and (generated or args.token_file):
+    if kept:
+        print(f"token read from {Path(args.token_file).expanduser()}", flush=True)
+    elif settings.token and (generated or args.token_file):
         _hand_over_token(settings.token, args.token_file)
 
     engine = build_engine(config)
@@ -110,6 +116,29 @@ def resolve_token(given: str | None, from_env: str | None, *, no_token: bool) ->
     if no_token:
         return None, False
     return new_token(), True
+
+
+def read_token_file(token_file: str) -> str | None:
+    """The token an earlier start wrote to ``token_file`` (its first line), or ``None`` when the file is
+    missing or empty (a new token is then written there). ``ConfigError`` when others may read the file or
+    its token is unusable: it is never overwritten, so a token the user put there is not lost."""
+    path = Path(token_file).expanduser()
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        return None
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigError(f"the token file {path} may be read by other users (mode {stat.S_IMODE(mode):o}): "
+                          f"run 'chmod 600 {path}', or remove it to get a new token")
+    token = lines[0].strip()
+    check_token_text(token)
+    return token
 
 
 def _hand_over_token(token: str, token_file: str | None) -> None:

@@ -105,6 +105,29 @@ def test_token_is_required_by_default_and_handed_over(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+    # a restart keeps the token in the file: clients holding it go on working
+    (tmp_path / "t" / "port").unlink()
+    proc, url = start_server(tmp_path / "t", "--token-file", str(token_file))
+    try:
+        assert token_file.read_text().strip() == token
+        assert httpx.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_token_file_others_can_read_is_refused_and_kept(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("my-own-token\n")
+    token_file.chmod(0o644)
+    proc, _ = start_server(tmp_path, "--token-file", str(token_file), wait=False)
+    try:
+        assert proc.wait(60) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "chmod 600" in (tmp_path / "server.log").read_text()
+    assert token_file.read_text() == "my-own-token\n"  # never overwritten
 
 
 @pytest.mark.parametrize("args", [("--token", " "), ("--token", "t", "--no-token")])  # more forms: unit tests
