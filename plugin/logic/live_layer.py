@@ -65,10 +65,16 @@ class LiveLayers:
             if geometry_type:
                 groups.setdefault(geometry_type, []).append(feature)
         added = 0
+        fields = result_fields()
+        names = fields.names()
         for geometry_type, items in groups.items():
             layer = self._layer(geometry_type)
+            # every field present (null where the event has none): OGR's GeoJSON reader otherwise reports an
+            # "Invalid index" error for each field a feature lacks
+            items = [dict(item, properties={name: (item.get("properties") or {}).get(name) for name in names})
+                     for item in items]
             parsed = QgsJsonUtils.stringToFeatureList(
-                json.dumps({"type": "FeatureCollection", "features": items}), result_fields())
+                json.dumps({"type": "FeatureCollection", "features": items}), fields)
             if parsed:
                 layer.dataProvider().addFeatures(parsed)
                 layer.updateExtents()
