@@ -178,8 +178,8 @@ class Pipeline:
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
         result.warnings += plan.warnings
-        emit(RunEvent("plan", message=plan.describe(), data=result.plan | {"task": result.task,
-                                                                              "task_reason": result.task_reason}))
+        emit(RunEvent("plan", message=plan.describe(), data=result.plan | {
+            "task": result.task, "task_reason": result.task_reason, "dialect": result.dialect}))
         output = RunOutput(gpkg=cfg.output, run_name=log.run_name, geojson=self.geojson_path)
         try:
             RUNNERS[choice.task](RunContext(self, plan, result, output, emit, cancel, log))
@@ -204,8 +204,8 @@ class Pipeline:
             engine=self.engine.describe(), dialect=self.dialect.name,
         )
         result.warnings += report["warnings"]
-        emit(RunEvent("plan", message=report["text"], data=result.plan | {"task": result.task,
-                                                                            "task_reason": result.task_reason}))
+        emit(RunEvent("plan", message=report["text"], data=result.plan | {
+            "task": result.task, "task_reason": result.task_reason, "dialect": result.dialect}))
         taken = existing_run_names(cfg.output) + [run_name_of(n) for n in self.previous.siblings]
         run_name = followup_run_name(self.previous.run_name, taken)
         output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)

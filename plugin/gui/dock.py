@@ -330,6 +330,8 @@ class GeoRSMLLMDock(QgsDockWidget):
             row.progress(event.tiles_done, event.tiles_total)
         if event.kind == "warning" and event.message:
             self.show_message(event.message)
+        if event.kind == "plan" and event.data.get("sentences") and not self.plan_view.isHidden():
+            self.plan_view.setHtml(plan_html(event.data))  # the plan shown is the one the latest run follows
 
     def job_status(self, key: str, status: str) -> None:
         row = self.runs.rows.get(key)

@@ -253,3 +253,21 @@ def test_summaries_and_status_in_chinese(plugin_pkg):
     finally:
         i18n.remove_translator(translator)
     assert objects_summary({"plane": 6}) == "6 planes"
+
+
+def test_an_open_plan_view_follows_the_plan_of_the_run_that_starts(qtbot, plugin_pkg):
+    from georsmllm.plugin.gui.dock import GeoRSMLLMDock
+    from georsmllm.plugin.logic.follow import JobEvent
+
+    dock = GeoRSMLLMDock(None)
+    qtbot.addWidget(dock)
+    dock.show()
+    plan = {"task": "seg", "task_reason": "wording 'segment'", "dialect": "georsmllm", "parser": "grammar",
+            "sentences": [{"kind": "model", "text": "Model (segmentation): find the pond in every tile."}]}
+    dock.job_started("run0", "segment the pond")
+    dock.job_progress("run0", JobEvent("plan", 0, data=plan))
+    assert dock.plan_view.isHidden()  # not opened by a run: only "Show plan" opens it
+    dock.show_plan({"task": "detection", "sentences": [{"kind": "model", "text": "find the ponds"}]}, None)
+    dock.job_progress("run0", JobEvent("plan", 0, data=plan))
+    text = dock.plan_view.toPlainText()
+    assert "find the pond in every tile" in text and "find the ponds" not in text and "georsmllm" in text
