@@ -6,6 +6,7 @@ steps on a tile; ``execute_plan`` applies its GIS part to the merged, georeferen
 from .chain import ChainResult, StepRun, run_model_chain
 from .executor import PlanResult, execute_plan
 from .grammar import GrammarError, parse_with_grammar
+from .image_parts import ImageExtent
 from .layers import check_plan, find_layer, resolve_layer
 from .parse import parse_plan
 from .plan import (
@@ -14,6 +15,7 @@ from .plan import (
     And,
     Direction,
     Distance,
+    ImagePart,
     Measure,
     ModelStep,
     Not,
@@ -36,6 +38,8 @@ __all__ = [
     "Direction",
     "Distance",
     "GrammarError",
+    "ImageExtent",
+    "ImagePart",
     "Measure",
     "ModelStep",
     "Not",

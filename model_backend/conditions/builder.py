@@ -18,6 +18,7 @@ from .plan import (
     And,
     Direction,
     Distance,
+    ImagePart,
     Measure,
     Not,
     Or,
@@ -48,6 +49,13 @@ _SUPERLATIVES = {
 }
 _DIRECTIONS = {"dir_n": "north", "dir_s": "south", "dir_e": "east", "dir_w": "west", "dir_ne": "north-east",
                "dir_nw": "north-west", "dir_se": "south-east", "dir_sw": "south-west"}
+_PARTS = {"part_n": "north", "part_s": "south", "part_e": "east", "part_w": "west", "part_ne": "north-east",
+          "part_nw": "north-west", "part_se": "south-east", "part_sw": "south-west", "part_centre": "centre"}
+#: nouns that name a part of the image, by the kind of part they fit ("the northern corner" is no part)
+_ANY_PART_NOUNS = frozenset({"part", "parts", "portion", "section", "region", "area"})
+_PART_NOUNS = {"side": _ANY_PART_NOUNS | {"half", "side", "sides"},
+               "corner": _ANY_PART_NOUNS | {"corner", "quarter"},
+               "centre": _ANY_PART_NOUNS}
 _OPS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _LESS_WORDS = frozenset({"less", "smaller", "shorter", "narrower", "closer", "nearer", "below", "under"})
 # "diameter" is the width: for a round object the short side of its minimum rotated rectangle
@@ -243,6 +251,25 @@ class PlanBuilder(Transformer):
     def direction(self, children):
         word = next(_DIRECTIONS[c.data] for c in children if isinstance(c, Tree) and c.data in _DIRECTIONS)
         return self._over(self._refs(children), lambda r: Direction(r, word))
+
+    def part_noun(self, children):
+        return ("part_noun", _words(children[0])[0])
+
+    alone_noun = part_noun
+
+    def image_part(self, children):
+        """"in the northern half of the image": the part, checked against its noun ("the northern corner" is
+        no part of an image)."""
+        part = next(_PARTS[c.data] for c in children if isinstance(c, Tree) and c.data in _PARTS)
+        noun = next((c[1] for c in children if isinstance(c, tuple) and c[0] == "part_noun"), None)
+        kind = "centre" if part == "centre" else ("corner" if "-" in part else "side")
+        if noun is not None and noun not in _PART_NOUNS[kind]:
+            fits = {"side": "a half, side or part", "corner": "a corner, quarter or part", "centre": "a part"}[kind]
+            raise PlanError(f"\u201c{noun}\u201d is no part of the image this parser reads ({part}: {fits})")
+        return ImagePart(part)
+
+    def image_part_out(self, children):
+        return Not(self.image_part(children))
 
     def _measure(self, children, op, q, upper=None):
         hints: list[str] = []

@@ -8,7 +8,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .plan import FAR_DEFAULT, NEAR_DEFAULT, And, Direction, Distance, Measure, Not, Or, Plan, Topology, walk
+from .image_parts import part_phrase
+from .plan import (FAR_DEFAULT, NEAR_DEFAULT, And, Direction, Distance, ImagePart, Measure, Not, Or, Plan, Topology,
+                   walk)
 
 #: kinds of sentence: a model step, a GIS measure, an assumption the plan made, what the answer is
 SENTENCE_KINDS = ("model", "gis", "assumption", "answer")
@@ -56,6 +58,8 @@ def condition_phrase(plan: Plan, c) -> str:
         return f"intersect {_ref(plan, c.ref)} (share at least a point with it)"
     if isinstance(c, Direction):
         return f"lie {c.direction} of {_ref(plan, c.ref)}"
+    if isinstance(c, ImagePart):
+        return f"have their centroid in {part_phrase(c.part)}"
     if isinstance(c, Measure):
         article = "an" if c.measure == "area" else "a"
         of = "" if c.op == "between" else " of"
@@ -73,6 +77,15 @@ def condition_phrase(plan: Plan, c) -> str:
         parts = [_bracket(plan, i) for i in c.items]
         return "either " + " or ".join(parts) if len(parts) == 2 else ", ".join(parts[:-1]) + " or " + parts[-1]
     raise TypeError(f"not a condition: {c!r}")
+
+
+def _keep_clause(plan: Plan, c) -> str:
+    """What follows "keep the objects" for one top-level condition."""
+    if isinstance(c, ImagePart):
+        return f"whose centroid lies in {part_phrase(c.part)}"
+    if isinstance(c, Not) and isinstance(c.item, ImagePart):
+        return f"whose centroid does not lie in {part_phrase(c.item.part)}"
+    return f"that {condition_phrase(plan, c)}"
 
 
 def _bracket(plan: Plan, c) -> str:
@@ -114,7 +127,7 @@ def plan_sentences(plan: Plan) -> list[Sentence]:
     if plan.where is not None:
         items = plan.where.items if isinstance(plan.where, And) else (plan.where,)
         for item in items:
-            out.append(Sentence("gis", f"GIS measure: keep the objects that {condition_phrase(plan, item)}."))
+            out.append(Sentence("gis", f"GIS measure: keep the objects {_keep_clause(plan, item)}."))
     if plan.rank is not None:
         out.append(Sentence("gis", _rank_sentence(plan)))
     if plan.count:

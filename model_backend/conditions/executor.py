@@ -1,9 +1,11 @@
 """Running a plan's GIS part over georeferenced results: conditions, boolean logic, ranking, counting.
 
-``execute_plan(plan, objects_map, crs, context_layers, found)`` takes the merged objects in MAP
-coordinates of ``crs`` and the references as geometries -- context layers by name
+``execute_plan(plan, objects_map, crs, context_layers, found, image=...)`` takes the merged objects in
+MAP coordinates of ``crs`` and the references as geometries -- context layers by name
 (``name -> (shapely geometries, CRS or None)``), and what the model found for a model-found reference
-in ``found``, keyed by the reference's id, the same way -- and returns the objects kept, in order.
+in ``found``, keyed by the reference's id, the same way -- and, for ``ImagePart`` conditions ("in the
+northern half of the image"), where the run's image lies (``image_parts.ImageExtent``, in ``crs``), and
+returns the objects kept, in order.
 Measures and frames are those of ``measure`` (edge-to-edge distances in metres, geodesic for
 geographic CRSs; direction by centroid against the reference's nearest point, or the side of a line).
 
@@ -28,6 +30,7 @@ import shapely
 
 from ..errors import ConfigError
 from ..geometry import GeoObject
+from .image_parts import PART_WORDS, ImageExtent, centroids_map
 from .layers import resolve_layer
 from .measure import (
     ContextLayers,
@@ -42,7 +45,7 @@ from .measure import (
     nearest_distances_m,
     object_geometries,
 )
-from .plan import And, Direction, Distance, Measure, Not, Or, Plan, Reference, Topology
+from .plan import And, Direction, Distance, ImagePart, Measure, Not, Or, Plan, Reference, Topology, walk
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 _POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -62,11 +65,14 @@ class ObjectMeasures:
     """Measures of one result set against the plan's references, each computed once.
 
     ``objects_map``: objects in map coordinates of ``crs``. ``references``: reference id ->
-    ``(shapely geometries, CRS or None)``.
+    ``(shapely geometries, CRS or None)``. ``image``: where the run's image lies in ``crs`` (needed only
+    by ``ImagePart`` conditions).
     """
 
     def __init__(self, objects_map: Sequence[GeoObject], crs: CrsLike,
-                 references: Mapping[str, tuple[Sequence[Any], Any]] | None = None):
+                 references: Mapping[str, tuple[Sequence[Any], Any]] | None = None,
+                 image: ImageExtent | None = None):
+        self.image = image
         self.geoms_map = object_geometries(objects_map, crs)
         self.frame = MetricFrame(crs, self.geoms_map)
         self.geoms_metric = self.frame.to_metric(self.geoms_map)
@@ -130,9 +136,23 @@ class ObjectMeasures:
         offsets = self._cached(("offsets", ref_id), lambda: direction_offsets(self.geoms_metric, self._tree(ref_id)))
         return compass_mask(offsets, direction)
 
+    def in_image_part(self, part: str) -> np.ndarray:
+        """Whether each object's centroid (planar, map coordinates) lies in ``part`` of the image."""
+        if self.image is None:
+            raise _no_image(part)
+        centres = self._cached(("centroid_map",), lambda: centroids_map(self.geoms_map))
+        return self._cached(("image_part", part), lambda: self.image.part_mask(centres, part))
+
     def measure(self, name: str) -> np.ndarray:
         return {"area": self.areas_m2, "length": self.lengths_m, "width": self.widths_m,
                 "perimeter": self.perimeters_m}[name]()
+
+
+def _no_image(part: str) -> ConfigError:
+    return ConfigError(
+        f"\u201cin the {PART_WORDS[part]} of the image\u201d needs to know where the image lies, and none was "
+        "given: measure it on a run over a georeferenced raster"
+    )
 
 
 def _compare(values: np.ndarray, op: str, low: float, high: float | None) -> np.ndarray:
@@ -155,6 +175,8 @@ def condition_mask(condition, measures: ObjectMeasures) -> np.ndarray:
         return measures.intersects(condition.ref)
     if isinstance(condition, Direction):
         return measures.in_direction(condition.ref, condition.direction)
+    if isinstance(condition, ImagePart):
+        return measures.in_image_part(condition.part)
     if isinstance(condition, Not):
         return ~condition_mask(condition.item, measures)
     if isinstance(condition, And):
@@ -233,20 +255,26 @@ def execute_plan(
     crs: CrsLike,
     context_layers: ContextLayers | None = None,
     found: Mapping[str, tuple[Sequence[Any], Any]] | None = None,
+    *,
+    image: ImageExtent | None = None,
 ) -> PlanResult:
     """The objects that satisfy ``plan.where``, ranked by ``plan.rank``, counted when ``plan.count``.
 
     ``objects_map``: the merged results in map coordinates of ``crs``. ``context_layers``: layer name ->
     ``(shapely geometries, CRS or None: the results' CRS)``. ``found``: reference id -> what the model
-    found for that reference, the same way (or ``GeoObject``s with their CRS). References are checked
-    before anything is measured, even when there are no objects; ``ConfigError`` for a missing layer
-    or CRS.
+    found for that reference, the same way (or ``GeoObject``s with their CRS). ``image``: where the
+    run's image lies, in ``crs`` (for ``ImagePart`` conditions). References and the image extent are
+    checked before anything is measured, even when there are no objects; ``ConfigError`` for a missing
+    layer, CRS or image extent.
     """
     references = reference_geometries(plan, context_layers, found)
+    parts = [n.part for n in walk(plan.where) if isinstance(n, ImagePart)]
+    if parts and image is None:
+        raise _no_image(parts[0])
     objects = list(objects_map)
     if not objects:
         return PlanResult([], [], 0 if plan.count else None)
-    measures = ObjectMeasures(objects, crs, references)
+    measures = ObjectMeasures(objects, crs, references, image)
     mask = condition_mask(plan.where, measures) if plan.where is not None else np.ones(len(objects), dtype=bool)
     indices = [i for i in range(len(objects)) if mask[i]]
     if plan.rank is not None:

@@ -52,7 +52,7 @@ def _parser() -> Lark:
 # choosing among readings
 
 _PREDICATES = frozenset({"dist_within", "dist_cmp", "dist_or", "dist_between", "near", "far", "inside", "outside",
-                         "intersects", "direction", "m_cmp", "m_or", "m_between"})
+                         "intersects", "direction", "m_cmp", "m_or", "m_between", "image_part", "image_part_out"})
 _RANKS = frozenset({"rank_pre", "rank_prox", "rank_measure", "rank_of", "rank_sup"})
 _FREE = frozenset({"tw", "tw_first", "rw", "rw_first"})
 _PLAIN = frozenset({"WORD", "NUMBER", "QUOTED"})

@@ -4,7 +4,8 @@ Words become the grammar's keyword terminals (its quoted strings), the terminal 
 (``lexicon.WORD_CLASSES``: VERB, MORE, DIR_N...) or WORD; numbers written in digits or words ("1,000",
 "three", "two hundred", "half a") become NUMBER; a number followed by a length or area unit read by pint
 ("500 m²", "2 ha", "a mile") one QUANTITY token, whose text is the canonical "value unit". Contractions
-are split ("don't" -> "do not"), possessive "'s" dropped, "north-east" joined, quoted names kept whole.
+are split ("don't" -> "do not"), possessive "'s" dropped, "north-east" joined, "top-left" split, quoted names
+kept whole. A bare "half" with no unit after it is a word ("the northern half"), not the number 0.5.
 Every token keeps its character span in the text, so phrases are cut from the text as written.
 """
 
@@ -29,6 +30,8 @@ _RAW_RE = re.compile(
       | (?P<other>\S)""",
     re.VERBOSE | re.IGNORECASE,
 )
+#: "top-left", "lower-right": two words of a part of the image
+_POSITION_WORDS = frozenset({"top", "bottom", "upper", "lower", "left", "right"})
 _SPLIT_NOT = {"don't": "do", "doesn't": "does", "aren't": "are", "isn't": "is", "can't": "can",
               "cannot": "can", "won't": "will", "didn't": "did", "weren't": "were", "wasn't": "was"}
 
@@ -60,6 +63,12 @@ def _raw_tokens(text: str) -> list[_Raw]:
             if low.startswith(("north-", "south-")) and low.split("-")[1] in ("east", "west", "eastern", "western",
                                                                               "eastward", "westward"):
                 piece = piece.replace("-", "")
+            halves = low.split("-")
+            if len(halves) == 2 and set(halves) <= _POSITION_WORDS:  # "top-left" is "top left"
+                cut = start + len(halves[0])
+                out += [_Raw("word", piece[: len(halves[0])], start, cut), _Raw("word", piece[-len(halves[1]):],
+                                                                                 cut + 1, end)]
+                continue
         if kind == "quoted":
             piece = piece[1:-1].strip()
         out.append(_Raw(kind, piece, start, end))
@@ -130,6 +139,8 @@ class InstructionLexer(Lexer):
                     end = raw[i + used + n - 1].end
                     token = Token("QUANTITY", f"{format_number(value)} {symbol}", start_pos=r.start, end_pos=end)
                     i += used + n
+                elif r.kind == "word" and used == 1 and r.text.lower() == "half":
+                    pass  # "the northern half (of the image)": a word, read below
                 elif r.kind == "number" or used > 1 or r.text.lower() not in ("a", "an"):
                     token = Token("NUMBER", format_number(value), start_pos=r.start, end_pos=raw[i + used - 1].end)
                     i += used

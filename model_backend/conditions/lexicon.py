@@ -95,7 +95,9 @@ WORD_CLASSES: dict[str, tuple[str, ...]] = {
     "PARTICIPLE": ("located", "situated", "lying", "parked", "moored", "docked", "anchored", "standing",
                    "sitting", "placed", "positioned", "found", "built", "seen", "running", "flowing"),
     "MORE": ("more", "larger", "bigger", "greater", "longer", "wider", "farther", "further", "higher"),
-    "LESS": ("less", "fewer", "smaller", "shorter", "narrower", "closer", "nearer", "lower"),
+    "LESS": ("less", "fewer", "smaller", "shorter", "narrower", "closer", "nearer"),
+    # a comparison ("lower than") or a part of the image ("the lower half"): its own class, read as both
+    "LOWER": ("lower",),
     "NEARWORD": ("near", "nearby", "beside", "alongside", "along", "bordering", "border", "borders", "neighbouring",
                  "neighboring", "flanking", "adjoining", "adjoin", "adjoins", "abutting", "abut", "abuts"),
     "CROSSWORD": ("intersecting", "intersect", "intersects", "crossing", "cross", "crosses", "touching", "touch",
@@ -126,7 +128,7 @@ WORD_CLASSES: dict[str, tuple[str, ...]] = {
     "NEAREST": ("nearest", "closest"),
     "FARTHEST": ("farthest", "furthest"),
     # parts of the objects themselves: never a place to measure from ("with solar panels on the roof")
-    "PART": ("roof", "roofs", "rooftop", "rooftops", "deck", "decks", "hull", "hulls", "wing", "wings", "facade",
+    "OBJECT_PART": ("roof", "roofs", "rooftop", "rooftops", "deck", "decks", "hull", "hulls", "wing", "wings", "facade",
              "facades", "chimney", "chimneys", "tail", "tails"),
     "ADVERB": ("just", "directly", "due", "immediately", "somewhere", "strictly", "entirely", "wholly",
                "completely", "fully", "also", "only", "still", "currently"),

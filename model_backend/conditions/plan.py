@@ -7,7 +7,7 @@ A ``Plan`` holds
   context layer by name (``source="layer"``) or a phrase the model must find first
   (``source="model"``, grounded by detection for objects and segmentation for areas and lines);
 - ``where``: the GIS conditions as a boolean tree (``Distance``, ``Topology``, ``Direction``,
-  ``Measure`` combined by ``And``, ``Or``, ``Not``), measured on the georeferenced results by
+  ``Measure``, ``ImagePart`` combined by ``And``, ``Or``, ``Not``), measured on the georeferenced results by
   ``executor.execute_plan``;
 - ``visual``: conditions a GIS cannot measure (colour, state, "damaged"): model steps of the chain,
   each keeping a subset of the previous step's objects (all must hold);
@@ -51,6 +51,10 @@ GroundingTask = Literal["detection", "seg"]
 Comparison = Literal["<", "<=", ">", ">=", "between"]
 CompassDirection = Literal[
     "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"
+]
+#: parts of the run's image: halves for the four sides, quarters for the corners, the middle third
+ImagePartName = Literal[
+    "north", "south", "east", "west", "north-east", "north-west", "south-east", "south-west", "centre"
 ]
 MeasureName = Literal["area", "length", "width", "perimeter"]
 RankKey = Literal["area", "length", "width", "perimeter", "distance", "northing", "easting"]
@@ -181,6 +185,17 @@ class Measure:
                      f"the {self.measure}")
 
 
+@dataclass(frozen=True)
+class ImagePart:
+    """The object's centroid lies in ``part`` of the run's image (map directions, north up): ``north``
+    ... ``west``: that half; ``north-east`` ...: that quarter; ``centre``: the middle third in both
+    axes. Measured against the axis-aligned bounds of the raster's footprint in its CRS."""
+
+    part: Annotated[ImagePartName, Field(description="which part of the image ('top'/'upper' is north, "
+                                                     "'left' is west, 'middle' is centre)")]
+    kind: Literal["image_part"] = "image_part"
+
+
 def _combines_two(node) -> None:
     object.__setattr__(node, "items", tuple(node.items))
     if len(node.items) < 2:
@@ -215,8 +230,9 @@ class Not:
     kind: Literal["not"] = "not"
 
 
-Condition = Annotated[Union[Distance, Topology, Direction, Measure, And, Or, Not], Field(discriminator="kind")]
-CONDITION_TYPES = (Distance, Topology, Direction, Measure, And, Or, Not)
+Condition = Annotated[Union[Distance, Topology, Direction, Measure, ImagePart, And, Or, Not],
+                      Field(discriminator="kind")]
+CONDITION_TYPES = (Distance, Topology, Direction, Measure, ImagePart, And, Or, Not)
 
 
 def walk(condition) -> Iterator[Any]:

@@ -153,6 +153,9 @@ def kept(out, result) -> set[str]:
     ("of these, the 2 largest", {"big_ne", "mid_nw", "mid_sw"}),  # the two 2500 m² ones tie: both kept
     ("keep those smaller than 1000 m² or larger than 5000 m²", {"small_nw", "big_ne", "small_se"}),
     ("drop any that are within 250 m of the parks", {"small_se"}),  # mid_sw lies 220 m away
+    # parts of the raster the follow-up is run with (512 x 512 px; middle lines at px 256)
+    ("now only those in the northern half of the image", {"small_nw", "mid_nw", "big_ne"}),
+    ("remove the ones in the south-east corner of the image", {"small_nw", "mid_nw", "big_ne", "mid_sw"}),
 ])
 def test_gis_follow_ups_keep_exactly_the_right_objects_without_the_model(scene, first_run, instruction, want):
     result, pipeline = follow(scene, first_run, instruction)  # NoModel fails on any call

@@ -85,6 +85,44 @@ def test_the_pipeline_keeps_the_squares_the_plan_means(scene, tmp_path, instruct
     assert result.plan["sentences"][0]["kind"] == "model" and "GIS " in result.plan["text"]
 
 
+# where the squares' centres lie in the 512 x 512 px image (middle lines at px 256; middle third 170.7..341.3):
+# north_50m (105, 241) north-west, south_120m (205, 285) south-west and in the middle third, north_far (305, 45)
+# north-east, on_apron (425, 425) south-east
+@pytest.mark.parametrize("instruction, want", [
+    ("[detection] squares in the northern half of the image", {"north_50m", "north_far"}),
+    ("[detection] squares in the top-left corner of the image", {"north_50m"}),
+    ("[detection] squares in the south-east quarter of the scene", {"on_apron"}),
+    ("[detection] squares on the left side of the image", {"north_50m", "south_120m"}),
+    ("[detection] squares in the centre of the image", {"south_120m"}),
+    ("[detection] squares not in the western half of the image", {"north_far", "on_apron"}),
+    ("[detection] squares in the lower half of the image but not on the apron", {"south_120m"}),
+    ("how many squares are in the eastern half of the image?", {"north_far", "on_apron"}),
+])
+def test_parts_of_the_image_keep_the_squares_whose_centres_lie_there(scene, tmp_path, instruction, want):
+    pipeline, _engine = run(scene, tmp_path, instruction)
+    result = pipeline.run()
+    assert kept_squares(result, tmp_path / "out.gpkg") == want
+    assert "of the image" in result.plan["text"] and "did not understand" not in result.plan["text"]
+
+
+def test_on_a_rotated_raster_north_is_north_on_the_map_not_the_top_rows(tmp_path):
+    """A raster turned a quarter clockwise: its rows run west to east and its columns north to south
+    (x = X0 + 5 row, y = Y0 + 1280 - 5 col), so its top rows are the map's west and its left columns the north."""
+    squares = {"top_left_px": (20, 20, 8, 8), "top_right_px": (200, 20, 8, 8), "bottom_left_px": (20, 200, 8, 8),
+               "bottom_right_px": (200, 200, 8, 8)}
+    raster = tmp_path / "turned.tif"
+    plant(None, raster, list(squares.values()), transform=Affine(0, PIXEL, X0, -PIXEL, 0, Y0 + 1280), crs=CRS,
+          shape=(256, 256))
+    config = RunConfig(raster=str(raster), instruction="[detection] squares in the northern half of the image",
+                       output=str(tmp_path / "out.gpkg"), engine="scripted", tile_size=256, overlap=0)
+    result = Pipeline(config, BrightObjectEngine(label="square")).run()
+    _meta, _fids, wkb, _fields = pyogrio.raw.read(tmp_path / "out.gpkg", layer=result.outputs["layers"]["boxes"])
+    centres = [shapely.centroid(g) for g in shapely.from_wkb(wkb)]
+    # the squares in the left columns (20..28) lie at y = Y0 + 1160, north of the middle line y = Y0 + 640; the
+    # top rows' squares would be the pixel reading (x = X0 + 120)
+    assert sorted((round(c.x - X0), round(c.y - Y0)) for c in centres) == [(120, 1160), (1020, 1160)]
+
+
 def test_counting_counts_the_squares_that_satisfy_the_conditions(scene, tmp_path):
     pipeline, _engine = run(scene, tmp_path, "how many squares are north of the pier?")
     result = pipeline.run()

@@ -85,7 +85,7 @@ def test_plan_json_round_trip_and_schema_from_the_types():
     assert "parser" not in schema["properties"] and "warnings" not in schema["properties"]
     kinds = {name: d["properties"]["kind"]["const"] for name, d in schema["$defs"].items() if "kind" in d["properties"]}
     assert kinds == {"Distance": "distance", "Topology": "topology", "Direction": "direction", "Measure": "measure",
-                     "And": "and", "Or": "or", "Not": "not"}
+                     "ImagePart": "image_part", "And": "and", "Or": "or", "Not": "not"}
     assert all("kind" in schema["$defs"][name]["required"] for name in kinds)
     assert schema["$defs"]["Direction"]["properties"]["direction"]["enum"][1] == "north-east"
 
@@ -274,8 +274,8 @@ def test_default_task_empty_instruction_and_unknown_tag():
 
 
 def test_what_the_grammar_cannot_read_goes_to_the_model_whole_with_a_warning():
-    plan = parse_plan("ships in the northern part of the image", layer_names=["port"])
-    assert plan.targets == (Target("ships in the northern part of the image"),) and plan.where is None
+    plan = parse_plan("ships in the northern third of the image", layer_names=["port"])  # thirds are not read
+    assert plan.targets == (Target("ships in the northern third of the image"),) and plan.where is None
     assert any("did not understand" in w and "one step" in w for w in plan.warnings)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from ...conditions.image_parts import ImageExtent
 from ...conditions.plan import Plan
 from ...geometry import ParseResult
 from ...engines.base import EngineRequest
@@ -26,6 +27,15 @@ from ...vector.features import Feature
 if TYPE_CHECKING:
     from ..references import ReferenceLayer
     from ..runner import Pipeline
+
+
+def image_extent(source: RasterSource) -> ImageExtent | None:
+    """Where ``source``'s image lies in map coordinates of its CRS (its footprint: the four outer pixel
+    corners through its geotransform), what "in the northern half of the image" is measured against;
+    ``None`` for a raster opened in pixel coordinates (no map to measure on)."""
+    if not source.georeferenced:
+        return None
+    return ImageExtent.of_grid(source.grid.width, source.grid.height, source.transform)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from ..events import Cancelled, RunEvent
 from ..previous import PreviousResult
 from ..result import Answer
 from ..scheduler import pipelined
-from .base import RunContext
+from .base import RunContext, image_extent
 from .objects import counts_of, found_phrase
 
 
@@ -73,7 +73,7 @@ def run_followup(ctx: RunContext) -> None:
         if plan.where is not None and selected:
             gis = plan.replace(rank=None, count=False, visual=())
             selected = [selected[j] for j in execute_plan(gis, [objects[i] for i in selected], crs,
-                                                          pipeline.context_layers).indices]
+                                                          pipeline.context_layers, image=image_extent(source)).indices]
         judged, calls = set(selected), 0
         if plan.visual and selected:
             selected, judged, calls = _visual_filter(ctx, previous, selected, follow)

@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from ...conditions.executor import execute_plan
+from ...conditions.image_parts import ImageExtent
 from ...conditions.layers import check_plan
 from ...conditions.measure import ContextLayers
 from ...conditions.plan import ModelStep, Plan, Target
@@ -42,7 +43,7 @@ from ..result import Answer
 from ..scheduler import pipelined
 from ..tilework import TileOutcome, process_tile
 from ..wording import counted_objects
-from .base import RunContext
+from .base import RunContext, image_extent
 
 #: How often (seconds, at least) the output is rewritten with what is done so far, marked partial. Every
 #: finished tile is durable in the journal at once; these checkpoints only let other programs see progress.
@@ -56,7 +57,8 @@ CHECKPOINT_COST_FACTOR = 20.0
 class ObjectCollector:
     """Candidates from finished tiles (raster pixels) and what turns them into output features: merge across
     tiles, georeference (``georef``: raster pixels -> map coordinates of ``crs``), then keep the objects that
-    meet the plan's GIS conditions and touch the area of interest. Candidates are merged in tile order, so
+    meet the plan's GIS conditions and touch the area of interest. ``image``: where the raster lies in ``crs``
+    (for "in the northern half of the image"; for change, the first image's). Candidates are merged in tile order, so
     the features do not depend on the order tiles finished in (nor on a run being resumed).
 
     With SAM2 refinement (``pipeline.refine``) each kept object brings a companion feature: a refined
@@ -68,6 +70,7 @@ class ObjectCollector:
     georef: Georef
     crs: str
     box_regions: bool = False
+    image: ImageExtent | None = None
     by_tile: dict[int, tuple[list[Candidate], list[PolygonRegion | None]]] = field(default_factory=dict)
 
     def add(self, tile_index: int, candidates: list[Candidate], outlines: list[PolygonRegion | None] = ()) -> None:
@@ -96,7 +99,8 @@ class ObjectCollector:
         companions = [self._companions(m, obj, outlines) for m, obj in zip(merged, objects_map)]
         rows = list(zip(objects_map, tiles, companions))
         if plan.needs_gis and objects_map:
-            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers, found).objects}
+            kept = {id(o) for o in execute_plan(plan, objects_map, self.crs, context_layers, found,
+                                                image=self.image).objects}
             rows = [row for row in rows if id(row[0]) in kept]
         if keep is not None:
             rows = [row for row in rows if keep(row[0])]
@@ -196,7 +200,8 @@ def run_objects(ctx: RunContext, plan: Plan | None = None, task: Task | None = N
             tile_plan = plan_tiles(source, ctx.layout(), aoi_bounds=pipeline.aoi_bounds)
         size = (source.grid.width, source.grid.height)
         collector = ObjectCollector(size, source.georef, source.crs_string,
-                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task))
+                                    box_regions=task is Task.CHANGE and refines(cfg.refine, task),
+                                    image=image_extent(source))
         references = ReferenceCollector(passes, size, source.georef, source.crs_string)
         done = restore_tiles(ctx, tile_plan, collector, references)
         tiles: Iterator
