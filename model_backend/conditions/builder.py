@@ -328,6 +328,11 @@ class PlanBuilder(Transformer):
 
     either = any_of
 
+    def except_(self, children):
+        """"except those on the runway": not that condition."""
+        (condition,) = [c for c in children if not isinstance(c, (Token, str))]
+        return Not(condition)
+
     def neither(self, children):
         """"neither A nor B": not A and not B."""
         first, second = [c for c in children if not isinstance(c, (Token, str))]

@@ -57,6 +57,8 @@ class RunOutput:
         if not features and not partial and note not in result.warnings:
             result.warnings.append(note)  # (a cancelled run's result already says it stopped early)
         empty_kind = EMPTY_LAYER_KIND.get(Task(result.task))
+        if (result.plan.get("plan") or {}).get("count"):
+            empty_kind = "boxes"  # a counting question counts detections: none found is an empty box layer
         built = run_layers(self.run_name, features, crs=crs, run=run, partial=partial, empty_kind=empty_kind)
         for ref in references:
             ref_run = dataclasses.replace(run, task=ref.ref_pass.task.value,

@@ -145,7 +145,8 @@ DEFAULT_CLASSES = tuple(
     .split(", ")
 )
 
-_COUNT = re.compile(r"^\s*(how many|count(?: the| all)?|number of)\s+(?P<what>.+?)(\s+(are|is|can|do|does|there|in|on|"
+_COUNT = re.compile(r"^\s*(how many|count(?: how many| the| all)?|number of|(?:is|are) there(?: any| an| a)?)\s+"
+                    r"(?P<what>.+?)(\s+(are|is|can|do|does|there|in|on|"
                     r"within|visible|appear)\b.*)?\??\s*$", re.IGNORECASE)
 
 

@@ -76,6 +76,8 @@ def kept_squares(result, output):
     ("[detection] squares within 100 to 1000 m of the pier", {"south_120m", "on_apron"}),
     ("[detection] squares that are neither north of the pier nor on the apron", {"south_120m"}),
     ("which is the southernmost square?", {"on_apron"}),
+    ("[detection] squares, except those on the apron", {"north_50m", "south_120m", "north_far"}),
+    ("[detection] squares at a distance of more than 100 m from the pier", {"south_120m", "on_apron", "north_far"}),
     ("what is the square farthest from the pier?", {"north_far"}),
 ])
 def test_the_pipeline_keeps_the_squares_the_plan_means(scene, tmp_path, instruction, want):
@@ -138,3 +140,15 @@ def test_a_layer_the_run_does_not_have_is_refused_before_any_tile_is_sent(scene,
     with pytest.raises(ConfigError, match=message):
         pipeline.run()
     assert engine.calls == 0 and not (tmp_path / "out.gpkg").exists()
+
+
+@pytest.mark.parametrize("question, answer, want", [
+    ("count how many squares are north of the pier", "2", {"north_50m", "north_far"}),
+    ("are there any squares on the apron?", "yes (1)", {"on_apron"}),
+    ("is there a square within 10 m of the pier?", "no (0)", set()),
+])
+def test_counting_and_yes_no_questions_answer_from_the_kept_squares(scene, tmp_path, question, answer, want):
+    pipeline, _engine = run(scene, tmp_path, question)
+    result = pipeline.run()
+    assert result.task == "vqa" and [a.text for a in result.answers] == [answer]
+    assert kept_squares(result, tmp_path / "out.gpkg") == want

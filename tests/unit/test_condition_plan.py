@@ -258,8 +258,11 @@ def test_task_tag_and_counting_and_text_tasks():
     assert plan.task == "seg" and plan.targets == (Target("lakes", "seg"),)
     plan = parse_plan("how many ships are north of the pier?", layer_names=["pier"])
     assert plan.task == "vqa" and plan.count and plan.targets == (Target("ships"),) and plan.where == Direction("r1", "north")
-    question = parse_plan("[vqa] is there a ship near the pier?", layer_names=["pier"])
-    assert question.question == "is there a ship near the pier?" and not question.targets and not question.count
+    question = parse_plan("[vqa] what is the weather like?", layer_names=["pier"])
+    assert question.question == "what is the weather like?" and not question.targets and not question.count
+    # "is there a ship near the pier?" is answered by counting (yes or no, with the number)
+    exists = parse_plan("[vqa] is there a ship near the pier?", layer_names=["pier"])
+    assert exists.count and exists.targets == (Target("ship"),) and exists.where is not None
     caption = parse_plan("[caption] describe the ships north of the pier", FakeParserEngine("never asked"))
     assert caption.question == "describe the ships north of the pier" and caption.where is None
 

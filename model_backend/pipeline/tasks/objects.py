@@ -13,6 +13,8 @@ partial; a resumed run takes the tiles finished before from the journal and read
 
 from __future__ import annotations
 
+import re
+
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -328,8 +330,14 @@ def run_count(ctx: RunContext, what: str) -> None:
     """"How many X ...?": detect X, merge across tiles, answer with the number of objects kept."""
     counted = ctx.plan if ctx.plan.count else Plan(ctx.plan.task, (Target(what),), count=True)
     features = run_objects(ctx, counted, Task.DETECTION)
-    ctx.result.answers.append(Answer("count", str(len(features)), question=ctx.instruction,
+    n = len(features)
+    # "Are there any ships in the harbour?" asks yes or no: the answer says which, with the number
+    text = (f"yes ({n})" if n else "no (0)") if _YES_NO.match(ctx.instruction) else str(n)
+    ctx.result.answers.append(Answer("count", text, question=ctx.instruction,
                                      how=f"counted the merged detections of {what!r}"))
+
+
+_YES_NO = re.compile(r"^\s*(?:\[\w+\]\s*)?(?:is|are)\s+there\b", re.IGNORECASE)
 
 
 def counting_question(ctx: RunContext) -> str | None:
