@@ -59,7 +59,9 @@ RULES = """Rules:
   Keep the numbers and units as written.
 - visual: conditions only the image model can judge (colour, state, "damaged"), as written ("that are damaged").
 - rank: "the largest", "the 3 smallest", "the two closest to X" (by distance, ref), "the northernmost" (by northing).
-- count: true for "how many ..." (the objects satisfying the conditions are counted).
+- count: true for "how many ..." and for "is there / are there any ..." (the objects satisfying the conditions are
+  counted; a yes-or-no question is answered from the count). "neither A nor B" is not A and not B; "except those
+  on X" is not on X.
 - question: only for questions that are not counts (then no targets)."""
 
 
