@@ -16,6 +16,7 @@ from .plan import (
     FAR_DEFAULT,
     NEAR_DEFAULT,
     And,
+    Between,
     Direction,
     Distance,
     ImagePart,
@@ -251,6 +252,13 @@ class PlanBuilder(Transformer):
     def direction(self, children):
         word = next(_DIRECTIONS[c.data] for c in children if isinstance(c, Tree) and c.data in _DIRECTIONS)
         return self._over(self._refs(children), lambda r: Direction(r, word))
+
+    def between(self, children):
+        """"between the pier and the coastline": the two references, in the order written."""
+        ref_a, ref_b = [c for c in children if isinstance(c, str) and not isinstance(c, Token)]
+        if ref_a == ref_b:
+            raise PlanError("\u201cbetween\u201d names the same reference twice: name two different ones")
+        return Between(ref_a, ref_b)
 
     def part_noun(self, children):
         return ("part_noun", _words(children[0])[0])

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .image_parts import part_phrase
-from .plan import (FAR_DEFAULT, NEAR_DEFAULT, And, Direction, Distance, ImagePart, Measure, Not, Or, Plan, Topology,
-                   walk)
+from .plan import (FAR_DEFAULT, NEAR_DEFAULT, And, Between, Direction, Distance, ImagePart, Measure, Not, Or, Plan,
+                   Topology, walk)
 
 #: kinds of sentence: a model step, a GIS measure, an assumption the plan made, what the answer is
 SENTENCE_KINDS = ("model", "gis", "assumption", "answer")
@@ -58,6 +58,9 @@ def condition_phrase(plan: Plan, c) -> str:
         return f"intersect {_ref(plan, c.ref)} (share at least a point with it)"
     if isinstance(c, Direction):
         return f"lie {c.direction} of {_ref(plan, c.ref)}"
+    if isinstance(c, Between):
+        return (f"lie between {_ref(plan, c.ref_a)} and {_ref(plan, c.ref_b)} (seen from the object, the two lie on "
+                "opposite sides; it touches neither)")
     if isinstance(c, ImagePart):
         return f"have their centroid in {part_phrase(c.part)}"
     if isinstance(c, Measure):
@@ -68,6 +71,9 @@ def condition_phrase(plan: Plan, c) -> str:
         inner = c.item
         if isinstance(inner, Topology) and inner.relation == "intersects":
             return f"lie outside {_ref(plan, inner.ref)} (no part inside it)"
+        if isinstance(inner, Between):
+            return (f"do not lie between {_ref(plan, inner.ref_a)} and {_ref(plan, inner.ref_b)} (seen from the "
+                    "object, the two do not lie on opposite sides, or it touches one of them)")
         if isinstance(inner, (Distance, Measure)) and inner.op in _FLIP:  # "not within 50 m" reads "more than 50 m"
             return condition_phrase(plan, dataclasses.replace(inner, op=_FLIP[inner.op]))
         return "do not " + _bracket(plan, inner)

@@ -3,9 +3,10 @@
 Each line: ``{"id", "instruction", "layers": [available layer names], "constructs": [tags], "plan": {...}}``
 with the plan in the JSON form of ``plan.Plan``. A parsed plan counts as right when it means exactly the
 same as the expected one: ``canonical`` compares meanings, not spellings -- reference ids replaced by
-what they name, quantities in SI units, ``and``/``or`` flattened and unordered, ``not`` pushed into
-comparisons (``not within 50 m`` == ``farther than 50 m``), articles and plural endings of model-found
-reference phrases and the leading "that are" of visual conditions ignored.
+what they name, quantities in SI units, ``and``/``or`` flattened and unordered, the two references of
+``between`` unordered, ``not`` pushed into comparisons (``not within 50 m`` == ``farther than 50 m``),
+articles and plural endings of model-found reference phrases and the leading "that are" of visual
+conditions ignored.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError
 from .lexicon import singular
-from .plan import And, Distance, Measure, Not, Or, Plan
+from .plan import And, Between, Distance, Measure, Not, Or, Plan
 
 _FLIP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _LEADING = ("the", "a", "an", "all", "any", "every", "each", "some")
@@ -91,6 +92,8 @@ def _condition(c, refs: dict[str, tuple]) -> Any:
             else:
                 items.append(canon)
         return (c.kind, tuple(sorted(items, key=repr)))
+    if isinstance(c, Between):  # "between A and B" is "between B and A"
+        return (("kind", c.kind), ("refs", tuple(sorted((refs[c.ref_a], refs[c.ref_b])))))
     fields = dict(c.__dict__)
     if "ref" in fields:
         fields["ref"] = refs[fields["ref"]]

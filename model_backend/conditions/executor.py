@@ -7,14 +7,18 @@ in ``found``, keyed by the reference's id, the same way -- and, for ``ImagePart`
 northern half of the image"), where the run's image lies (``image_parts.ImageExtent``, in ``crs``), and
 returns the objects kept, in order.
 Measures and frames are those of ``measure`` (edge-to-edge distances in metres, geodesic for
-geographic CRSs; direction by centroid against the reference's nearest point, or the side of a line).
+geographic CRSs; direction by centroid against the reference's nearest point, or the side of a line;
+"between" by the directions of the two references' nearest points from the centroid).
 
 Semantics the plan types leave to the executor:
 
 - ``Topology(relation="inside")``: covered by a polygon feature of the reference; for line and point
   features (a road centreline, a point of interest) it means touching one;
+- ``Between(a, b)``: from the object's centroid, the nearest points of ``a`` and ``b`` lie in opposite
+  directions (more than 90 degrees apart), and the object touches neither (it shares no point with a
+  feature of either, so an object on or inside one is not between them);
 - a reference with no features: distances are infinite ("within 100 m of" keeps nothing, "not within"
-  keeps everything), nothing intersects, covers or lies in a direction of it;
+  keeps everything), nothing intersects, covers, lies in a direction of it or between it and another;
 - ranking: after the conditions; values sorted (descending or ascending), the first ``k`` kept plus
   every object whose value equals the k-th (ties, to 1e-9 relative); objects without a value (no
   reference feature to measure from) are never ranked; equal values keep the results' order.
@@ -43,9 +47,11 @@ from .measure import (
     intersects_mask,
     layer_tree,
     nearest_distances_m,
+    nearest_offsets,
     object_geometries,
+    opposite_mask,
 )
-from .plan import And, Direction, Distance, ImagePart, Measure, Not, Or, Plan, Reference, Topology, walk
+from .plan import And, Between, Direction, Distance, ImagePart, Measure, Not, Or, Plan, Reference, Topology, walk
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 _POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -136,6 +142,16 @@ class ObjectMeasures:
         offsets = self._cached(("offsets", ref_id), lambda: direction_offsets(self.geoms_metric, self._tree(ref_id)))
         return compass_mask(offsets, direction)
 
+    def between(self, ref_a: str, ref_b: str) -> np.ndarray:
+        """Whether each object lies between the two references: the references' nearest points lie in
+        opposite directions from its centroid, and it touches neither of them."""
+        def compute():
+            offsets = [self._cached(("nearest", r), lambda r=r: nearest_offsets(self.geoms_metric, self._tree(r)))
+                       for r in (ref_a, ref_b)]
+            return opposite_mask(*offsets) & ~self.intersects(ref_a) & ~self.intersects(ref_b)
+
+        return self._cached(("between",) + tuple(sorted((ref_a, ref_b))), compute)
+
     def in_image_part(self, part: str) -> np.ndarray:
         """Whether each object's centroid (planar, map coordinates) lies in ``part`` of the image."""
         if self.image is None:
@@ -175,6 +191,8 @@ def condition_mask(condition, measures: ObjectMeasures) -> np.ndarray:
         return measures.intersects(condition.ref)
     if isinstance(condition, Direction):
         return measures.in_direction(condition.ref, condition.direction)
+    if isinstance(condition, Between):
+        return measures.between(condition.ref_a, condition.ref_b)
     if isinstance(condition, ImagePart):
         return measures.in_image_part(condition.part)
     if isinstance(condition, Not):

@@ -52,7 +52,7 @@ def _parser() -> Lark:
 # choosing among readings
 
 _PREDICATES = frozenset({"dist_within", "dist_cmp", "dist_or", "dist_between", "near", "far", "inside", "outside",
-                         "intersects", "direction", "m_cmp", "m_or", "m_between", "image_part", "image_part_out"})
+                         "intersects", "direction", "between", "m_cmp", "m_or", "m_between", "image_part", "image_part_out"})
 _RANKS = frozenset({"rank_pre", "rank_prox", "rank_measure", "rank_of", "rank_sup"})
 _FREE = frozenset({"tw", "tw_first", "rw", "rw_first"})
 _PLAIN = frozenset({"WORD", "NUMBER", "QUOTED"})
@@ -163,7 +163,7 @@ def parse_with_grammar(body: str, task: str, layer_names: Sequence[str] | None =
 
 def _lark_reason(exc: LarkError, text: str) -> str:
     token = getattr(exc, "token", None)
-    if token is not None and getattr(token, "type", "") != "$END":
+    if token is not None and getattr(token, "type", "") not in ("$END", "<EOF>"):  # lark's Earley says "<EOF>"
         before = text[: getattr(token, "start_pos", 0) or 0].strip()
         return f"unexpected {str(token)!r}" + (f" after {before!r}" if before else " at the start")
     if token is not None:

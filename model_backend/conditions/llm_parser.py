@@ -52,7 +52,9 @@ RULES = """Rules:
   distance (edge to edge; "within 200 m of X" is op "<=", "more than 1 km from X" is ">", "between 100 and 300 m
   from X" is "between" with value and upper; "near X" with no number is op "<=", value {near}, default true),
   topology ("in/inside/on X": relation "inside"; "intersecting/crossing/touching X": "intersects";
-  "outside X": not intersects), direction (north, north-east, ... of X), measure (area, length, width, perimeter),
+  "outside X": not intersects), direction (north, north-east, ... of X), between (two references: "between the
+  pier and the coastline" is ref_a and ref_b; "between 100 and 300 m from X" is a distance, not this),
+  measure (area, length, width, perimeter),
   image_part (a part of the image itself, no reference: "in the northern half / top half / upper part of the image"
   is part "north", "bottom/lower" is "south", "left" is "west", "right" is "east", "in the top-left / north-west
   corner" is "north-west", "in the centre / middle of the image" is "centre").

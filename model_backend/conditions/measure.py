@@ -34,6 +34,9 @@ Measures:
   eastern side all along it. North = offset y > 0 (a half-plane); the intercardinal directions need
   both ("north-east": y > 0 and x > 0). An object whose centroid is inside (or on) a reference polygon
   or on a line is in no direction of it.
+- between ("between R1 and R2"): seen from the object's centroid, the nearest point of R1 and the
+  nearest point of R2 lie in opposite directions (the angle between the two vectors is more than 90
+  degrees: a negative dot product, so no scale or distance enters).
 """
 
 from __future__ import annotations
@@ -290,24 +293,52 @@ def _side_of_lines(centroids: np.ndarray, lines: np.ndarray) -> np.ndarray:
     return out
 
 
+def _nearest_features(geoms_metric: np.ndarray, tree: shapely.STRtree):
+    """Each object's centroid, and (object indices, the layer's feature nearest each of those centroids,
+    the offset from that feature's nearest point to the centroid, in metres). ``None`` for an empty layer."""
+    if not len(geoms_metric) or not len(tree.geometries):
+        return None
+    centroids = shapely.centroid(geoms_metric)
+    src, dst = tree.query_nearest(centroids, all_matches=False)
+    features = tree.geometries[dst]
+    shortest = shapely.shortest_line(centroids[src], features)
+    offsets = shapely.get_coordinates(shapely.get_point(shortest, 0)) - shapely.get_coordinates(
+        shapely.get_point(shortest, 1))
+    return centroids, src, features, offsets
+
+
+def nearest_offsets(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """(dx, dy) from the layer's point nearest each object's centroid to that centroid, in metres (east,
+    north of the metric frame); (0, 0) for a centroid on or inside a feature, NaN when the layer is empty."""
+    out = np.full((len(geoms_metric), 2), np.nan)
+    found = _nearest_features(geoms_metric, tree)
+    if found is not None:
+        _centroids, src, _features, offsets = found
+        out[src] = offsets
+    return out
+
+
 def direction_offsets(geoms_metric: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     """(dx, dy) saying where each object's centroid lies from the nearest feature of the layer: from its
     nearest point for polygons and points, the side of the line for lines (a unit normal). NaN when the
     layer is empty."""
     out = np.full((len(geoms_metric), 2), np.nan)
-    if not len(geoms_metric) or not len(tree.geometries):
+    found = _nearest_features(geoms_metric, tree)
+    if found is None:
         return out
-    centroids = shapely.centroid(geoms_metric)
-    src, dst = tree.query_nearest(centroids, all_matches=False)
-    features = tree.geometries[dst]
+    centroids, src, features, offsets = found
     lines = np.isin(shapely.get_type_id(features), [1, 2, 5])  # LineString, LinearRing, MultiLineString
-    shortest = shapely.shortest_line(centroids[src], features)
-    offsets = shapely.get_coordinates(shapely.get_point(shortest, 0)) - shapely.get_coordinates(
-        shapely.get_point(shortest, 1))
     if lines.any():
         offsets[lines] = _side_of_lines(centroids[src][lines], features[lines])
     out[src] = offsets
     return out
+
+
+def opposite_mask(offsets_a: np.ndarray, offsets_b: np.ndarray) -> np.ndarray:
+    """Whether, seen from each centroid, two references lie in opposite directions: the vectors to their
+    nearest points (``nearest_offsets`` of each, which point the other way) make an angle of more than 90
+    degrees (a negative dot product). False where either offset is zero or NaN (no feature)."""
+    return (offsets_a * offsets_b).sum(axis=1) < 0  # NaN compares False
 
 
 def compass_mask(offsets: np.ndarray, direction: str) -> np.ndarray:

@@ -7,8 +7,8 @@ A ``Plan`` holds
   context layer by name (``source="layer"``) or a phrase the model must find first
   (``source="model"``, grounded by detection for objects and segmentation for areas and lines);
 - ``where``: the GIS conditions as a boolean tree (``Distance``, ``Topology``, ``Direction``,
-  ``Measure``, ``ImagePart`` combined by ``And``, ``Or``, ``Not``), measured on the georeferenced results by
-  ``executor.execute_plan``;
+  ``Between``, ``Measure``, ``ImagePart`` combined by ``And``, ``Or``, ``Not``), measured on the
+  georeferenced results by ``executor.execute_plan``;
 - ``visual``: conditions a GIS cannot measure (colour, state, "damaged"): model steps of the chain,
   each keeping a subset of the previous step's objects (all must hold);
 - ``rank``: keep the k best objects by a measure ("the 3 largest", "the closest to X");
@@ -170,6 +170,26 @@ class Direction:
 
 
 @dataclass(frozen=True)
+class Between:
+    """The object lies between references ``ref_a`` and ``ref_b`` (the order does not matter): seen from
+    its centroid, the nearest point of ``ref_a`` and the nearest point of ``ref_b`` lie in opposite
+    directions (the angle between the two is more than 90 degrees). An object touching or inside either
+    reference is not between them."""
+
+    ref_a: Annotated[str, Field(description="id of one reference, e.g. 'r1'")]
+    ref_b: Annotated[str, Field(description="id of the other reference, e.g. 'r2'")]
+    kind: Literal["between"] = "between"
+
+    def __post_init__(self):
+        if self.ref_a == self.ref_b:
+            raise PlanError(f"'between' needs two different references, got {self.ref_a!r} twice")
+
+    @property
+    def refs(self) -> tuple[str, str]:
+        return (self.ref_a, self.ref_b)
+
+
+@dataclass(frozen=True)
 class Measure:
     """The object's own ``measure`` (area in square units; length, width, perimeter in length units)
     compared with ``value`` (``op``), or within ``[value, upper]`` for ``between``."""
@@ -230,9 +250,9 @@ class Not:
     kind: Literal["not"] = "not"
 
 
-Condition = Annotated[Union[Distance, Topology, Direction, Measure, ImagePart, And, Or, Not],
+Condition = Annotated[Union[Distance, Topology, Direction, Between, Measure, ImagePart, And, Or, Not],
                       Field(discriminator="kind")]
-CONDITION_TYPES = (Distance, Topology, Direction, Measure, ImagePart, And, Or, Not)
+CONDITION_TYPES = (Distance, Topology, Direction, Between, Measure, ImagePart, And, Or, Not)
 
 
 def walk(condition) -> Iterator[Any]:
@@ -245,6 +265,15 @@ def walk(condition) -> Iterator[Any]:
             yield from walk(item)
     elif isinstance(condition, Not):
         yield from walk(condition.item)
+
+
+def condition_refs(condition) -> tuple[str, ...]:
+    """The reference ids one condition node measures against (none for ``Measure``, ``ImagePart`` and the
+    boolean nodes themselves)."""
+    if isinstance(condition, Between):
+        return condition.refs
+    ref = getattr(condition, "ref", None)
+    return () if ref is None else (ref,)
 
 
 def all_of(items) -> Any:
@@ -314,7 +343,7 @@ class Plan:
         if len(set(ids)) != len(ids):
             raise PlanError(f"reference ids must be unique, got {ids}")
         known = set(ids)
-        used = [n.ref for n in walk(self.where) if hasattr(n, "ref")]
+        used = [ref for n in walk(self.where) for ref in condition_refs(n)]
         if self.rank is not None and self.rank.ref is not None:
             used.append(self.rank.ref)
         unknown = sorted(set(used) - known)

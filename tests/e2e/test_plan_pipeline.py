@@ -107,6 +107,23 @@ def test_parts_of_the_image_keep_the_squares_whose_centres_lie_there(scene, tmp_
     assert "of the image" in result.plan["text"] and "did not understand" not in result.plan["text"]
 
 
+# seen from each centre (metres from the scene's south-west corner) the pier is straight north or south and the
+# apron's nearest point (its north-west corner, 2000, 600) south-east: north_50m (525, 1355) and north_far
+# (1525, 2335) have both to the south, south_120m (1025, 1135) has the pier north and the apron south-east
+# (145 * -535 < 0: opposite), on_apron is inside the apron
+@pytest.mark.parametrize("instruction, want", [
+    ("[detection] squares between the pier and the apron", {"south_120m"}),
+    ("[detection] squares lying in between the apron and the pier", {"south_120m"}),
+    ("[detection] squares that are not between the pier and the apron", {"north_50m", "north_far", "on_apron"}),
+    ("how many squares are between the pier and the apron?", {"south_120m"}),
+])
+def test_between_two_layers_keeps_the_squares_that_see_them_on_opposite_sides(scene, tmp_path, instruction, want):
+    pipeline, _engine = run(scene, tmp_path, instruction)
+    result = pipeline.run()
+    assert kept_squares(result, tmp_path / "out.gpkg") == want
+    assert "lie between the layer" in result.plan["text"] and "did not understand" not in result.plan["text"]
+
+
 def test_on_a_rotated_raster_north_is_north_on_the_map_not_the_top_rows(tmp_path):
     """A raster turned a quarter clockwise: its rows run west to east and its columns north to south
     (x = X0 + 5 row, y = Y0 + 1280 - 5 col), so its top rows are the map's west and its left columns the north."""

@@ -85,7 +85,7 @@ def test_plan_json_round_trip_and_schema_from_the_types():
     assert "parser" not in schema["properties"] and "warnings" not in schema["properties"]
     kinds = {name: d["properties"]["kind"]["const"] for name, d in schema["$defs"].items() if "kind" in d["properties"]}
     assert kinds == {"Distance": "distance", "Topology": "topology", "Direction": "direction", "Measure": "measure",
-                     "ImagePart": "image_part", "And": "and", "Or": "or", "Not": "not"}
+                     "Between": "between", "ImagePart": "image_part", "And": "and", "Or": "or", "Not": "not"}
     assert all("kind" in schema["$defs"][name]["required"] for name in kinds)
     assert schema["$defs"]["Direction"]["properties"]["direction"]["enum"][1] == "north-east"
 

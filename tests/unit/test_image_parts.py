@@ -29,21 +29,12 @@ from model_backend.conditions import (
 from model_backend.conditions.evaluate import canonical
 from model_backend.conditions.grammar import _parser
 from model_backend.errors import ConfigError
-from model_backend.geometry import PolygonRegion
+from tests.helpers.shapes import UTM_ORIGIN, square
 
 UTM = "EPSG:32633"
-X0, Y0 = 500_000.0, 5_000_000.0
+X0, Y0 = UTM_ORIGIN
 W, H = 1000.0, 600.0  # the image: x X0..X0+1000, y Y0..Y0+600; middle lines x = 500, y = 300
 IMAGE = ImageExtent.of_grid(100, 60, Affine(10, 0, X0, 0, -10, Y0 + H))  # 10 m pixels, north up
-
-
-def square(label, x, y, side=10.0, crs_xy=None):
-    """A square centred (x, y) metres from the image's south-west corner."""
-    h = side / 2
-    ring = [(X0 + x - h, Y0 + y - h), (X0 + x + h, Y0 + y - h), (X0 + x + h, Y0 + y + h), (X0 + x - h, Y0 + y + h)]
-    if crs_xy is not None:
-        ring = [crs_xy(*p) for p in ring]
-    return PolygonRegion(tuple(ring), label=label)
 
 
 # name -> centre (m from the south-west corner)

@@ -12,7 +12,7 @@ from model_backend.errors import ConfigError
 
 CONSTRUCTS = {"layer-name", "distance", "between", "near", "far", "negation", "topology", "outside", "intersects",
               "direction", "measure", "or", "either-or", "and", "rank", "count", "model-reference", "visual",
-              "text-task", "task-tag", "units", "holdout", "holdout-2", "holdout-3", "image-part"}
+              "text-task", "task-tag", "units", "holdout", "holdout-2", "holdout-3", "image-part", "between-refs"}
 
 
 @pytest.fixture(scope="module")
