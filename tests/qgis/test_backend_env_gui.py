@@ -166,6 +166,15 @@ def bare_iface(qgis_iface, monkeypatch):
     return qgis_iface
 
 
+def click_and_wait(qtbot, dialog, button, kind, timeout_s=60):
+    """Click ``button`` and wait for the task it ends or starts: listening before the click, so an outcome
+    signalled at once (a download that ended just before its cancel) is not missed."""
+    with qtbot.waitSignal(dialog.task_done, timeout=timeout_s * 1000,
+                          check_params_cb=lambda k, _outcome: k == kind) as blocker:
+        button.click()
+    return blocker.args[1]
+
+
 def wait_done(qtbot, dialog, kind, timeout_s=60):
     with qtbot.waitSignal(dialog.task_done, timeout=timeout_s * 1000,
                           check_params_cb=lambda k, _outcome: k == kind) as blocker:
@@ -273,13 +282,11 @@ def test_models_dialog_lists_downloads_resumes_and_uses(qtbot, clean_settings, h
     hub.delay_s = 0.02
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=20000)
-    dialog.cancel_button.click()
-    outcome = wait_done(qtbot, dialog, "download", 20)
+    outcome = click_and_wait(qtbot, dialog, dialog.cancel_button, "download")
     assert outcome.status == "cancelled" and "Partial files are kept" in dialog.status.text()
     assert list(cache.rglob("model.safetensors.incomplete"))
     hub.delay_s = 0.0
-    dialog.download_button.click()
-    outcome = wait_done(qtbot, dialog, "download", 30)
+    outcome = click_and_wait(qtbot, dialog, dialog.download_button, "download")
     assert outcome.ok, dialog.status.text()
     assert any(name == "model.safetensors" and start > 0 for name, start in hub.ranges), hub.ranges
     snapshot = cache / "models--florence-community--Florence-2-base" / "snapshots" / COMMIT
