@@ -108,6 +108,10 @@ class PlanBuilder(Transformer):
 
     def _reference(self, spec: _RefSpec) -> str:
         phrase = spec.phrase
+        if not spec.explicit_layer and phrase.lower() in ("it", "them"):
+            if not self.references:
+                raise PlanError(f"{phrase!r} refers to no place named before it")
+            return self.references[-1].id  # "south of the river, within 500 m of it": the place named last
         if not spec.explicit_layer and phrase.lower() in ("other", "others", "another", "one another"):
             raise PlanError("conditions between the objects themselves (\"each other\") are not measured")
         layer = None

@@ -386,3 +386,10 @@ def test_check_plan_settles_layers_and_refuses_missing_ones_before_a_run():
     assert check_plan(found, ["bridges"]).references[0].source == "layer"  # a layer now matches it
     with pytest.raises(ConfigError, match=r"\u201cbridge\u201d matches no context layer \(available: roads\)"):
         check_plan(found, ["roads"], model_can_find=False)
+
+
+def test_it_names_the_place_named_last_and_nothing_else():
+    plan = parse_with_grammar("buildings south of the river, within 500 m of it", "detection", ["river", "roads"])
+    assert len(plan.references) == 1 and plan.references[0].layer == "river"
+    with pytest.raises(GrammarError, match="refers to no place"):
+        parse_with_grammar("buildings within 50 m of it", "detection", ["river"])
