@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from lark import Lark, Token, Tree
+from lark.parsers.earley_forest import ForestToParseTree, PackedNode, TokenNode
 from lark.exceptions import LarkError
 
 from ..errors import ConfigError
@@ -35,17 +36,37 @@ class GrammarError(ConfigError):
     """The grammar found no reading of the instruction."""
 
 
-@functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
+#: Longer instructions go to the model whole: Earley parsing grows with the cube of the length (96 words of
+#: chained clauses take 1.5 s; 800 took 3 minutes and 5 GB), and analysts' instructions are far shorter.
+MAX_WORDS = 120
+#: Up to this many readings are compared one by one; beyond it (long chains of clauses, whose readings
+#: multiply) the best reading is found part by part on the shared parse forest, never listed.
+MAX_READINGS = 2000
+
+
+def _lark(ambiguity: str) -> Lark:
     return Lark(
         GRAMMAR_FILE.read_text(encoding="utf-8"),
         parser="earley",
         lexer=InstructionLexer,
-        ambiguity="explicit",
+        ambiguity=ambiguity,
         keep_all_tokens=True,
         propagate_positions=True,
         start=["start", "count_start"],
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    """The grammar's parser; it answers the shared parse forest (every reading, not listed)."""
+    return _lark("forest")
+
+
+@functools.lru_cache(maxsize=1)
+def _tree_callbacks() -> dict:
+    """How each rule of the grammar becomes a tree node (aliases, inlined rules, positions): lark builds these
+    only for a parser that returns trees."""
+    return _lark("explicit").parser.parser.callbacks
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,6 +131,125 @@ def _best(node, memo: dict) -> tuple[object, float]:
 
 
 # --------------------------------------------------------------------------------------------------
+# the parse forest: readings counted, or the best one found without listing them
+
+
+def _kids(node) -> list:
+    if isinstance(node, TokenNode):
+        return []
+    if isinstance(node, PackedNode):
+        return [node.left, node.right]
+    return list(node.children)
+
+
+def _bottom_up(root, combine) -> dict:
+    """``combine(node, child_values)`` for every forest node, children first (iterative: a long instruction
+    makes a deep forest). A child on a cycle back to its ancestor has no value (``None``); an absent child of a
+    packed node is ``_ABSENT``."""
+    memo: dict[int, object] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if key in memo:
+            continue
+        kids = _kids(node)
+        if not expanded:
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if k is not None and id(k) not in memo and id(k) not in on_path)
+            continue
+        on_path.discard(key)
+        memo[key] = combine(node, [_ABSENT if k is None else memo.get(id(k)) for k in kids])
+    return memo
+
+
+_ABSENT = object()
+
+
+def _count_readings(forest, cap: int) -> int:
+    """How many readings the forest holds, counted up to ``cap + 1``."""
+    def combine(node, values):
+        if isinstance(node, TokenNode):
+            return 1
+        if isinstance(node, PackedNode):
+            product = 1
+            for v in values:
+                product *= 1 if v is _ABSENT else (v or 0)
+            return min(product, cap + 1)
+        return min(sum(v or 0 for v in values), cap + 1)
+
+    return _bottom_up(forest, combine)[id(forest)]
+
+
+def _rule_score(name: str, span: list[Token]) -> float:
+    """``_node_score`` of a rule application seen in the forest: its name and the tokens it covers."""
+    first = span[0] if span else None
+    if name == "far" and first is not None and first.value.lower() == "away":
+        return -0.5
+    if name in _PREDICATES or name in _RANKS:
+        return 10.0
+    if name == "dist_two":
+        return 0.0 if first is not None and first.value.lower() in _SHAPE_WORDS else 20.5
+    if name in ("visual", "visual_bare"):
+        return -3.0 - 0.05 * len(span)
+    if name in ("ref_any", "ref_all"):
+        words = [t.value.lower() for t in span]
+        joints = sum(1 for i, w in enumerate(words)
+                     if w in ("or", "and") or (w == "," and words[i + 1:i + 2] not in (["or"], ["and"])))
+        return 5.0 * joints
+    if name in _FREE:
+        return -0.1 if first is not None and first.type in _PLAIN else -0.5
+    return 0.0
+
+
+def _prioritise(forest) -> None:
+    """Give every packed node of the forest the score of the best reading below it (``_node_score`` summed),
+    so that lark's ambiguity resolution, which follows priorities, takes the best reading."""
+    tokens: dict[int, Token] = {}
+
+    def collect(node, _values):
+        if isinstance(node, TokenNode):
+            tokens[node.token.start_pos] = node.token
+        return 0
+
+    _bottom_up(forest, collect)
+    ordered = [tokens[k] for k in sorted(tokens)]
+
+    def combine(node, values):
+        if isinstance(node, TokenNode):
+            return 0.0
+        if isinstance(node, PackedNode):
+            if any(v is None for v in values):
+                node.priority = float("-inf")
+                return node.priority
+            total = sum(0.0 if v is _ABSENT else v for v in values)
+            if not node.parent.is_intermediate:
+                rule = node.rule
+                name = rule.alias or rule.origin.name
+                total += _rule_score(str(name), ordered[node.parent.start:node.parent.end])
+            node.priority = total
+            return total
+        return max((v for v in values if v is not None), default=float("-inf"))
+
+    _bottom_up(forest, combine)
+
+
+def _reading(text: str, start: str) -> Tree:
+    """The best reading of ``text``: every reading compared (``_best``) when there are few, else the best
+    found part by part on the forest (the same scores, ties broken by the grammar's order)."""
+    lark = _parser()
+    forest = lark.parse(text, start=start)
+    callbacks = _tree_callbacks()
+    if _count_readings(forest, MAX_READINGS) <= MAX_READINGS:
+        tree = ForestToParseTree(Tree, callbacks, None, resolve_ambiguity=False).transform(forest)
+        return _best(tree, {})[0]
+    _prioritise(forest)
+    return ForestToParseTree(Tree, callbacks, None, resolve_ambiguity=True, use_cache=False).transform(forest)
+
+
+# --------------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -124,11 +264,12 @@ def parse_with_grammar(body: str, task: str, layer_names: Sequence[str] | None =
     text = " ".join(str(body).split()).rstrip(" .?!")
     if not text:
         raise GrammarError("the instruction is empty")
+    if len(text.split()) > MAX_WORDS:
+        raise GrammarError(f"it is longer than the grammar reads ({len(text.split())} words; at most {MAX_WORDS})")
     try:
-        tree = _parser().parse(text, start="count_start" if counting else "start")
+        best = _reading(text, "count_start" if counting else "start")
     except LarkError as exc:
         raise GrammarError(_lark_reason(exc, text)) from None
-    best, _score = _best(tree, {})
     builder = PlanBuilder(text, layer_names)
     try:
         body_parts = builder.transform(best)

@@ -267,6 +267,18 @@ def test_long_self_intersecting_answer_is_parsed_in_time(server, data_dir):
     assert any("thinned" in w for w in status["result"]["warnings"])
 
 
+@pytest.mark.parametrize("instruction", [
+    ("ships that are north of the pier and " * 100)[:4000],  # 800 words: parsing it once took 5 GB
+    "buildings that are north of the river and that are within 500 m of the roads and that are larger than "
+    "100 m² and that are not in the airport and that are south of the pier and that are smaller than 2000 m²",
+])
+def test_long_instructions_are_planned_without_exhausting_the_server(server, instruction):
+    client, _tmp, proc = server
+    answer = client.post("/v1/plan", json={"instruction": instruction}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert proc.poll() is None and client.get("/v1/health").status_code == 200
+
+
 def test_absurd_tile_counts_are_refused_with_a_clear_error(server, data_dir):
     client, _tmp, _proc = server
     job = submit(client, raster=str(data_dir / "naip_2020.tif"), instruction="[detection] ponds", gsd=1e-6)

@@ -393,3 +393,22 @@ def test_it_names_the_place_named_last_and_nothing_else():
     assert len(plan.references) == 1 and plan.references[0].layer == "river"
     with pytest.raises(GrammarError, match="refers to no place"):
         parse_with_grammar("buildings within 50 m of it", "detection", ["river"])
+
+
+def test_a_long_chain_of_clauses_is_read_without_listing_its_readings():
+    """Six chained relative clauses have 255,512 readings (listing such chains ran out of memory); the forest
+    search reads them in about the time of a short instruction."""
+    from model_backend.conditions import grammar
+
+    text = " and ".join(["buildings that are north of the river", "that are within 500 m of the roads",
+                         "that are larger than 100 m²", "that are not in the airport", "that are south of the pier",
+                         "that are smaller than 2000 m²"])
+    forest = grammar._parser().parse(text, start="start")
+    assert grammar._count_readings(forest, grammar.MAX_READINGS) > grammar.MAX_READINGS  # 255,512 readings
+    plan = parse_with_grammar(text, "detection", ["river", "roads", "airport", "pier", "coastline"])
+    assert isinstance(plan.where, And) and len(plan.where.items) == 6 and not plan.visual
+
+
+def test_an_instruction_longer_than_the_grammar_reads_goes_to_the_model_whole():
+    plan = parse_plan("ships " + "and big " * 70 + "near the pier", layer_names=["pier"])
+    assert plan.where is None and any("longer than the grammar reads" in w for w in plan.warnings)

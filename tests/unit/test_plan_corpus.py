@@ -61,3 +61,14 @@ def test_a_broken_corpus_line_is_reported_with_its_number(tmp_path):
     path.write_text('{"id": "1", "instruction": "x", "plan": {"task": "detection"}}\n{"id": 2}\n')
     with pytest.raises(ConfigError, match="line 2"):
         load_corpus(path)
+
+
+def test_the_forest_search_reads_the_corpus_as_the_reading_by_reading_comparison(corpus, monkeypatch):
+    """Long instructions are read by a search over the shared parse forest (their readings multiply past what
+    can be listed): forced on every entry, it must choose the same plans."""
+    from model_backend.conditions import grammar
+
+    monkeypatch.setattr(grammar, "MAX_READINGS", 0)
+    report = evaluate(corpus, lambda e: parse_plan(e.instruction, layer_names=list(e.layers)), "forest")
+    wrong = [o.entry.id for o in report.outcomes if not o.ok]
+    assert not wrong, wrong
