@@ -50,7 +50,8 @@ _RECENCY = frozenset({"previous", "last", "same", "above", "earlier"})
 _VERBS: tuple[tuple[FollowUpMode | Literal["which"], tuple[str, ...]], ...] = tuple(
     (mode, tuple(phrase.split()))
     for mode, phrases in (
-        ("count", ("what is the number of", "what number of", "the number of", "number of", "how many", "count")),
+        ("count", ("what is the number of", "what number of", "the number of", "number of", "how many", "count",
+                   "are there any", "is there any", "are any", "is any")),
         ("which", ("which",)),
         ("remove", ("get rid of", "filter out", "leave out", "take out", "throw out", "weed out", "all but",
                     "everything but", "remove", "drop", "exclude", "discard", "delete", "eliminate", "omit",
@@ -64,6 +65,10 @@ _VERBS: tuple[tuple[FollowUpMode | Literal["which"], tuple[str, ...]], ...] = tu
 #: words that end a run of adjectives before "ones" (a condition starts there instead)
 _RELATIVE = frozenset({"that", "which", "who", "are", "is", "were", "was"})
 _CLAUSE_WORDS = frozenset("that which who than of from to within with without in on at near by are is were".split())
+#: words a condition starts with, after a bare quantifier ("any within 20 m", "all larger than 1 ha")
+_CONDITION_STARTS = _CLAUSE_WORDS | frozenset(
+    "inside outside larger smaller bigger longer shorter wider narrower more less over under above below north south "
+    "east west crossing touching intersecting between closer nearer farther further close next along".split())
 _TOKEN_RE = re.compile(r"[^\W_][\w'’²³.-]*|[,;]|\S", re.UNICODE)
 
 
@@ -184,6 +189,10 @@ def _anaphor(toks: Sequence[_Tok], i: int, label_words: set[str]) -> tuple[int, 
         return i, j + 1, "strong"
     if j > i and word in _RELATIVE:  # "any that are ...", "all which lie ..."
         return i, j, "strong"
+    if j > i and word in _CONDITION_STARTS:
+        return i, j, "strong"  # "exclude any within 20 m of the roads", "keep all inside the parks"
+    if j == i and singular(word) in label_words:
+        return i, j + 1, "weak"  # "keep only buildings larger than ...": the previous result's own class
     if word not in ("the", "these", "those"):
         return None
     k = j + 1

@@ -204,6 +204,13 @@ def test_counting_follow_up_answers_the_number(scene, first_run):
     assert kept(first_run, result) == {"small_nw", "mid_nw", "big_ne"}
 
 
+@pytest.mark.parametrize("question, answer", [("Are any of these inside the parks?", "yes (3)"),
+                                              ("are any of them larger than 1 ha?", "no (0)")])
+def test_a_yes_or_no_follow_up_answers_from_the_count(scene, first_run, question, answer):
+    result, _ = follow(scene, first_run, question)
+    assert [(a.kind, a.text) for a in result.answers] == [("count", answer)]
+
+
 def test_a_visual_follow_up_asks_only_the_tiles_that_hold_the_objects(scene, first_run):
     engine = DamageEngine()
     result, pipeline = follow(scene, first_run, "of these, only the damaged ones larger than 1000 m²", engine)

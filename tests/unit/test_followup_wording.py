@@ -39,6 +39,9 @@ def read(text, **kw):
     ("exclude all of them within 50 m of the roads", "remove", None),
     ("count those inside the parks", "count", Topology),
     ("which ones lie north of the river", "keep", Direction),
+    ("exclude any within 20 m of the roads", "remove", None),  # a Distance
+    ("are any of these inside the parks?", "count", Topology),  # answered yes or no, with the number
+    ("now keep only ponds larger than 2 ha", "keep", Measure),  # the previous result's own class
 ])
 def test_follow_ups_and_their_gis_conditions(text, mode, where_type):
     follow = read(text)

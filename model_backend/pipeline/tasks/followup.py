@@ -37,7 +37,7 @@ from ..previous import PreviousResult
 from ..result import Answer
 from ..scheduler import pipelined
 from .base import RunContext, image_extent
-from .objects import counts_of, found_phrase
+from .objects import count_answer, counts_of, found_phrase
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _answer(ctx: RunContext, follow: FollowUp, previous: PreviousResult, kept: l
     total = len(previous)
     found = ", ".join(found_phrase(n, label) for label, n in sorted(counts_of(features).items())) or "none"
     if follow.plan.count:
-        ctx.result.answers.append(Answer("count", str(len(kept)), question=follow.text,
+        ctx.result.answers.append(Answer("count", count_answer(follow.text, len(kept)), question=follow.text,
                                          how=f"counted the objects of {previous.name} that meet the conditions "
                                              f"({len(kept)} of {total}; no new search)"))
     elif follow.question:

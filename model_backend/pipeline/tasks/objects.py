@@ -330,14 +330,20 @@ def run_count(ctx: RunContext, what: str) -> None:
     """"How many X ...?": detect X, merge across tiles, answer with the number of objects kept."""
     counted = ctx.plan if ctx.plan.count else Plan(ctx.plan.task, (Target(what),), count=True)
     features = run_objects(ctx, counted, Task.DETECTION)
-    n = len(features)
-    # "Are there any ships in the harbour?" asks yes or no: the answer says which, with the number
-    text = (f"yes ({n})" if n else "no (0)") if _YES_NO.match(ctx.instruction) else str(n)
-    ctx.result.answers.append(Answer("count", text, question=ctx.instruction,
+    ctx.result.answers.append(Answer("count", count_answer(ctx.instruction, len(features)), question=ctx.instruction,
                                      how=f"counted the merged detections of {what!r}"))
 
 
-_YES_NO = re.compile(r"^\s*(?:\[\w+\]\s*)?(?:is|are)\s+there\b", re.IGNORECASE)
+# "Are there any ships in the harbour?", "Are any of these in the parks?": yes or no, with the number
+_YES_NO = re.compile(r"^\s*(?:\[\w+\]\s*)?(?:(?:and|so|now|then)\s+)?(?:is|are)\s+(?:there\b|any\b|some\b)",
+                     re.IGNORECASE)
+
+
+def count_answer(question: str, n: int) -> str:
+    """The answer to a counting question: the number, or for a yes-or-no question "yes (n)" / "no (0)"."""
+    if _YES_NO.match(question or ""):
+        return f"yes ({n})" if n else "no (0)"
+    return str(n)
 
 
 def counting_question(ctx: RunContext) -> str | None:
