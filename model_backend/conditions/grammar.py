@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 from typing import Sequence
 
@@ -81,32 +82,14 @@ _SHAPE_WORDS = frozenset({"larger", "bigger", "greater", "longer", "wider", "hig
                           "narrower", "lower"})
 
 
-def _words_of(node) -> list[str]:
-    return [t.value.lower() for t in node.scan_values(lambda v: isinstance(v, Token))]
+#: rules whose score depends on the tokens they cover
+_SPAN_SCORED = frozenset({"far", "dist_two", "visual", "visual_bare", "ref_any", "ref_all"}) | _FREE
 
 
 def _node_score(node: Tree) -> float:
-    data = node.data
-    if data == "far" and _words_of(node)[:1] == ["away"]:
-        # bare "away from X" is "far from X" only when nothing else reads it: in "1 km away from X" the
-        # quantity is the distance
-        return -0.5
-    if data in _PREDICATES or data in _RANKS:
-        return 10.0
-    if data == "dist_two":  # two bounds on one distance; a shape word first ("larger than") says a measure
-        first = next((c for c in node.children if isinstance(c, Tree) and c.data == "cmp"), None)
-        shape = first is not None and bool(set(_words_of(first)) & _SHAPE_WORDS)
-        return 0.0 if shape else 20.5
-    if data in ("visual", "visual_bare"):
-        return -3.0 - 0.05 * len(node.children)
-    if data in ("ref_any", "ref_all"):
-        return 5.0 * (sum(isinstance(c, Tree) for c in node.children) - 1)
-    if data in _FREE:
-        child = node.children[0]
-        return -0.1 if isinstance(child, Token) and child.type in _PLAIN else -0.5
-    if data == "cond_more" and not any(isinstance(c, Token) for c in node.children):
-        return -0.2  # two conditions side by side with no "and": a little less likely
-    return 0.0
+    """The score of one node of a reading (``_rule_score`` of its rule and tokens)."""
+    span = list(node.scan_values(lambda v: isinstance(v, Token))) if node.data in _SPAN_SCORED else []
+    return _rule_score(node.data, span)
 
 
 def _best(node, memo: dict) -> tuple[object, float]:
@@ -184,17 +167,22 @@ def _count_readings(forest, cap: int) -> int:
 
 
 def _rule_score(name: str, span: list[Token]) -> float:
-    """``_node_score`` of a rule application seen in the forest: its name and the tokens it covers."""
+    """What one rule application adds to a reading's score, from its name (the tree node's, alias included) and
+    the tokens it covers: each GIS condition or ranking counts for much, each visual condition (a model step)
+    and each keyword used as a free word counts against."""
     first = span[0] if span else None
     if name == "far" and first is not None and first.value.lower() == "away":
+        # bare "away from X" is "far from X" only when nothing else reads it: in "1 km away from X" the
+        # quantity is the distance
         return -0.5
     if name in _PREDICATES or name in _RANKS:
         return 10.0
-    if name == "dist_two":
-        return 0.0 if first is not None and first.value.lower() in _SHAPE_WORDS else 20.5
+    if name == "dist_two":  # two bounds on one distance; a shape word in the first comparison says a measure
+        first_cmp = itertools.takewhile(lambda t: t.type != "QUANTITY", span)
+        return 0.0 if any(t.value.lower() in _SHAPE_WORDS for t in first_cmp) else 20.5
     if name in ("visual", "visual_bare"):
-        return -3.0 - 0.05 * len(span)
-    if name in ("ref_any", "ref_all"):
+        return -3.0 - 0.05 * len(span)  # one child per token
+    if name in ("ref_any", "ref_all"):  # 5 for each reference after the first: count the joints between them
         words = [t.value.lower() for t in span]
         joints = sum(1 for i, w in enumerate(words)
                      if w in ("or", "and") or (w == "," and words[i + 1:i + 2] not in (["or"], ["and"])))
