@@ -172,14 +172,7 @@ class Pipeline:
             default_name = f"{choice.task.value}_{time.strftime('%Y%m%d_%H%M%S')}"
             log = start_log(self, plan, safe_name(cfg.run_name or default_name), run_id,
                             extra={"geojson": self.geojson_path})
-        result = RunResult(
-            run_id=log.run_id, task=choice.task.value, task_source=choice.source,
-            task_reason=choice.reason, instruction=self.config.instruction, plan=plan.report(),
-            engine=self.engine.describe(), dialect=self.dialect.name,
-        )
-        result.warnings += plan.warnings
-        emit(RunEvent("plan", message=plan.describe(), data=result.plan | {
-            "task": result.task, "task_reason": result.task_reason, "dialect": result.dialect}))
+        result = self._announce(log.run_id, plan.report(), emit)
         output = RunOutput(gpkg=cfg.output, run_name=log.run_name, geojson=self.geojson_path)
         try:
             RUNNERS[choice.task](RunContext(self, plan, result, output, emit, cancel, log))
@@ -193,19 +186,25 @@ class Pipeline:
         result.elapsed_s = round(time.monotonic() - started, 3)
         return result
 
+    def _announce(self, run_id: str, report: dict[str, Any], emit: EventSink) -> RunResult:
+        """The result of a run that starts, holding its plan ``report`` (sentences, text, warnings), and the
+        "plan" event that tells the caller how the instruction was understood."""
+        choice = self.choice
+        result = RunResult(
+            run_id=run_id, task=choice.task.value, task_source=choice.source, task_reason=choice.reason,
+            instruction=self.config.instruction, plan=report, engine=self.engine.describe(),
+            dialect=self.dialect.name,
+        )
+        result.warnings += report["warnings"]
+        emit(RunEvent("plan", message=report["text"], data=report | {
+            "task": result.task, "task_reason": result.task_reason, "dialect": result.dialect}))
+        return result
+
     def _run_followup(self, emit: EventSink, cancel: CancelToken, run_id: str | None,
                       started: float) -> RunResult:
         """Filter the previous result by the follow-up's conditions, written as ``<run>_then_<n>`` beside it."""
-        follow, choice, cfg = self.followup, self.choice, self.config
-        report = follow.report(self.previous.describe())
-        result = RunResult(
-            run_id=run_id or new_run_id(), task=choice.task.value, task_source=choice.source,
-            task_reason=choice.reason, instruction=cfg.instruction, plan=report,
-            engine=self.engine.describe(), dialect=self.dialect.name,
-        )
-        result.warnings += report["warnings"]
-        emit(RunEvent("plan", message=report["text"], data=result.plan | {
-            "task": result.task, "task_reason": result.task_reason, "dialect": result.dialect}))
+        follow, cfg = self.followup, self.config
+        result = self._announce(run_id or new_run_id(), follow.report(self.previous.describe()), emit)
         taken = existing_run_names(cfg.output) + [run_name_of(n) for n in self.previous.siblings]
         run_name = followup_run_name(self.previous.run_name, taken)
         output = RunOutput(gpkg=cfg.output, run_name=run_name, geojson=self.geojson_path)
